@@ -1,0 +1,36 @@
+# groundshare: `make run` serves the demo network, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+DEMO_ELEMENTS := src/groundshare/data/celestrak_cubesat_2025-11-06.tle
+DEMO_STATIONS := src/groundshare/data/demo_stations.toml
+
+.PHONY: run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP) $@
+
+run: $(STAMP)
+	$(VENV)/bin/groundshare passes --elements $(DEMO_ELEMENTS) --stations $(DEMO_STATIONS) \
+		--start epoch --days 1
+
+test: $(TEST_STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest -q
+
+bench: $(TEST_STAMP)
+	$(PY) bench/passes.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,283 @@
+"""The ``groundshare`` command line: one thin Typer command per task.
+
+Tables and JSON/CSV go to stdout; summaries, warnings, progress and errors go to
+stderr, so that ``groundshare passes --format json ... | jq`` always gets clean output.
+A ``GroundshareError`` becomes ``error: <message>`` and exit status 1 (with the
+traceback only under ``--verbose``); Typer's own usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from groundshare import __version__
+from groundshare.errors import GroundshareError, InvalidInputError
+from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
+from groundshare.passes import PassTable, Site, find_passes
+from groundshare.stations import load_stations
+from groundshare.timeutil import parse_utc
+
+MAX_DAYS = 400.0
+# A search is "long" (worth a progress bar) past either bound; below them it takes a few
+# seconds at most on one core.
+PROGRESS_MIN_SATELLITES = 200
+PROGRESS_MIN_DAYS = 3.0
+# SGP4 errors grow by roughly a kilometre a day from the epoch in LEO: past two weeks pass
+# times can be off by minutes, so say so.
+STALE_AFTER_DAYS = 14.0
+
+
+class OutputFormat(StrEnum):
+    """How ``passes`` prints its table."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass(frozen=True)
+class CliState:
+    """Options of the top-level callback, shared with every command through ``ctx.obj``."""
+
+    verbose: bool = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"groundshare {__version__}")
+        raise typer.Exit()
+
+
+def _check_days(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and 0.0 < value <= MAX_DAYS):
+        raise typer.BadParameter(f"{value:g} is not a window length; expected days in (0, {MAX_DAYS:g}], "
+                                 f"e.g. 1 or 0.25")
+    return value
+
+
+VersionOpt = Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks with errors.")]
+ElementsOpt = Annotated[Path, typer.Option(
+    "--elements", "-e", metavar="FILE", show_default=False,
+    help="Element-set file: TLE/3LE or CCSDS OMM (JSON, CSV, XML, KVN).")]
+StationsOpt = Annotated[Path, typer.Option(
+    "--stations", "-s", metavar="FILE", show_default=False,
+    # The backslashes keep Typer's rich markup from reading [[station]] as a style tag.
+    help=r"Station file: TOML with one \[\[station]] table per station (see data/demo_stations.toml).")]
+StartOpt = Annotated[str, typer.Option(
+    "--start", metavar="ISO|now|epoch", show_default=False,
+    help="Window start: ISO 8601 UTC such as 2025-11-07T00:00Z, 'now', or 'epoch' for the newest "
+         "epoch in the element file floored to the start of its UTC hour.")]
+DaysOpt = Annotated[float, typer.Option(
+    "--days", "-d", metavar="N", show_default=False, callback=_check_days,
+    help=f"Window length in days, more than 0 and at most {MAX_DAYS:g} (0.25 is six hours).")]
+MinElevationOpt = Annotated[float | None, typer.Option(
+    "--min-elevation", metavar="DEG", min=-10.0, max=89.0, show_default=False,
+    help="Minimum elevation in degrees for every station, replacing each station's own "
+         "(horizon masks still apply).")]
+FormatOpt = Annotated[OutputFormat, typer.Option(
+    "--format", "-f", case_sensitive=False, help="table for people; json or csv for scripts.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", "-j", min=1, metavar="N", show_default=False,
+    help="Processes to search with (default: one per CPU).")]
+
+app = typer.Typer(
+    name="groundshare",
+    help="Run partner space agencies' satellite ground stations as one shared network.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(ctx: typer.Context, version: VersionOpt = False, verbose: VerboseOpt = False) -> None:
+    """Run partner space agencies' satellite ground stations as one shared network."""
+    ctx.obj = CliState(verbose=verbose)
+
+
+@contextmanager
+def user_errors(ctx: typer.Context) -> Iterator[None]:
+    """Turn a ``GroundshareError`` into ``error: <message>`` on stderr and exit status 1."""
+    try:
+        yield
+    except GroundshareError as exc:
+        state = ctx.find_root().obj
+        if isinstance(state, CliState) and state.verbose:
+            typer.echo(traceback.format_exc().rstrip(), err=True)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, start: StartOpt, days: DaysOpt,
+           min_elevation: MinElevationOpt = None, output: FormatOpt = OutputFormat.table,
+           workers: WorkersOpt = None) -> None:
+    """Predict every pass of every satellite over every station in a window.
+
+    Element records that fail to load are reported on stderr with their file and line.
+
+    The passes of the good ones are still printed, and the exit status is then 1.
+    """
+    with user_errors(ctx):
+        sites = load_stations(stations)  # first: a typo here should not hide behind element errors
+        catalog = _load_catalog(elements)
+        window_start = _window_start(start, catalog.elements)
+        _warn_if_stale(catalog.elements, window_start)
+        began = time.monotonic()
+        with _progress_bar(len(catalog), days) as progress:
+            table = find_passes(catalog, sites, start=window_start, duration_s=days * 86_400.0,
+                                min_elevation_deg=min_elevation, workers=workers, progress=progress)
+        _write_stdout(FORMATTERS[output](table))
+        for message in table.warnings:
+            typer.echo(f"warning: {message}", err=True)
+        typer.echo(_summary(table, sites, window_start, days, time.monotonic() - began), err=True)
+        if catalog.errors:
+            typer.echo(f"error: {len(catalog.errors)} of {len(catalog) + len(catalog.errors)} element records "
+                       f"in {elements} could not be loaded (see above); passes are for the others", err=True)
+            raise typer.Exit(1)
+
+
+# Helpers of ``passes``: parsing and printing only, no pass logic.
+
+
+def _load_catalog(path: Path) -> ElementCatalog:
+    """Return the element catalog of ``path``, printing each bad record to stderr."""
+    with warnings.catch_warnings():
+        # The warning says "some records were bad"; the CLI prints each error instead.
+        warnings.simplefilter("ignore", ElementSetWarning)
+        catalog = load_elements(path)
+    for error in catalog.errors:
+        typer.echo(f"error: {error}", err=True)
+    if not catalog.elements:
+        raise InvalidInputError(f"{path}: none of its {len(catalog.errors)} element records could be loaded",
+                                loc=("file", str(path)))
+    return catalog
+
+
+def _window_start(text: str, elements: Sequence[ElementSet]) -> datetime:
+    """Return the window start of ``--start``: ISO 8601 UTC, 'now' or 'epoch'."""
+    if text.strip().lower() == "epoch":
+        newest = max(e.epoch for e in elements)
+        return newest.replace(minute=0, second=0, microsecond=0)
+    try:
+        return parse_utc(text, "--start")
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}\n--start also takes 'now', or 'epoch' for the newest element epoch "
+                                f"floored to the hour", loc=exc.loc) from None
+
+
+def _warn_if_stale(elements: Sequence[ElementSet], start: datetime) -> None:
+    """Warn on stderr when the window starts long after the newest element epoch."""
+    newest = max(e.epoch for e in elements)
+    age_days = (start - newest).total_seconds() / 86_400.0
+    if age_days > STALE_AFTER_DAYS:
+        typer.echo(f"warning: the window starts {age_days:.0f} days after the newest element epoch "
+                   f"({newest:%Y-%m-%d %H:%M} UTC); pass times may be off by minutes, use fresher elements",
+                   err=True)
+
+
+@contextmanager
+def _progress_bar(n_satellites: int, days: float) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a ``progress(done, total)`` callback drawing a bar on stderr, or None.
+
+    The bar is drawn only for long searches and only when stderr is a terminal, so logs
+    and captured output never hold control characters; stdout is never touched.
+    """
+    long_run = n_satellites > PROGRESS_MIN_SATELLITES or days > PROGRESS_MIN_DAYS
+    if not (long_run and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("searching passes"), BarColumn(), MofNCompleteColumn(), TextColumn("satellites"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("passes", total=n_satellites)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _format_table(table: PassTable) -> str:
+    """Return the passes as plain aligned text, one line per pass, times in UTC ("" if none)."""
+    if not len(table):
+        return ""
+    header = ("Satellite", "NORAD", "Station", "AOS (UTC)", "TCA (UTC)", "LOS (UTC)", "Max el",
+              "AOS az", "LOS az", "Duration", "")
+    rows = [(p.name, str(p.norad_id), p.station, _clock(p.aos), _clock(p.tca), _clock(p.los),
+             f"{p.max_elevation_deg:.1f}°", f"{p.aos_azimuth_deg:.1f}°", f"{p.los_azimuth_deg:.1f}°",
+             _duration(p.duration_s), "*" if p.clipped else "") for p in table]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    right = {1, 6, 7, 8, 9}  # numbers align right
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in [header, *rows]]
+    return "\n".join(lines)
+
+
+def _clock(value: datetime) -> str:
+    """Return ``YYYY-MM-DD HH:MM:SS``, rounded to the nearest second."""
+    return (value + timedelta(microseconds=500_000)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    """Return a duration as ``12m 05s`` (or ``3h 02m`` for long passes of high orbits)."""
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m {seconds % 60:02d}s"
+
+
+def _summary(table: PassTable, sites: Sequence[Site], start: datetime, days: float, elapsed_s: float) -> str:
+    """Return the one-line summary of a search, for stderr."""
+    n_sat = len(table.norad_ids)
+    risen = len(set(table.sat_index.tolist()))
+    end = start + timedelta(days=days)
+    line = (f"{_count(len(table), 'pass')} of {_count(risen, 'satellite')} over "
+            f"{_count(len(sites), 'station')}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
+            f"({_count(days, 'day')}, searched in {elapsed_s:.1f} s)")
+    if risen < n_sat:
+        line += f"; {n_sat - risen} of {n_sat} satellites never rose above the minimum elevation"
+    clipped = int(table.clipped.sum())
+    if clipped:
+        line += f"; * marks {_count(clipped, 'pass')} cut by the window (or an SGP4 failure)"
+    return line
+
+
+def _count(n: float, noun: str) -> str:
+    """Return ``"1 pass"``, ``"3 passes"``, ``"0.25 days"``."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{n:g} {noun if n == 1 else plural}"
+
+
+FORMATTERS: dict[OutputFormat, Callable[[PassTable], str]] = {
+    OutputFormat.table: _format_table, OutputFormat.json: PassTable.to_json,
+    OutputFormat.csv: PassTable.to_csv}
+
+
+def _write_stdout(text: str) -> None:
+    """Write ``text`` to stdout; a closed pipe (``| head``) is not an error."""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the flush at exit does not fail again
+        # (the recipe of Python's signal documentation), then go on to stderr.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

@@ -1,0 +1,610 @@
+"""Every pass of many satellites over many sites: coarse grid, then refined brackets.
+
+The method, per group of satellites that share a time step:
+
+1. SGP4 (``SatrecArray``) once per satellite and grid time, one GMST rotation per
+   time, Earth-fixed states for all satellites at once.
+2. A cheap, rigorous screen: the height ``u`` of the satellite above a site's
+   horizon plane changes no faster than the satellite's speed, so an interval whose
+   two ends satisfy ``u0 + u1 < -v_max h`` cannot hold any visibility (for
+   thresholds >= 0).  Only the remaining (satellite, site, time) points get full
+   look angles.
+3. Rises and sets are sign changes of ``sin(el) - sin(threshold)`` between grid
+   points.  A pass short enough to fit between two grid points shows as a maximum of
+   elevation there (its rate turns from + to -): those maxima are located, and kept
+   when they clear the threshold.
+4. Every bracket is solved to ``TOL_S`` with the Illinois method on positions from a
+   cubic Hermite interpolation of SGP4's TEME position and velocity (no further SGP4
+   calls).  With at most ``ANGLE_PER_STEP_RAD`` of orbital motion per step the
+   interpolation error is below r (w h)^4 / 384, about 1 cm in LEO.
+5. Sites with a horizon mask: each pass over the lowest threshold is sampled every
+   ``MASK_STEP_S`` and split where the satellite crosses the mask.
+6. Culmination (TCA, the time of maximum elevation): zeros of the elevation rate.
+
+Approximations (measured against Skyfield in the tests and ``bench/passes.py``):
+UT1 = UTC and no polar motion in the TEME -> Earth-fixed rotation (see
+``orbits.frames``); elevation is geometric, without refraction.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing import get_context
+
+import numpy as np
+from sgp4.api import SatrecArray
+
+from groundshare.errors import InvalidInputError
+from groundshare.orbits.elements import ElementSet
+from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
+from groundshare.orbits.propagate import error_message, propagate_teme
+from groundshare.passes.look import topocentric, topocentric_rows
+from groundshare.passes.site import Site, SiteArrays, sites_to_arrays
+from groundshare.passes.table import PassTable, concat_tables
+from groundshare.timeutil import jd_fr, require_utc, to_datetime64
+
+# Orbital motion per coarse step.  It bounds the Hermite interpolation error, r (w h)^4 / 384
+# (1 cm in LEO at 0.15 rad), and keeps elevation to at most one maximum per step, which is what
+# lets a pass shorter than a step be found from the sign change of its elevation rate.
+ANGLE_PER_STEP_RAD = 0.15
+# Steps are rounded down to this ladder so that satellites of similar orbits share one grid.
+# 600 s is the longest: beyond it the screen's v_max h margin would keep every interval anyway.
+STEP_LADDER_S = (10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 300.0, 450.0, 600.0)
+# Sampling of a pass against a horizon mask: any part above the mask lasting 10 s or more is
+# found, well inside the 30 s that operators can use.
+MASK_STEP_S = 10.0
+# Event times are solved to this tolerance.
+TOL_S = 1e-3
+# A maximum of elevation between two grid points is solved for when the cubic through the two
+# points (values and rates) comes within this much of sin(threshold); 0.02 is about 1.1 deg,
+# many times the interpolation's error over one step (tests/passes check short passes densely).
+HIDDEN_MARGIN_SIN = 0.02
+DEFAULT_MAX_BYTES = 192 * 2**20
+MAX_DURATION_S = 400 * 86_400.0
+
+
+def coarse_step_s(element_set: ElementSet) -> float:
+    """Return the grid step for a satellite: ``ANGLE_PER_STEP_RAD`` of motion at perigee."""
+    n_rad_s = element_set.mean_motion_rev_day * 2.0 * math.pi / 86_400.0
+    e = element_set.eccentricity
+    perigee_rate_rad_s = n_rad_s * (1.0 + e) ** 2 / (1.0 - e * e) ** 1.5
+    step = ANGLE_PER_STEP_RAD / perigee_rate_rad_s
+    fitting = [s for s in STEP_LADDER_S if s <= step]
+    return fitting[-1] if fitting else STEP_LADDER_S[0]
+
+
+@dataclass
+class _Grid:
+    """SGP4 states of one chunk of satellites on its coarse grid."""
+
+    jd0: float
+    fr0: float
+    t_s: np.ndarray          # (n_t,) seconds since the window start
+    r_teme: np.ndarray       # (n_sat, n_t, 3) km
+    v_teme: np.ndarray       # (n_sat, n_t, 3) km/s
+    valid: np.ndarray        # (n_sat, n_t) SGP4 succeeded
+    satrecs: list            # one sgp4 Satrec per satellite, for exact states
+
+    def exact_earth_fixed(self, sat: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return exact SGP4 Earth-fixed states (m, 3) and a success flag (m,).
+
+        One ``sgp4_array`` call per satellite involved: the loop is over satellites,
+        never over times or sites.
+        """
+        r = np.zeros((t.size, 3))
+        v = np.zeros((t.size, 3))
+        ok = np.zeros(t.size, dtype=bool)
+        order = np.argsort(sat, kind="stable")
+        cuts = np.flatnonzero(np.diff(sat[order])) + 1
+        for rows in np.split(order, cuts):
+            if rows.size == 0:
+                continue
+            fr = self.fr0 + t[rows] / 86_400.0
+            err, r[rows], v[rows] = self.satrecs[int(sat[rows[0]])].sgp4_array(np.full(rows.size, self.jd0), fr)
+            ok[rows] = err == 0
+        theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
+        r, v = teme_to_itrs(r, v, theta, theta_dot)
+        return r, v, ok & np.isfinite(r).all(axis=1)
+
+    def earth_fixed(self, sat: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return Earth-fixed states (m, 3) of satellites ``sat`` at times ``t`` (Hermite)."""
+        t_s = self.t_s
+        k = np.clip(np.searchsorted(t_s, t, side="right") - 1, 0, len(t_s) - 2)
+        h = t_s[k + 1] - t_s[k]
+        tau = (t - t_s[k]) / h
+        tau2 = tau * tau
+        tau3 = tau2 * tau
+        h00 = 2.0 * tau3 - 3.0 * tau2 + 1.0
+        h10 = (tau3 - 2.0 * tau2 + tau) * h
+        h11 = (tau3 - tau2) * h
+        dh00 = 6.0 * (tau2 - tau) / h
+        dh10 = 3.0 * tau2 - 4.0 * tau + 1.0
+        dh11 = 3.0 * tau2 - 2.0 * tau
+        r0, r1 = self.r_teme[sat, k], self.r_teme[sat, k + 1]
+        v0, v1 = self.v_teme[sat, k], self.v_teme[sat, k + 1]
+        r = r1 + h00[:, None] * (r0 - r1) + h10[:, None] * v0 + h11[:, None] * v1
+        v = dh00[:, None] * (r0 - r1) + dh10[:, None] * v0 + dh11[:, None] * v1
+        theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
+        return teme_to_itrs(r, v, theta, theta_dot)
+
+
+class _Segments:
+    """Interpolated states of (satellite, grid interval, site) triples, for repeated evaluation.
+
+    The cubic Hermite polynomial of each interval and the site's vectors are gathered
+    once, so that each solver step costs a few multiply-adds per triple.
+    """
+
+    def __init__(self, grid: _Grid, sa: SiteArrays, sat: np.ndarray, k: np.ndarray, site: np.ndarray) -> None:
+        self.grid = grid
+        self.t0 = grid.t_s[k]
+        self.h = grid.t_s[k + 1] - self.t0
+        h = self.h[:, None]
+        r0, r1 = grid.r_teme[sat, k], grid.r_teme[sat, k + 1]
+        v0, v1 = grid.v_teme[sat, k], grid.v_teme[sat, k + 1]
+        # r(tau) = a0 + a1 tau + a2 tau^2 + a3 tau^3 on tau = (t - t0) / h in [0, 1]
+        self.a = np.stack([r0, h * v0, 3.0 * (r1 - r0) - h * (2.0 * v0 + v1), 2.0 * (r0 - r1) + h * (v0 + v1)])
+        enu = sa.enu[site]
+        self.rows = (sa.itrs_km[site], enu[:, 0], enu[:, 1], enu[:, 2])
+
+    def look(self, which: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Return ``topocentric`` results for triples ``which`` at times ``t``."""
+        tau = ((t - self.t0[which]) / self.h[which])[:, None]
+        a0, a1, a2, a3 = self.a[:, which]
+        r = a0 + tau * (a1 + tau * (a2 + tau * a3))
+        v = (a1 + tau * (2.0 * a2 + 3.0 * tau * a3)) / self.h[which][:, None]
+        theta, theta_dot = gmst82_rad(self.grid.jd0, self.grid.fr0 + t / 86_400.0)
+        re, ve = teme_to_itrs(r, v, theta, theta_dot)
+        return topocentric_rows(re, ve, *(x[which] for x in self.rows))
+
+
+def _solve(f: Callable[[np.ndarray, np.ndarray], np.ndarray | tuple[np.ndarray, np.ndarray]],
+           lo: np.ndarray, hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray, tol_s: float = TOL_S,
+           *, newton: bool = False) -> np.ndarray:
+    """Return, for each bracket [lo, hi] where ``f`` changes sign, the time of the change.
+
+    ``f(which, t)`` evaluates brackets ``which`` (indices) at times ``t``.  With
+    ``newton`` it returns ``(value, slope)`` and the solver takes Newton steps;
+    otherwise it uses the Illinois variant of regula falsi.  Either way a step that
+    would leave the bracket is replaced by bisection, so the root is never lost.  A
+    bracket is done when the last step moved less than ``tol_s / 2`` (both methods
+    converge superlinearly, so the error is then far smaller) or it is narrower than
+    ``tol_s``.
+    """
+    lo, hi = lo.astype(float), hi.astype(float)
+    f_lo, f_hi = f_lo.astype(float), f_hi.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
+    root = 0.5 * (lo + hi)
+    kept = np.zeros(len(lo), dtype=np.int8)   # +1: lo kept last time, -1: hi kept last time
+    active = np.flatnonzero(hi - lo > tol_s)
+    while active.size:
+        a = active
+        lo_a, h, fl, fh, xa = lo[a], hi[a], f_lo[a], f_hi[a], x[a]
+        out = f(a, xa)
+        fx, slope = out if newton else (out, None)
+        to_lo = np.signbit(fx) == np.signbit(fl)           # root lies in [x, h]
+        lo[a] = lo_a = np.where(to_lo, xa, lo_a)
+        hi[a] = h = np.where(to_lo, h, xa)
+        f_lo[a] = fl = np.where(to_lo, fx, fl)
+        f_hi[a] = fh = np.where(to_lo, fh, fx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if newton:
+                x_next = xa - fx / slope
+            else:
+                # Illinois: when the same end survives twice, halve its value to pull the guess over.
+                fh = np.where(to_lo & (kept[a] == -1), 0.5 * fh, fh)
+                fl = np.where(~to_lo & (kept[a] == 1), 0.5 * fl, fl)
+                f_lo[a], f_hi[a] = fl, fh
+                kept[a] = np.where(to_lo, -1, 1)
+                x_next = h - fh * (h - lo_a) / (fh - fl)
+        inside = np.isfinite(x_next) & (x_next > lo_a) & (x_next < h)
+        x_next = np.where(inside, x_next, 0.5 * (lo_a + h))
+        narrow = h - lo_a <= tol_s
+        done = (inside & (np.abs(x_next - xa) <= 0.5 * tol_s)) | narrow | (fx == 0.0)
+        x[a] = np.where(fx == 0.0, xa, x_next)
+        root[a] = np.where(fx == 0.0, xa, np.where(narrow, 0.5 * (lo_a + h), x_next))
+        active = a[~done]
+    return root
+
+
+def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites: Sequence[Site],
+                  start: datetime, duration_s: float, step_s: float
+                  ) -> tuple[dict[str, np.ndarray], list[tuple[int, str]]]:
+    """Return the pass columns and (satellite, line) warnings for one chunk, with global indices."""
+    sa = sites_to_arrays(sites)
+    n_site = len(sites)
+    t_grid = np.arange(0.0, duration_s, step_s)
+    t_grid = np.append(t_grid, duration_s) if t_grid[-1] < duration_s else t_grid
+    if len(t_grid) < 2:
+        t_grid = np.array([0.0, duration_s])
+    jd, fr = jd_fr(start, t_grid)
+    satrecs = [e.to_satrec() for e in elements]
+    err, r, v = propagate_teme(SatrecArray(satrecs), start, t_grid)
+    valid = (err == 0) & np.isfinite(r).all(axis=-1) & np.isfinite(v).all(axis=-1)
+    r = np.where(valid[..., None], r, 0.0)
+    v = np.where(valid[..., None], v, 0.0)
+    warnings = [(int(sat_offset[i]), line) for i, line in _sgp4_warnings(elements, err, valid, start, t_grid)]
+    grid = _Grid(float(jd[0]), float(fr[0]), t_grid, r, v, valid, satrecs)
+    n_sat, n_t = valid.shape
+
+    # 1. Earth-fixed states on the grid and the screen on the height above each horizon plane.
+    theta, theta_dot = gmst82_rad(jd, fr)
+    r_e, v_e = teme_to_itrs(r, v, theta, theta_dot)
+    up = sa.enu[:, 2, :]
+    height_km = (r_e.reshape(-1, 3) @ up.T - np.einsum("kj,kj->k", sa.itrs_km, up)).reshape(n_sat, n_t, n_site)
+    height_km[~valid] = -1e9
+    speed_max = np.where(valid, np.linalg.norm(v_e, axis=-1), 0.0).max(axis=1)
+    margin_km = (speed_max[:, None] * 1.01 + 0.01) * np.diff(t_grid)[None, :]
+    near = height_km[:, :-1] + height_km[:, 1:] > -margin_km[..., None]
+    near[..., sa.sin_low < 0.0] = True                 # negative thresholds see below the plane
+    near &= (valid[:, :-1] & valid[:, 1:])[..., None]
+    computed = height_km > 0.0
+    computed[:, :-1] |= near
+    computed[:, 1:] |= near
+    computed &= valid[..., None]
+
+    # 2. Full look angles where the screen passed.
+    i_sat, i_t, i_site = np.nonzero(computed)
+    sin_el = np.full((n_sat, n_t, n_site), -2.0)
+    dsin_el = np.zeros((n_sat, n_t, n_site))
+    if i_sat.size:
+        s, ds, *_ = topocentric(r_e[i_sat, i_t], v_e[i_sat, i_t], sa, i_site)
+        sin_el[i_sat, i_t, i_site] = s
+        dsin_el[i_sat, i_t, i_site] = ds
+    del height_km, computed
+    g_grid = sin_el - sa.sin_low
+    above = g_grid > 0.0
+
+    def g_low(re: np.ndarray, ve: np.ndarray, site: np.ndarray) -> np.ndarray:
+        return topocentric(re, ve, sa, site)[0] - sa.sin_low[site]
+
+    # 3. Rises, sets and passes hidden between two grid points.
+    rises_at = ~above[:, :-1] & above[:, 1:]
+    sets_at = above[:, :-1] & ~above[:, 1:]
+    left_ok = valid[:, :-1, None]
+    right_ok = valid[:, 1:, None]
+    brackets = [_brackets(rises_at & left_ok, t_grid, g_grid, +1),
+                _brackets(sets_at & right_ok, t_grid, g_grid, -1)]
+    hidden = near & ~above[:, :-1] & ~above[:, 1:] & (dsin_el[:, :-1] > 0.0) & (dsin_el[:, 1:] <= 0.0)
+    hs, hk, hsite = np.nonzero(hidden)
+    if hs.size:
+        h = t_grid[hk + 1] - t_grid[hk]
+        y0, y1 = sin_el[hs, hk, hsite], sin_el[hs, hk + 1, hsite]
+        m0, m1 = dsin_el[hs, hk, hsite] * h, dsin_el[hs, hk + 1, hsite] * h
+        tau = np.linspace(0.0, 1.0, 9)[:, None]
+        cubic = ((2 * tau**3 - 3 * tau**2 + 1) * y0 + (tau**3 - 2 * tau**2 + tau) * m0
+                 + (-2 * tau**3 + 3 * tau**2) * y1 + (tau**3 - tau**2) * m1)
+        keep = cubic.max(axis=0) > sa.sin_low[hsite] - HIDDEN_MARGIN_SIN
+        hs, hk, hsite = hs[keep], hk[keep], hsite[keep]
+        seg = _Segments(grid, sa, hs, hk, hsite)
+        t_max = _solve(lambda w, t: seg.look(w, t)[1], t_grid[hk], t_grid[hk + 1],
+                       dsin_el[hs, hk, hsite], dsin_el[hs, hk + 1, hsite])
+        g_max = seg.look(np.arange(hs.size), t_max)[0] - sa.sin_low[hsite]
+        up_ = g_max > 0.0
+        hs, hk, hsite, t_max, g_max = hs[up_], hk[up_], hsite[up_], t_max[up_], g_max[up_]
+        g0, g1 = g_grid[hs, hk, hsite], g_grid[hs, hk + 1, hsite]
+        brackets.append((hs, hk, hsite, t_grid[hk], t_max, g0, g_max, np.full(hs.size, +1)))
+        brackets.append((hs, hk, hsite, t_max, t_grid[hk + 1], g_max, g1, np.full(hs.size, -1)))
+    b_sat, b_k, b_site, b_lo, b_hi, b_glo, b_ghi, b_kind = (np.concatenate(x) for x in zip(*brackets, strict=True))
+    seg = _Segments(grid, sa, b_sat, b_k, b_site)
+    b_t = _solve(lambda w, t: _minus(seg.look(w, t)[:2], sa.sin_low[b_site[w]]), b_lo, b_hi, b_glo, b_ghi,
+                 newton=True)
+    b_t = _polish(grid, g_low, b_sat, b_site, b_t, b_lo, b_hi, slope_fn=_rate_fn(sa))
+
+    # Window edges and SGP4 failures end passes without a crossing: those ends are clipped.
+    edges = [
+        (*np.nonzero(above[:, 0]), np.zeros(0), +1),
+        (*np.nonzero(above[:, -1]), np.zeros(0), -1),
+    ]
+    e_sat, e_site, e_t, e_kind = [b_sat], [b_site], [b_t], [b_kind]
+    e_clip = [np.zeros(b_t.size, bool)]
+    for sat_i, site_i, _, kind in edges:
+        e_sat.append(sat_i)
+        e_site.append(site_i)
+        e_t.append(np.full(sat_i.size, 0.0 if kind > 0 else duration_s))
+        e_kind.append(np.full(sat_i.size, kind))
+        e_clip.append(np.ones(sat_i.size, bool))
+    for mask, kind, offset in ((rises_at & ~left_ok, +1, 1), (sets_at & ~right_ok, -1, 0)):
+        sat_i, k_i, site_i = np.nonzero(mask)
+        e_sat.append(sat_i)
+        e_site.append(site_i)
+        e_t.append(t_grid[k_i + offset])
+        e_kind.append(np.full(sat_i.size, kind))
+        e_clip.append(np.ones(sat_i.size, bool))
+    ev_sat, ev_site, ev_t, ev_kind, ev_clip = (np.concatenate(x) for x in (e_sat, e_site, e_t, e_kind, e_clip))
+    passes = _pair(ev_sat, ev_site, ev_t, ev_kind, ev_clip)
+
+    # 4. Horizon masks split and trim the passes over masked sites.
+    if sa.masked.any():
+        passes = _apply_masks(passes, grid, sa, sites)
+
+    # 5. Culmination.
+    columns = _culminate(passes, grid, sa, dsin_el)
+    columns["sat_index"] = sat_offset[columns.pop("sat")].astype(np.int32)
+    columns["site_index"] = columns.pop("site").astype(np.int32)
+    for name in ("aos", "tca", "los"):
+        columns[name] = to_datetime64(start, columns.pop(f"{name}_s"))
+    return columns, warnings
+
+
+def _brackets(at: np.ndarray, t_grid: np.ndarray, g_grid: np.ndarray, kind: int) -> tuple[np.ndarray, ...]:
+    """Return (sat, k, site, lo, hi, g_lo, g_hi, kind) for the grid intervals flagged in ``at``."""
+    s, k, site = np.nonzero(at)
+    return (s, k, site, t_grid[k], t_grid[k + 1], g_grid[s, k, site], g_grid[s, k + 1, site],
+            np.full(s.size, kind))
+
+
+def _pair(sat: np.ndarray, site: np.ndarray, t: np.ndarray, kind: np.ndarray, clip: np.ndarray
+          ) -> dict[str, np.ndarray]:
+    """Return passes from rise (+1) and set (-1) events, which alternate per satellite and site."""
+    rise, fall = kind > 0, kind < 0
+    r_order = np.lexsort((t[rise], site[rise], sat[rise]))
+    f_order = np.lexsort((t[fall], site[fall], sat[fall]))
+    rs, fs = np.flatnonzero(rise)[r_order], np.flatnonzero(fall)[f_order]
+    if rs.size != fs.size or np.any(sat[rs] != sat[fs]) or np.any(site[rs] != site[fs]) or np.any(t[rs] > t[fs]):
+        raise AssertionError("rise and set events do not alternate; please report this element set")
+    return {"sat": sat[rs], "site": site[rs], "aos_s": t[rs], "los_s": t[fs],
+            "clipped_aos": clip[rs], "clipped_los": clip[fs]}
+
+
+def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (owner, position) for a ragged layout with ``counts`` items per owner."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    starts = np.cumsum(counts) - counts
+    return owner, np.arange(owner.size) - starts[owner]
+
+
+def _apply_masks(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sites: Sequence[Site]
+                 ) -> dict[str, np.ndarray]:
+    """Return the passes with those over masked sites split at the mask crossings."""
+    masked = sa.masked[passes["site"]]
+    plain = {name: values[~masked] for name, values in passes.items()}
+    mp = {name: values[masked] for name, values in passes.items()}
+    if not masked.any():
+        return passes
+    aos, los = mp["aos_s"], mp["los_s"]
+    span = los - aos
+    counts = np.maximum(np.ceil(span / MASK_STEP_S).astype(int) + 1, 2)
+    owner, pos = _ragged(counts)
+    eps = np.minimum(TOL_S, span / 4.0)
+    t = aos[owner] + span[owner] * pos / (counts[owner] - 1)
+    t = np.clip(t, (aos + eps)[owner], (los - eps)[owner])
+    sat, site = mp["sat"][owner], mp["site"][owner]
+
+    def g_mask(re: np.ndarray, ve: np.ndarray, site_i: np.ndarray) -> np.ndarray:
+        sin_el, _, az, *_ = topocentric(re, ve, sa, site_i)
+        thr = np.empty_like(az)
+        for k in np.unique(site_i):
+            sel = site_i == k
+            thr[sel] = sites[k].threshold_deg(az[sel])
+        return sin_el - np.sin(np.radians(thr))
+
+    g = _on_grid(grid, g_mask, sat, site, t)
+    pos_ok = g > 0.0
+    last = pos == counts[owner] - 1
+    first = pos == 0
+    # A run of positive samples starts where the previous sample (same pass) is not positive.
+    prev_pos = np.concatenate([[False], pos_ok[:-1]]) & ~first
+    next_pos = np.concatenate([pos_ok[1:], [False]]) & ~last
+    starts = np.flatnonzero(pos_ok & ~prev_pos)
+    ends = np.flatnonzero(pos_ok & ~next_pos)
+    # Refine each boundary inside the pass between the sample pair that brackets it.
+    inner_start = starts[~first[starts]]
+    inner_end = ends[~last[ends]]
+    lo = np.concatenate([t[inner_start - 1], t[inner_end]])
+    hi = np.concatenate([t[inner_start], t[inner_end + 1]])
+    g_lo = np.concatenate([g[inner_start - 1], g[inner_end]])
+    g_hi = np.concatenate([g[inner_start], g[inner_end + 1]])
+    b_sat = np.concatenate([sat[inner_start], sat[inner_end]])
+    b_site = np.concatenate([site[inner_start], site[inner_end]])
+    roots = _solve(lambda w, tt: _on_grid(grid, g_mask, b_sat[w], b_site[w], tt), lo, hi, g_lo, g_hi)
+    roots = _polish(grid, g_mask, b_sat, b_site, roots, lo, hi)
+    t_start = aos[owner[starts]].copy()
+    t_start[~first[starts]] = roots[:inner_start.size]
+    t_end = los[owner[ends]].copy()
+    t_end[~last[ends]] = roots[inner_start.size:]
+    clip_start = mp["clipped_aos"][owner[starts]] & first[starts]
+    clip_end = mp["clipped_los"][owner[ends]] & last[ends]
+    out = {"sat": sat[starts], "site": site[starts], "aos_s": t_start, "los_s": t_end,
+           "clipped_aos": clip_start, "clipped_los": clip_end}
+    return {name: np.concatenate([plain[name], out[name]]) for name in plain}
+
+
+def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, dsin_grid: np.ndarray
+               ) -> dict[str, np.ndarray]:
+    """Return the pass columns with TCA (maximum elevation) and the azimuths filled in."""
+    sat, site, aos, los = passes["sat"], passes["site"], passes["aos_s"], passes["los_s"]
+    n_pass = sat.size
+    t_grid = grid.t_s
+    re, ve = grid.earth_fixed(np.concatenate([sat, sat]), np.concatenate([aos, los]))
+    s_end, ds_end, az_end, *_ = topocentric(re, ve, sa, np.concatenate([site, site]))
+    # Points of each pass: AOS, the grid points strictly inside, LOS.
+    first_in = np.searchsorted(t_grid, aos, side="right")
+    last_in = np.searchsorted(t_grid, los, side="left") - 1
+    counts = np.maximum(last_in - first_in + 1, 0) + 2
+    owner, pos = _ragged(counts)
+    k = np.clip(first_in[owner] + pos - 1, 0, len(t_grid) - 1)
+    is_aos, is_los = pos == 0, pos == counts[owner] - 1
+    t_pt = np.where(is_aos, aos[owner], np.where(is_los, los[owner], t_grid[k]))
+    d_pt = np.where(is_aos, ds_end[:n_pass][owner],
+                    np.where(is_los, ds_end[n_pass:][owner], dsin_grid[sat[owner], k, site[owner]]))
+    # Maxima: the rate turns from + to - between consecutive points of the same pass.
+    turn = np.flatnonzero((d_pt[:-1] > 0.0) & (d_pt[1:] <= 0.0) & (owner[:-1] == owner[1:]))
+    w = owner[turn]
+    # Each bracket lies in one grid interval: the one holding its midpoint.
+    k_turn = np.clip(np.searchsorted(t_grid, 0.5 * (t_pt[turn] + t_pt[turn + 1]), side="right") - 1,
+                     0, len(t_grid) - 2)
+    seg = _Segments(grid, sa, sat[w], k_turn, site[w])
+    t_turn = _solve(lambda i, tt: seg.look(i, tt)[1], t_pt[turn], t_pt[turn + 1], d_pt[turn], d_pt[turn + 1])
+    t_turn = _polish(grid, _rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1])
+    s_turn, _, az_turn, *_ = seg.look(np.arange(w.size), t_turn)
+    # Best of the maxima and the two ends, per pass.
+    cand_pass = np.concatenate([np.arange(n_pass), np.arange(n_pass), w])
+    cand_s = np.concatenate([s_end, s_turn])
+    cand_t = np.concatenate([aos, los, t_turn])
+    cand_az = np.concatenate([az_end, az_turn])
+    order = np.lexsort((-cand_s, cand_pass))
+    best = order[np.searchsorted(cand_pass[order], np.arange(n_pass))]
+    return {
+        "sat": sat, "site": site, "aos_s": aos, "los_s": los, "tca_s": cand_t[best],
+        "max_elevation_deg": np.degrees(np.arcsin(np.clip(cand_s[best], -1.0, 1.0))),
+        "aos_azimuth_deg": az_end[:n_pass], "los_azimuth_deg": az_end[n_pass:],
+        "tca_azimuth_deg": cand_az[best],
+        "clipped_aos": passes["clipped_aos"], "clipped_los": passes["clipped_los"],
+    }
+
+
+def _minus(value_slope: tuple[np.ndarray, ...], offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return value_slope[0] - offset, value_slope[1]
+
+
+StateFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _rate_fn(sa: SiteArrays) -> StateFn:
+    """Return f(r, v, site) = d sin(el)/dt."""
+    return lambda re, ve, site: topocentric(re, ve, sa, site)[1]
+
+
+def _on_grid(grid: _Grid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Evaluate ``f`` on interpolated states of satellites ``sat`` at ``t`` from ``site``."""
+    re, ve = grid.earth_fixed(sat, t)
+    return f(re, ve, site)
+
+
+# Half-width of the central difference that gives Newton's slope from the interpolated states.
+_SLOPE_DT_S = 0.01
+
+
+def _polish(grid: _Grid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np.ndarray, lo: np.ndarray,
+            hi: np.ndarray, slope_fn: StateFn | None = None) -> np.ndarray:
+    """Return ``t`` after one Newton step on ``f`` from exact SGP4 states.
+
+    The roots found on interpolated states are off by the interpolation error (metres
+    in LEO, which a grazing pass turns into tens of milliseconds).  One Newton step
+    with the value from SGP4 itself and the slope from the interpolation removes it.
+    Steps that would leave the bracket or exceed 1 s are not taken.  ``slope_fn``,
+    when given, computes the slope from the exact state instead.
+    """
+    if t.size == 0:
+        return t
+    re, ve, ok = grid.exact_earth_fixed(sat, t)
+    value = f(re, ve, site)
+    if slope_fn is not None:
+        slope = slope_fn(re, ve, site)
+    else:
+        ahead = _on_grid(grid, f, sat, site, t + _SLOPE_DT_S)
+        slope = (ahead - _on_grid(grid, f, sat, site, t - _SLOPE_DT_S)) / (2.0 * _SLOPE_DT_S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = value / slope
+    t_new = t - step
+    take = ok & np.isfinite(t_new) & (np.abs(step) < 1.0) & (t_new >= lo) & (t_new <= hi)
+    return np.where(take, t_new, t)
+
+
+def _sgp4_warnings(elements: Sequence[ElementSet], err: np.ndarray, valid: np.ndarray, start: datetime,
+                   t_grid: np.ndarray) -> list[tuple[int, str]]:
+    """Return (chunk index, line) for each satellite SGP4 could not propagate over the whole window."""
+    out = []
+    for i in np.flatnonzero(~valid.all(axis=1)):
+        failed = ~valid[i]
+        k = int(np.argmax(failed))
+        when = str(to_datetime64(start, t_grid[k : k + 1])[0])[:16]
+        code = int(err[i, k])
+        reason = error_message(code) if code else "SGP4 returned a non-finite position"
+        e = elements[i]
+        extent = "from then on" if failed[k:].all() else f"at {int(failed.sum())} of {failed.size} grid times"
+        out.append((int(i), f"NORAD {e.norad_id} ({e.name}): {reason} (first at {when}Z, {extent}); "
+                            "no passes are reported where SGP4 fails"))
+    return out
+
+
+def _run_chunk(args: tuple) -> tuple[dict[str, np.ndarray], list[tuple[int, str]]]:
+    return _chunk_passes(*args)
+
+
+def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start: datetime,
+                duration_s: float, min_elevation_deg: float | None = None, workers: int | None = None,
+                max_bytes: int = DEFAULT_MAX_BYTES,
+                progress: Callable[[int, int], None] | None = None) -> PassTable:
+    """Return every pass of every satellite over every site in ``[start, start + duration_s]``.
+
+    ``min_elevation_deg``, when given, replaces each site's own minimum elevation
+    (masks still apply).  Passes in progress at ``start`` or still open at the end are
+    included, clipped to the window and flagged (``clipped_aos``/``clipped_los``).  A
+    satellite SGP4 cannot propagate (decayed, for example) loses its samples from the
+    failure on, and ``table.warnings`` says so.  ``workers`` processes share the work
+    (default: one per CPU); ``max_bytes`` bounds the working memory of each.
+    ``progress(done, total)`` is called as satellites are finished.
+    """
+    start = require_utc(start, "start")
+    elements = list(elements)
+    sites = list(sites)
+    if not elements:
+        raise InvalidInputError("no element sets given; load some with load_elements()", loc=("elements",))
+    if not sites:
+        raise InvalidInputError("no stations given; pass at least one Site", loc=("sites",))
+    for e in elements:
+        if not isinstance(e, ElementSet):
+            raise InvalidInputError(f"elements must be ElementSet objects, got {type(e).__name__}",
+                                    loc=("elements",))
+    names = [s.name for s in sites]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidInputError(f"station names must be unique; repeated: {', '.join(duplicates)}",
+                                loc=("sites",))
+    if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s)
+            and 0.0 < duration_s <= MAX_DURATION_S):
+        raise InvalidInputError(f"duration_s is {duration_s!r}; expected seconds in (0, {MAX_DURATION_S:g}]",
+                                loc=("duration_s",))
+    if min_elevation_deg is not None:
+        sites = [s.with_min_elevation(min_elevation_deg) for s in sites]
+    duration_s = float(duration_s)
+    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+
+    steps = np.array([coarse_step_s(e) for e in elements])
+    tasks = []
+    for step in np.unique(steps):
+        members = np.flatnonzero(steps == step)
+        n_t = int(duration_s // step) + 2
+        per_sat = n_t * (200 + len(sites) * 60)
+        size = max(1, min(max_bytes // per_sat, math.ceil(members.size / workers)))
+        for lo in range(0, members.size, size):
+            idx = members[lo : lo + size]
+            tasks.append(([elements[i] for i in idx], idx, sites, start, duration_s, float(step)))
+    results = []
+    done = 0
+    if workers > 1 and len(tasks) > 1:
+        context = get_context("fork") if "fork" in _start_methods() else None
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+            for task, result in zip(tasks, pool.map(_run_chunk, tasks), strict=True):
+                results.append(result)
+                done += len(task[1])
+                if progress:
+                    progress(done, len(elements))
+    else:
+        for task in tasks:
+            results.append(_run_chunk(task))
+            done += len(task[1])
+            if progress:
+                progress(done, len(elements))
+    norad_ids = [e.norad_id for e in elements]
+    sat_names = [e.name for e in elements]
+    tables = [PassTable(cols, norad_ids, sat_names, names) for cols, _ in results]
+    table = concat_tables(tables) if tables else PassTable.empty(norad_ids, sat_names, names)
+    table.warnings = [line for _, line in sorted(w for _, warns in results for w in warns)]
+    order = np.lexsort((table.site_index, table.sat_index, table.aos))
+    return table[order]
+
+
+def _start_methods() -> list[str]:
+    from multiprocessing import get_all_start_methods
+
+    return get_all_start_methods()

@@ -1,0 +1,107 @@
+"""The only place that converts between ``datetime``, ``datetime64`` and SGP4's (jd, fr).
+
+groundshare works in UTC everywhere.  Like ``datetime`` and ``datetime64``, its UTC
+timeline has no leap seconds: a window that spans a leap second may be off by up to
+1 s after it.  Element-set epochs are UTC (AIAA 2006-6753).
+
+Inside the vectorised cores time is float64 seconds since a window start (``t_s``)
+and the start is carried as one aware ``datetime``; differences and bisection are
+then exact to well under a microsecond over weeks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sgp4.api import jday
+
+from groundshare.errors import InvalidInputError
+
+_EPOCH64 = np.datetime64("1970-01-01T00:00:00", "us")
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def require_utc(value: datetime, name: str) -> datetime:
+    """Return ``value`` converted to UTC; refuse naive datetimes."""
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} must be a datetime, got {type(value).__name__} {value!r}",
+                                loc=(name,))
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise InvalidInputError(
+            f"{name} has no timezone ({value.isoformat()}); groundshare works in UTC.\n\n"
+            f"If it already is UTC:  {name}.replace(tzinfo=UTC)\n"
+            f"If it is local time:   {name}.astimezone(UTC) after attaching its zone",
+            loc=(name,),
+        )
+    return value.astimezone(UTC)
+
+
+def parse_utc(text: str, name: str = "time", *, now: datetime | None = None) -> datetime:
+    """Parse ISO 8601 text (``Z`` or an explicit offset) or ``now`` into an aware UTC datetime.
+
+    A value without an offset is refused rather than guessed.
+
+    >>> parse_utc("2025-11-07T00:00Z").isoformat()
+    '2025-11-07T00:00:00+00:00'
+    """
+    text = text.strip()
+    if text.lower() == "now":
+        return require_utc(now, name) if now is not None else utc_now()
+    candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        value = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise InvalidInputError(
+            f"{name} {text!r} is not an ISO 8601 time; expected e.g. 2025-11-07T00:00:00Z or 'now'",
+            loc=(name,),
+        ) from None
+    if value.tzinfo is None:
+        raise InvalidInputError(
+            f"{name} {text!r} has no timezone; groundshare works in UTC: add 'Z' "
+            f"(e.g. {text}Z) or an explicit offset",
+            loc=(name,),
+        )
+    return value.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """Return ISO 8601 UTC with milliseconds and ``Z``: ``2024-05-01T03:12:45.120Z``."""
+    value = require_utc(value, "value")
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def jd_fr(start: datetime, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return SGP4's split Julian date (whole, fraction) for ``start + t_s`` seconds.
+
+    The whole part stays constant and the fraction carries the offset, which keeps
+    the sum exact to a few nanoseconds over weeks (a single float64 JD plateaus at
+    about 20 µs; see the python-sgp4 README).
+    """
+    start = require_utc(start, "start")
+    jd0, fr0 = jday(start.year, start.month, start.day, start.hour, start.minute,
+                    start.second + start.microsecond * 1e-6)
+    t_s = np.asarray(t_s, dtype=float)
+    return np.full(t_s.shape, jd0), fr0 + t_s / 86_400.0
+
+
+def to_datetime64(start: datetime, t_s: np.ndarray) -> np.ndarray:
+    """Return ``start + t_s`` seconds as ``datetime64[us]`` (UTC by convention)."""
+    start = require_utc(start, "start")
+    base = np.datetime64(start.replace(tzinfo=None), "us")
+    return base + np.round(np.asarray(t_s, dtype=float) * 1e6).astype("timedelta64[us]")
+
+
+def datetime64_to_utc(value: np.datetime64) -> datetime:
+    """Return an aware UTC datetime for one ``datetime64`` value."""
+    us = int((np.datetime64(value, "us") - _EPOCH64) // np.timedelta64(1, "us"))
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+
+
+def seconds_between(start: datetime, end: datetime) -> float:
+    """Return ``end - start`` in seconds."""
+    return (require_utc(end, "end") - require_utc(start, "start")).total_seconds()
