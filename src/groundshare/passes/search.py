@@ -43,7 +43,7 @@ from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import error_message, propagate_teme
-from groundshare.passes.look import topocentric, topocentric_rows
+from groundshare.passes.look import topocentric
 from groundshare.passes.site import Site, SiteArrays, sites_to_arrays
 from groundshare.passes.table import PassTable, concat_tables
 from groundshare.timeutil import jd_fr, require_utc, to_datetime64
@@ -51,7 +51,7 @@ from groundshare.timeutil import jd_fr, require_utc, to_datetime64
 # Orbital motion per coarse step.  It bounds the Hermite interpolation error, r (w h)^4 / 384
 # (1 cm in LEO at 0.15 rad), and keeps elevation to at most one maximum per step, which is what
 # lets a pass shorter than a step be found from the sign change of its elevation rate.
-ANGLE_PER_STEP_RAD = 0.15
+ANGLE_PER_STEP_RAD = 0.3
 # Steps are rounded down to this ladder so that satellites of similar orbits share one grid.
 # 600 s is the longest: beyond it the screen's v_max h margin would keep every interval anyway.
 STEP_LADDER_S = (10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 300.0, 450.0, 600.0)
@@ -60,10 +60,17 @@ STEP_LADDER_S = (10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 
 MASK_STEP_S = 10.0
 # Event times are solved to this tolerance.
 TOL_S = 1e-3
-# A maximum of elevation between two grid points is solved for when the cubic through the two
-# points (values and rates) comes within this much of sin(threshold); 0.02 is about 1.1 deg,
-# many times the interpolation's error over one step (tests/passes check short passes densely).
+# A maximum of elevation between two grid points (its rate turns from + to -) is looked at every
+# HIDDEN_STEP_S, and solved for when a look comes within HIDDEN_MARGIN_SIN (about 0.3 deg) of
+# sin(threshold).  Every pass of HIDDEN_STEP_S or more is found whatever its shape; shorter
+# ones are found when they reach the margin (tests/passes check short passes densely).
+HIDDEN_STEP_S = 25.0
 HIDDEN_MARGIN_SIN = 0.02
+# Newton steps on exact SGP4 states at most, after the interpolated solution.
+POLISH_STEPS = 3
+POLISH_AGAIN_S = 0.05
+# Newton steps from the cubic's guess before a bracket falls back to the safeguarded solver.
+NEWTON_STEPS = 4
 DEFAULT_MAX_BYTES = 192 * 2**20
 MAX_DURATION_S = 400 * 86_400.0
 
@@ -136,31 +143,133 @@ class _Grid:
 class _Segments:
     """Interpolated states of (satellite, grid interval, site) triples, for repeated evaluation.
 
-    The cubic Hermite polynomial of each interval and the site's vectors are gathered
-    once, so that each solver step costs a few multiply-adds per triple.
+    The cubic Hermite polynomial of each interval (TEME), the Earth's rotation angle at
+    its start and the site's vectors are gathered once, component by component, so that
+    each solver step costs a few dozen multiply-adds per triple.  Within one interval
+    GMST is linear in time to far below a microradian.
     """
 
     def __init__(self, grid: _Grid, sa: SiteArrays, sat: np.ndarray, k: np.ndarray, site: np.ndarray) -> None:
-        self.grid = grid
         self.t0 = grid.t_s[k]
         self.h = grid.t_s[k + 1] - self.t0
         h = self.h[:, None]
         r0, r1 = grid.r_teme[sat, k], grid.r_teme[sat, k + 1]
         v0, v1 = grid.v_teme[sat, k], grid.v_teme[sat, k + 1]
-        # r(tau) = a0 + a1 tau + a2 tau^2 + a3 tau^3 on tau = (t - t0) / h in [0, 1]
-        self.a = np.stack([r0, h * v0, 3.0 * (r1 - r0) - h * (2.0 * v0 + v1), 2.0 * (r0 - r1) + h * (v0 + v1)])
+        # r(tau) = a0 + a1 tau + a2 tau^2 + a3 tau^3 on tau = (t - t0) / h in [0, 1]; shape (4, 3, m)
+        self.a = np.stack([r0, h * v0, 3.0 * (r1 - r0) - h * (2.0 * v0 + v1),
+                           2.0 * (r0 - r1) + h * (v0 + v1)]).transpose(0, 2, 1).copy()
+        self.theta0, self.theta_dot = gmst82_rad(grid.jd0, grid.fr0 + self.t0 / 86_400.0)
         enu = sa.enu[site]
-        self.rows = (sa.itrs_km[site], enu[:, 0], enu[:, 1], enu[:, 2])
+        # Rows: site x, y, z; east x, y; north x, y, z; up x, y, z (east has no z component).
+        self.rows = np.concatenate([sa.itrs_km[site].T, enu[:, 0, :2].T, enu[:, 1].T, enu[:, 2].T])
 
-    def look(self, which: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Return ``topocentric`` results for triples ``which`` at times ``t``."""
-        tau = ((t - self.t0[which]) / self.h[which])[:, None]
-        a0, a1, a2, a3 = self.a[:, which]
+    def look(self, which: np.ndarray, t: np.ndarray, *, azimuth: bool = False,
+             curvature: bool = False) -> tuple[np.ndarray, ...]:
+        """Return sin(el) and its rate (1/s) at times ``t`` for triples ``which``.
+
+        With ``curvature`` the second derivative (1/s^2) follows, with ``azimuth`` the
+        azimuth (deg) comes last.
+        """
+        h = self.h[which]
+        dt = t - self.t0[which]
+        tau = dt / h
+        a0, a1, a2, a3 = self.a[:, :, which]
         r = a0 + tau * (a1 + tau * (a2 + tau * a3))
-        v = (a1 + tau * (2.0 * a2 + 3.0 * tau * a3)) / self.h[which][:, None]
-        theta, theta_dot = gmst82_rad(self.grid.jd0, self.grid.fr0 + t / 86_400.0)
-        re, ve = teme_to_itrs(r, v, theta, theta_dot)
-        return topocentric_rows(re, ve, *(x[which] for x in self.rows))
+        v = (a1 + tau * (2.0 * a2 + 3.0 * tau * a3)) / h
+        w = self.theta_dot[which]
+        theta = self.theta0[which] + w * dt
+        c, s = np.cos(theta), np.sin(theta)
+        xe = c * r[0] + s * r[1]
+        ye = c * r[1] - s * r[0]
+        vxe = c * v[0] + s * v[1] + w * ye
+        vye = c * v[1] - s * v[0] - w * xe
+        sx, sy, sz, ex, ey, nx, ny, nz, ux, uy, uz = self.rows[:, which]
+        dx, dy, dz = xe - sx, ye - sy, r[2] - sz
+        e = ex * dx + ey * dy
+        n = nx * dx + ny * dy + nz * dz
+        u = ux * dx + uy * dy + uz * dz
+        de = ex * vxe + ey * vye
+        dn = nx * vxe + ny * vye + nz * v[2]
+        du = ux * vxe + uy * vye + uz * v[2]
+        rho2 = e * e + n * n + u * u
+        rho = np.sqrt(rho2)
+        rho_dot = (e * de + n * dn + u * du) / rho
+        sin_el = u / rho
+        dsin_el = (du - sin_el * rho_dot) / rho
+        out: tuple[np.ndarray, ...] = (sin_el, dsin_el)
+        if curvature:
+            # Earth-fixed acceleration: the rotated TEME one, less Coriolis and centrifugal terms.
+            acc = (2.0 * a2 + 6.0 * tau * a3) / (h * h)
+            axe = c * acc[0] + s * acc[1] + 2.0 * w * vye + w * w * xe
+            aye = c * acc[1] - s * acc[0] - 2.0 * w * vxe + w * w * ye
+            dde = ex * axe + ey * aye
+            ddn = nx * axe + ny * aye + nz * acc[2]
+            ddu = ux * axe + uy * aye + uz * acc[2]
+            rho_ddot = (de * de + dn * dn + du * du + e * dde + n * ddn + u * ddu - rho_dot * rho_dot) / rho
+            out += ((ddu - 2.0 * dsin_el * rho_dot - sin_el * rho_ddot) / rho,)
+        if azimuth:
+            out += (np.degrees(np.arctan2(e, n)) % 360.0,)
+        return out
+
+
+def _cubic_guess(grid: _Grid, y: np.ndarray, dy: np.ndarray, sat: np.ndarray, k: np.ndarray, site: np.ndarray,
+                 lo: np.ndarray, hi: np.ndarray, *, of_rate: bool) -> np.ndarray:
+    """Return a first guess at the root in [lo, hi] from the cubic through the grid values.
+
+    ``y`` and ``dy`` are a quantity and its rate on the grid (n_sat, n_t, n_site); the
+    cubic Hermite polynomial over grid interval ``k`` stands for it, and its root (or,
+    with ``of_rate``, the root of its derivative) is found by a few Newton steps kept
+    inside the bracket.
+    """
+    t0 = grid.t_s[k]
+    h = grid.t_s[k + 1] - t0
+    y0, y1 = y[sat, k, site], y[sat, k + 1, site]
+    m0, m1 = dy[sat, k, site] * h, dy[sat, k + 1, site] * h
+    c1, c2, c3 = m0, 3.0 * (y1 - y0) - 2.0 * m0 - m1, 2.0 * (y0 - y1) + m0 + m1
+    tau_lo, tau_hi = (lo - t0) / h, (hi - t0) / h
+    tau = 0.5 * (tau_lo + tau_hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(6):
+            if of_rate:
+                f, slope = c1 + tau * (2.0 * c2 + 3.0 * c3 * tau), 2.0 * c2 + 6.0 * c3 * tau
+            else:
+                f, slope = y0 + tau * (c1 + tau * (c2 + tau * c3)), c1 + tau * (2.0 * c2 + 3.0 * c3 * tau)
+            step = f / slope
+            tau = np.clip(np.where(np.isfinite(step), tau - step, tau), tau_lo, tau_hi)
+    return t0 + tau * h
+
+
+def _solve_from(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray,
+                hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray, guess: np.ndarray, tol_s: float = TOL_S
+                ) -> np.ndarray:
+    """Return the sign change of ``f`` in each bracket by Newton's method from ``guess``.
+
+    ``f(which, t)`` returns ``(value, slope)``.  From a guess a few seconds off, Newton
+    converges in two or three steps; a bracket whose iterate leaves it, or has not
+    converged after ``NEWTON_STEPS``, is solved by the safeguarded ``_solve`` instead.
+    """
+    x = guess.copy()
+    active = np.arange(lo.size)
+    for _ in range(NEWTON_STEPS):
+        value, slope = f(active, x[active])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = value / slope
+        x_new = x[active] - step
+        lost = ~np.isfinite(x_new) | (x_new < lo[active]) | (x_new > hi[active])
+        x[active] = np.where(lost, x[active], x_new)
+        settled = ~lost & (np.abs(step) <= 0.5 * tol_s)
+        keep = ~settled & ~lost
+        lost_idx = active[lost]
+        if lost_idx.size:
+            x[lost_idx] = _solve(lambda w, t, idx=lost_idx: f(idx[w], t), lo[lost_idx], hi[lost_idx],
+                                 f_lo[lost_idx], f_hi[lost_idx], tol_s, newton=True)
+        active = active[keep]
+        if not active.size:
+            break
+    if active.size:
+        x[active] = _solve(lambda w, t: f(active[w], t), lo[active], hi[active], f_lo[active], f_hi[active],
+                           tol_s, newton=True)
+    return x
 
 
 def _solve(f: Callable[[np.ndarray, np.ndarray], np.ndarray | tuple[np.ndarray, np.ndarray]],
@@ -275,36 +384,58 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
     hidden = near & ~above[:, :-1] & ~above[:, 1:] & (dsin_el[:, :-1] > 0.0) & (dsin_el[:, 1:] <= 0.0)
     hs, hk, hsite = np.nonzero(hidden)
     if hs.size:
+        # Look inside each such interval every HIDDEN_STEP_S or less: a pass of that length or
+        # more has a sample above the threshold; a shorter one is still found when a sample comes
+        # within HIDDEN_MARGIN_SIN of it.
+        seg = _Segments(grid, sa, hs, hk, hsite)
         h = t_grid[hk + 1] - t_grid[hk]
-        y0, y1 = sin_el[hs, hk, hsite], sin_el[hs, hk + 1, hsite]
-        m0, m1 = dsin_el[hs, hk, hsite] * h, dsin_el[hs, hk + 1, hsite] * h
-        tau = np.linspace(0.0, 1.0, 9)[:, None]
-        cubic = ((2 * tau**3 - 3 * tau**2 + 1) * y0 + (tau**3 - 2 * tau**2 + tau) * m0
-                 + (-2 * tau**3 + 3 * tau**2) * y1 + (tau**3 - tau**2) * m1)
-        keep = cubic.max(axis=0) > sa.sin_low[hsite] - HIDDEN_MARGIN_SIN
+        n_sub = int(np.ceil(h.max() / HIDDEN_STEP_S))
+        frac = np.arange(1, n_sub) / n_sub
+        which = np.repeat(np.arange(hs.size), frac.size)
+        t_sub = (t_grid[hk][:, None] + h[:, None] * frac[None, :]).ravel()
+        g_sub = (seg.look(which, t_sub)[0] - sa.sin_low[hsite][which]).reshape(hs.size, frac.size)
+        keep = g_sub.max(axis=1) > -HIDDEN_MARGIN_SIN
         hs, hk, hsite = hs[keep], hk[keep], hsite[keep]
         seg = _Segments(grid, sa, hs, hk, hsite)
         t_max = _solve(lambda w, t: seg.look(w, t)[1], t_grid[hk], t_grid[hk + 1],
                        dsin_el[hs, hk, hsite], dsin_el[hs, hk + 1, hsite])
-        g_max = seg.look(np.arange(hs.size), t_max)[0] - sa.sin_low[hsite]
+        # Whether the top clears the threshold is decided on exact SGP4 states: a pass of a few
+        # seconds clears it by less than the interpolation error.
+        curvature = seg.look(np.arange(hs.size), t_max, curvature=True)[2]
+        t_max = _polish(grid, _rate_fn(sa), hs, hsite, t_max, t_grid[hk], t_grid[hk + 1], slope=curvature)
+        re, ve, ok = grid.exact_earth_fixed(hs, t_max)
+        g_max = np.where(ok, g_low(re, ve, hsite), -1.0)
         up_ = g_max > 0.0
         hs, hk, hsite, t_max, g_max = hs[up_], hk[up_], hsite[up_], t_max[up_], g_max[up_]
+        # Such passes last seconds: their rise and set are solved on exact states throughout.
         g0, g1 = g_grid[hs, hk, hsite], g_grid[hs, hk + 1, hsite]
-        brackets.append((hs, hk, hsite, t_grid[hk], t_max, g0, g_max, np.full(hs.size, +1)))
-        brackets.append((hs, hk, hsite, t_max, t_grid[hk + 1], g_max, g1, np.full(hs.size, -1)))
+        h_sat, h_site = np.concatenate([hs, hs]), np.concatenate([hsite, hsite])
+
+        def exact_g(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            re, ve, _ = grid.exact_earth_fixed(h_sat[w], t)
+            sin_el, dsin, *_ = topocentric(re, ve, sa, h_site[w])
+            return sin_el - sa.sin_low[h_site[w]], dsin
+
+        hidden_t = _solve(exact_g, np.concatenate([t_grid[hk], t_max]), np.concatenate([t_max, t_grid[hk + 1]]),
+                          np.concatenate([g0, g_max]), np.concatenate([g_max, g1]), newton=True)
+        hidden_events = (h_sat, h_site, hidden_t, np.repeat([+1, -1], hs.size))
+    else:
+        hidden_events = (hs, hsite, np.zeros(0), np.zeros(0, dtype=int))
     b_sat, b_k, b_site, b_lo, b_hi, b_glo, b_ghi, b_kind = (np.concatenate(x) for x in zip(*brackets, strict=True))
     seg = _Segments(grid, sa, b_sat, b_k, b_site)
-    b_t = _solve(lambda w, t: _minus(seg.look(w, t)[:2], sa.sin_low[b_site[w]]), b_lo, b_hi, b_glo, b_ghi,
-                 newton=True)
-    b_t = _polish(grid, g_low, b_sat, b_site, b_t, b_lo, b_hi, slope_fn=_rate_fn(sa))
+    guess = _cubic_guess(grid, g_grid, dsin_el, b_sat, b_k, b_site, b_lo, b_hi, of_rate=False)
+    b_t = _solve_from(lambda w, t: _minus(seg.look(w, t), sa.sin_low[b_site[w]]), b_lo, b_hi, b_glo, b_ghi,
+                      guess)
+    b_t = _polish(grid, g_low, b_sat, b_site, b_t, b_lo, b_hi, slope=_rate_fn(sa))
 
     # Window edges and SGP4 failures end passes without a crossing: those ends are clipped.
     edges = [
         (*np.nonzero(above[:, 0]), np.zeros(0), +1),
         (*np.nonzero(above[:, -1]), np.zeros(0), -1),
     ]
-    e_sat, e_site, e_t, e_kind = [b_sat], [b_site], [b_t], [b_kind]
-    e_clip = [np.zeros(b_t.size, bool)]
+    e_sat, e_site, e_t, e_kind = [b_sat, hidden_events[0]], [b_site, hidden_events[1]], \
+        [b_t, hidden_events[2]], [b_kind, hidden_events[3]]
+    e_clip = [np.zeros(b_t.size + hidden_events[2].size, bool)]
     for sat_i, site_i, _, kind in edges:
         e_sat.append(sat_i)
         e_site.append(site_i)
@@ -326,7 +457,7 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
         passes = _apply_masks(passes, grid, sa, sites)
 
     # 5. Culmination.
-    columns = _culminate(passes, grid, sa, dsin_el)
+    columns = _culminate(passes, grid, sa, sin_el, dsin_el)
     columns["sat_index"] = sat_offset[columns.pop("sat")].astype(np.int32)
     columns["site_index"] = columns.pop("site").astype(np.int32)
     for name in ("aos", "tca", "los"):
@@ -417,14 +548,16 @@ def _apply_masks(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sit
     return {name: np.concatenate([plain[name], out[name]]) for name in plain}
 
 
-def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, dsin_grid: np.ndarray
-               ) -> dict[str, np.ndarray]:
+def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sin_grid: np.ndarray,
+               dsin_grid: np.ndarray) -> dict[str, np.ndarray]:
     """Return the pass columns with TCA (maximum elevation) and the azimuths filled in."""
     sat, site, aos, los = passes["sat"], passes["site"], passes["aos_s"], passes["los_s"]
     n_pass = sat.size
     t_grid = grid.t_s
-    re, ve = grid.earth_fixed(np.concatenate([sat, sat]), np.concatenate([aos, los]))
-    s_end, ds_end, az_end, *_ = topocentric(re, ve, sa, np.concatenate([site, site]))
+    t_end = np.concatenate([aos, los])
+    k_end = np.clip(np.searchsorted(t_grid, t_end, side="right") - 1, 0, len(t_grid) - 2)
+    ends = _Segments(grid, sa, np.concatenate([sat, sat]), k_end, np.concatenate([site, site]))
+    s_end, ds_end, az_end = ends.look(np.arange(t_end.size), t_end, azimuth=True)
     # Points of each pass: AOS, the grid points strictly inside, LOS.
     first_in = np.searchsorted(t_grid, aos, side="right")
     last_in = np.searchsorted(t_grid, los, side="left") - 1
@@ -442,9 +575,13 @@ def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, dsin_
     k_turn = np.clip(np.searchsorted(t_grid, 0.5 * (t_pt[turn] + t_pt[turn + 1]), side="right") - 1,
                      0, len(t_grid) - 2)
     seg = _Segments(grid, sa, sat[w], k_turn, site[w])
-    t_turn = _solve(lambda i, tt: seg.look(i, tt)[1], t_pt[turn], t_pt[turn + 1], d_pt[turn], d_pt[turn + 1])
-    t_turn = _polish(grid, _rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1])
-    s_turn, _, az_turn, *_ = seg.look(np.arange(w.size), t_turn)
+    guess = _cubic_guess(grid, sin_grid, dsin_grid, sat[w], k_turn, site[w], t_pt[turn], t_pt[turn + 1],
+                         of_rate=True)
+    t_turn = _solve_from(lambda i, tt: seg.look(i, tt, curvature=True)[1:], t_pt[turn], t_pt[turn + 1],
+                         d_pt[turn], d_pt[turn + 1], guess)
+    curvature = seg.look(np.arange(w.size), t_turn, curvature=True)[2]
+    t_turn = _polish(grid, _rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1], slope=curvature)
+    s_turn, _, az_turn = seg.look(np.arange(w.size), t_turn, azimuth=True)
     # Best of the maxima and the two ends, per pass.
     cand_pass = np.concatenate([np.arange(n_pass), np.arange(n_pass), w])
     cand_s = np.concatenate([s_end, s_turn])
@@ -484,29 +621,42 @@ _SLOPE_DT_S = 0.01
 
 
 def _polish(grid: _Grid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np.ndarray, lo: np.ndarray,
-            hi: np.ndarray, slope_fn: StateFn | None = None) -> np.ndarray:
-    """Return ``t`` after one Newton step on ``f`` from exact SGP4 states.
+            hi: np.ndarray, slope: StateFn | np.ndarray | None = None) -> np.ndarray:
+    """Return ``t`` after Newton steps on ``f`` from exact SGP4 states.
 
     The roots found on interpolated states are off by the interpolation error (metres
-    in LEO, which a grazing pass turns into tens of milliseconds).  One Newton step
-    with the value from SGP4 itself and the slope from the interpolation removes it.
-    Steps that would leave the bracket or exceed 1 s are not taken.  ``slope_fn``,
-    when given, computes the slope from the exact state instead.
+    in LEO, which a grazing pass turns into tens of milliseconds or more).  Newton
+    steps with the value from SGP4 itself remove it.  The slope comes from ``slope``:
+    a function of the exact state (then up to ``POLISH_STEPS`` steps are taken, for the
+    grazing passes whose slope is tiny), an array (one step), or, when None, a central
+    difference on the interpolated states (one step).  A step that would leave the
+    bracket is not taken.
     """
-    if t.size == 0:
-        return t
-    re, ve, ok = grid.exact_earth_fixed(sat, t)
-    value = f(re, ve, site)
-    if slope_fn is not None:
-        slope = slope_fn(re, ve, site)
-    else:
-        ahead = _on_grid(grid, f, sat, site, t + _SLOPE_DT_S)
-        slope = (ahead - _on_grid(grid, f, sat, site, t - _SLOPE_DT_S)) / (2.0 * _SLOPE_DT_S)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = value / slope
-    t_new = t - step
-    take = ok & np.isfinite(t_new) & (np.abs(step) < 1.0) & (t_new >= lo) & (t_new <= hi)
-    return np.where(take, t_new, t)
+    steps = POLISH_STEPS if callable(slope) else 1
+    t = t.copy()
+    active = np.arange(t.size)
+    for _ in range(steps):
+        if not active.size:
+            break
+        ts, s_sat, s_site = t[active], sat[active], site[active]
+        re, ve, ok = grid.exact_earth_fixed(s_sat, ts)
+        value = f(re, ve, s_site)
+        if callable(slope):
+            rate = slope(re, ve, s_site)
+        elif slope is not None:
+            rate = slope[active]
+        else:
+            ahead = _on_grid(grid, f, s_sat, s_site, ts + _SLOPE_DT_S)
+            rate = (ahead - _on_grid(grid, f, s_sat, s_site, ts - _SLOPE_DT_S)) / (2.0 * _SLOPE_DT_S)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = value / rate
+        t_new = ts - step
+        take = ok & np.isfinite(t_new) & (t_new >= lo[active]) & (t_new <= hi[active])
+        t[active] = np.where(take, t_new, ts)
+        # Newton's error after a step of dt is about (f''/2f') dt^2: below a microsecond for the
+        # typical dt of a few milliseconds, so only large steps are followed by another.
+        active = active[take & (np.abs(step) > POLISH_AGAIN_S)]
+    return t
 
 
 def _sgp4_warnings(elements: Sequence[ElementSet], err: np.ndarray, valid: np.ndarray, start: datetime,
@@ -575,7 +725,8 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
         members = np.flatnonzero(steps == step)
         n_t = int(duration_s // step) + 2
         per_sat = n_t * (200 + len(sites) * 60)
-        size = max(1, min(max_bytes // per_sat, math.ceil(members.size / workers)))
+        # Several chunks per worker keep both busy to the end and each chunk's arrays small.
+        size = max(1, min(max_bytes // per_sat, max(4, math.ceil(members.size / (4 * workers)))))
         for lo in range(0, members.size, size):
             idx = members[lo : lo + size]
             tasks.append(([elements[i] for i in idx], idx, sites, start, duration_s, float(step)))
