@@ -11,15 +11,22 @@ The method, per group of satellites that share a time step:
    look angles.
 3. Rises and sets are sign changes of ``sin(el) - sin(threshold)`` between grid
    points.  A pass short enough to fit between two grid points shows as a maximum of
-   elevation there (its rate turns from + to -): those maxima are located, and kept
-   when they clear the threshold.
-4. Every bracket is solved to ``TOL_S`` with the Illinois method on positions from a
-   cubic Hermite interpolation of SGP4's TEME position and velocity (no further SGP4
-   calls).  With at most ``ANGLE_PER_STEP_RAD`` of orbital motion per step the
-   interpolation error is below r (w h)^4 / 384, about 1 cm in LEO.
+   elevation there (its rate turns from + to -): such intervals are looked into every
+   ``HIDDEN_STEP_S``, their maxima located, and kept when exact SGP4 puts them above
+   the threshold.
+4. Every bracket is solved on states from a cubic Hermite interpolation of SGP4's
+   TEME position and velocity: Newton's method from the root of the cubic through the
+   grid values, safeguarded by bisection.  With ``ANGLE_PER_STEP_RAD`` of orbital
+   motion per step the interpolation error is about r (w h)^4 / 384, some 100 m in
+   LEO; Newton steps on exact SGP4 states (one ``sgp4_array`` call per satellite, not
+   per pass) then bring each event to well within ``TOL_S`` of SGP4's own root.
 5. Sites with a horizon mask: each pass over the lowest threshold is sampled every
    ``MASK_STEP_S`` and split where the satellite crosses the mask.
-6. Culmination (TCA, the time of maximum elevation): zeros of the elevation rate.
+6. Culmination (TCA, the time of maximum elevation inside the pass): zeros of the
+   elevation rate, found the same way with its analytic second derivative.
+
+Work is split into chunks of satellites (bounded by ``max_bytes``) run by a pool of
+processes; no Python loop runs over satellites x sites x times.
 
 Approximations (measured against Skyfield in the tests and ``bench/passes.py``):
 UT1 = UTC and no polar motion in the TEME -> Earth-fixed rotation (see
@@ -48,9 +55,10 @@ from groundshare.passes.site import Site, SiteArrays, sites_to_arrays
 from groundshare.passes.table import PassTable, concat_tables
 from groundshare.timeutil import jd_fr, require_utc, to_datetime64
 
-# Orbital motion per coarse step.  It bounds the Hermite interpolation error, r (w h)^4 / 384
-# (1 cm in LEO at 0.15 rad), and keeps elevation to at most one maximum per step, which is what
-# lets a pass shorter than a step be found from the sign change of its elevation rate.
+# Orbital motion per coarse step (a 20th of an orbit).  It sets the Hermite interpolation error,
+# r (w h)^4 / 384 (about 100 m in LEO at 0.3 rad, removed by the exact-SGP4 polish), and keeps
+# elevation to at most one maximum per step, which is what lets a pass shorter than a step be
+# found from the sign change of its elevation rate.
 ANGLE_PER_STEP_RAD = 0.3
 # Steps are rounded down to this ladder so that satellites of similar orbits share one grid.
 # 600 s is the longest: beyond it the screen's v_max h margin would keep every interval anyway.
@@ -66,7 +74,8 @@ TOL_S = 1e-3
 # ones are found when they reach the margin (tests/passes check short passes densely).
 HIDDEN_STEP_S = 25.0
 HIDDEN_MARGIN_SIN = 0.02
-# Newton steps on exact SGP4 states at most, after the interpolated solution.
+# Newton steps on exact SGP4 states at most, after the interpolated solution; another step is
+# taken only after one longer than POLISH_AGAIN_S (see _polish).
 POLISH_STEPS = 3
 POLISH_AGAIN_S = 0.05
 # Newton steps from the cubic's guess before a bracket falls back to the safeguarded solver.
@@ -162,6 +171,18 @@ class _Segments:
         enu = sa.enu[site]
         # Rows: site x, y, z; east x, y; north x, y, z; up x, y, z (east has no z component).
         self.rows = np.concatenate([sa.itrs_km[site].T, enu[:, 0, :2].T, enu[:, 1].T, enu[:, 2].T])
+
+    def sin_elevation(self, which: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Return sin(el) alone at times ``t`` for triples ``which``."""
+        dt = t - self.t0[which]
+        tau = dt / self.h[which]
+        a0, a1, a2, a3 = self.a[:, :, which]
+        r = a0 + tau * (a1 + tau * (a2 + tau * a3))
+        theta = self.theta0[which] + self.theta_dot[which] * dt
+        c, s = np.cos(theta), np.sin(theta)
+        sx, sy, sz, _, _, _, _, _, ux, uy, uz = self.rows[:, which]
+        dx, dy, dz = c * r[0] + s * r[1] - sx, c * r[1] - s * r[0] - sy, r[2] - sz
+        return (ux * dx + uy * dy + uz * dz) / np.sqrt(dx * dx + dy * dy + dz * dz)
 
     def look(self, which: np.ndarray, t: np.ndarray, *, azimuth: bool = False,
              curvature: bool = False) -> tuple[np.ndarray, ...]:
@@ -393,7 +414,7 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
         frac = np.arange(1, n_sub) / n_sub
         which = np.repeat(np.arange(hs.size), frac.size)
         t_sub = (t_grid[hk][:, None] + h[:, None] * frac[None, :]).ravel()
-        g_sub = (seg.look(which, t_sub)[0] - sa.sin_low[hsite][which]).reshape(hs.size, frac.size)
+        g_sub = (seg.sin_elevation(which, t_sub) - sa.sin_low[hsite][which]).reshape(hs.size, frac.size)
         keep = g_sub.max(axis=1) > -HIDDEN_MARGIN_SIN
         hs, hk, hsite = hs[keep], hk[keep], hsite[keep]
         seg = _Segments(grid, sa, hs, hk, hsite)
