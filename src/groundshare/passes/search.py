@@ -39,7 +39,6 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
 
@@ -50,7 +49,9 @@ from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import error_message, propagate_teme
+from groundshare.passes.interpolate import Segments, StateFn, StateGrid, on_grid
 from groundshare.passes.look import topocentric
+from groundshare.passes.roots import TOL_S, cubic_guess, polish, solve_brackets, solve_from_guess
 from groundshare.passes.site import Site, SiteArrays, sites_to_arrays
 from groundshare.passes.table import PassTable, concat_tables
 from groundshare.timeutil import jd_fr, require_utc, to_datetime64
@@ -66,20 +67,12 @@ STEP_LADDER_S = (10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 
 # Sampling of a pass against a horizon mask: any part above the mask lasting 10 s or more is
 # found, well inside the 30 s that operators can use.
 MASK_STEP_S = 10.0
-# Event times are solved to this tolerance.
-TOL_S = 1e-3
 # A maximum of elevation between two grid points (its rate turns from + to -) is looked at every
 # HIDDEN_STEP_S, and solved for when a look comes within HIDDEN_MARGIN_SIN (about 0.3 deg) of
 # sin(threshold).  Every pass of HIDDEN_STEP_S or more is found whatever its shape; shorter
 # ones are found when they reach the margin (tests/passes check short passes densely).
 HIDDEN_STEP_S = 25.0
 HIDDEN_MARGIN_SIN = 0.02
-# Newton steps on exact SGP4 states at most, after the interpolated solution; another step is
-# taken only after one longer than POLISH_AGAIN_S (see _polish).
-POLISH_STEPS = 3
-POLISH_AGAIN_S = 0.05
-# Newton steps from the cubic's guess before a bracket falls back to the safeguarded solver.
-NEWTON_STEPS = 4
 DEFAULT_MAX_BYTES = 192 * 2**20
 MAX_DURATION_S = 400 * 86_400.0
 
@@ -92,256 +85,6 @@ def coarse_step_s(element_set: ElementSet) -> float:
     step = ANGLE_PER_STEP_RAD / perigee_rate_rad_s
     fitting = [s for s in STEP_LADDER_S if s <= step]
     return fitting[-1] if fitting else STEP_LADDER_S[0]
-
-
-@dataclass
-class _Grid:
-    """SGP4 states of one chunk of satellites on its coarse grid."""
-
-    jd0: float
-    fr0: float
-    t_s: np.ndarray          # (n_t,) seconds since the window start
-    r_teme: np.ndarray       # (n_sat, n_t, 3) km
-    v_teme: np.ndarray       # (n_sat, n_t, 3) km/s
-    valid: np.ndarray        # (n_sat, n_t) SGP4 succeeded
-    satrecs: list            # one sgp4 Satrec per satellite, for exact states
-
-    def exact_earth_fixed(self, sat: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return exact SGP4 Earth-fixed states (m, 3) and a success flag (m,).
-
-        One ``sgp4_array`` call per satellite involved: the loop is over satellites,
-        never over times or sites.
-        """
-        r = np.zeros((t.size, 3))
-        v = np.zeros((t.size, 3))
-        ok = np.zeros(t.size, dtype=bool)
-        order = np.argsort(sat, kind="stable")
-        cuts = np.flatnonzero(np.diff(sat[order])) + 1
-        for rows in np.split(order, cuts):
-            if rows.size == 0:
-                continue
-            fr = self.fr0 + t[rows] / 86_400.0
-            err, r[rows], v[rows] = self.satrecs[int(sat[rows[0]])].sgp4_array(np.full(rows.size, self.jd0), fr)
-            ok[rows] = err == 0
-        theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
-        r, v = teme_to_itrs(r, v, theta, theta_dot)
-        return r, v, ok & np.isfinite(r).all(axis=1)
-
-    def earth_fixed(self, sat: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return Earth-fixed states (m, 3) of satellites ``sat`` at times ``t`` (Hermite)."""
-        t_s = self.t_s
-        k = np.clip(np.searchsorted(t_s, t, side="right") - 1, 0, len(t_s) - 2)
-        h = t_s[k + 1] - t_s[k]
-        tau = (t - t_s[k]) / h
-        tau2 = tau * tau
-        tau3 = tau2 * tau
-        h00 = 2.0 * tau3 - 3.0 * tau2 + 1.0
-        h10 = (tau3 - 2.0 * tau2 + tau) * h
-        h11 = (tau3 - tau2) * h
-        dh00 = 6.0 * (tau2 - tau) / h
-        dh10 = 3.0 * tau2 - 4.0 * tau + 1.0
-        dh11 = 3.0 * tau2 - 2.0 * tau
-        r0, r1 = self.r_teme[sat, k], self.r_teme[sat, k + 1]
-        v0, v1 = self.v_teme[sat, k], self.v_teme[sat, k + 1]
-        r = r1 + h00[:, None] * (r0 - r1) + h10[:, None] * v0 + h11[:, None] * v1
-        v = dh00[:, None] * (r0 - r1) + dh10[:, None] * v0 + dh11[:, None] * v1
-        theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
-        return teme_to_itrs(r, v, theta, theta_dot)
-
-
-class _Segments:
-    """Interpolated states of (satellite, grid interval, site) triples, for repeated evaluation.
-
-    The cubic Hermite polynomial of each interval (TEME), the Earth's rotation angle at
-    its start and the site's vectors are gathered once, component by component, so that
-    each solver step costs a few dozen multiply-adds per triple.  Within one interval
-    GMST is linear in time to far below a microradian.
-    """
-
-    def __init__(self, grid: _Grid, sa: SiteArrays, sat: np.ndarray, k: np.ndarray, site: np.ndarray) -> None:
-        self.t0 = grid.t_s[k]
-        self.h = grid.t_s[k + 1] - self.t0
-        h = self.h[:, None]
-        r0, r1 = grid.r_teme[sat, k], grid.r_teme[sat, k + 1]
-        v0, v1 = grid.v_teme[sat, k], grid.v_teme[sat, k + 1]
-        # r(tau) = a0 + a1 tau + a2 tau^2 + a3 tau^3 on tau = (t - t0) / h in [0, 1]; shape (4, 3, m)
-        self.a = np.stack([r0, h * v0, 3.0 * (r1 - r0) - h * (2.0 * v0 + v1),
-                           2.0 * (r0 - r1) + h * (v0 + v1)]).transpose(0, 2, 1).copy()
-        self.theta0, self.theta_dot = gmst82_rad(grid.jd0, grid.fr0 + self.t0 / 86_400.0)
-        enu = sa.enu[site]
-        # Rows: site x, y, z; east x, y; north x, y, z; up x, y, z (east has no z component).
-        self.rows = np.concatenate([sa.itrs_km[site].T, enu[:, 0, :2].T, enu[:, 1].T, enu[:, 2].T])
-
-    def sin_elevation(self, which: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Return sin(el) alone at times ``t`` for triples ``which``."""
-        dt = t - self.t0[which]
-        tau = dt / self.h[which]
-        a0, a1, a2, a3 = self.a[:, :, which]
-        r = a0 + tau * (a1 + tau * (a2 + tau * a3))
-        theta = self.theta0[which] + self.theta_dot[which] * dt
-        c, s = np.cos(theta), np.sin(theta)
-        sx, sy, sz, _, _, _, _, _, ux, uy, uz = self.rows[:, which]
-        dx, dy, dz = c * r[0] + s * r[1] - sx, c * r[1] - s * r[0] - sy, r[2] - sz
-        return (ux * dx + uy * dy + uz * dz) / np.sqrt(dx * dx + dy * dy + dz * dz)
-
-    def look(self, which: np.ndarray, t: np.ndarray, *, azimuth: bool = False,
-             curvature: bool = False) -> tuple[np.ndarray, ...]:
-        """Return sin(el) and its rate (1/s) at times ``t`` for triples ``which``.
-
-        With ``curvature`` the second derivative (1/s^2) follows, with ``azimuth`` the
-        azimuth (deg) comes last.
-        """
-        h = self.h[which]
-        dt = t - self.t0[which]
-        tau = dt / h
-        a0, a1, a2, a3 = self.a[:, :, which]
-        r = a0 + tau * (a1 + tau * (a2 + tau * a3))
-        v = (a1 + tau * (2.0 * a2 + 3.0 * tau * a3)) / h
-        w = self.theta_dot[which]
-        theta = self.theta0[which] + w * dt
-        c, s = np.cos(theta), np.sin(theta)
-        xe = c * r[0] + s * r[1]
-        ye = c * r[1] - s * r[0]
-        vxe = c * v[0] + s * v[1] + w * ye
-        vye = c * v[1] - s * v[0] - w * xe
-        sx, sy, sz, ex, ey, nx, ny, nz, ux, uy, uz = self.rows[:, which]
-        dx, dy, dz = xe - sx, ye - sy, r[2] - sz
-        e = ex * dx + ey * dy
-        n = nx * dx + ny * dy + nz * dz
-        u = ux * dx + uy * dy + uz * dz
-        de = ex * vxe + ey * vye
-        dn = nx * vxe + ny * vye + nz * v[2]
-        du = ux * vxe + uy * vye + uz * v[2]
-        rho2 = e * e + n * n + u * u
-        rho = np.sqrt(rho2)
-        rho_dot = (e * de + n * dn + u * du) / rho
-        sin_el = u / rho
-        dsin_el = (du - sin_el * rho_dot) / rho
-        out: tuple[np.ndarray, ...] = (sin_el, dsin_el)
-        if curvature:
-            # Earth-fixed acceleration: the rotated TEME one, less Coriolis and centrifugal terms.
-            acc = (2.0 * a2 + 6.0 * tau * a3) / (h * h)
-            axe = c * acc[0] + s * acc[1] + 2.0 * w * vye + w * w * xe
-            aye = c * acc[1] - s * acc[0] - 2.0 * w * vxe + w * w * ye
-            dde = ex * axe + ey * aye
-            ddn = nx * axe + ny * aye + nz * acc[2]
-            ddu = ux * axe + uy * aye + uz * acc[2]
-            rho_ddot = (de * de + dn * dn + du * du + e * dde + n * ddn + u * ddu - rho_dot * rho_dot) / rho
-            out += ((ddu - 2.0 * dsin_el * rho_dot - sin_el * rho_ddot) / rho,)
-        if azimuth:
-            out += (np.degrees(np.arctan2(e, n)) % 360.0,)
-        return out
-
-
-def _cubic_guess(grid: _Grid, y: np.ndarray, dy: np.ndarray, sat: np.ndarray, k: np.ndarray, site: np.ndarray,
-                 lo: np.ndarray, hi: np.ndarray, *, of_rate: bool) -> np.ndarray:
-    """Return a first guess at the root in [lo, hi] from the cubic through the grid values.
-
-    ``y`` and ``dy`` are a quantity and its rate on the grid (n_sat, n_t, n_site); the
-    cubic Hermite polynomial over grid interval ``k`` stands for it, and its root (or,
-    with ``of_rate``, the root of its derivative) is found by a few Newton steps kept
-    inside the bracket.
-    """
-    t0 = grid.t_s[k]
-    h = grid.t_s[k + 1] - t0
-    y0, y1 = y[sat, k, site], y[sat, k + 1, site]
-    m0, m1 = dy[sat, k, site] * h, dy[sat, k + 1, site] * h
-    c1, c2, c3 = m0, 3.0 * (y1 - y0) - 2.0 * m0 - m1, 2.0 * (y0 - y1) + m0 + m1
-    tau_lo, tau_hi = (lo - t0) / h, (hi - t0) / h
-    tau = 0.5 * (tau_lo + tau_hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(6):
-            if of_rate:
-                f, slope = c1 + tau * (2.0 * c2 + 3.0 * c3 * tau), 2.0 * c2 + 6.0 * c3 * tau
-            else:
-                f, slope = y0 + tau * (c1 + tau * (c2 + tau * c3)), c1 + tau * (2.0 * c2 + 3.0 * c3 * tau)
-            step = f / slope
-            tau = np.clip(np.where(np.isfinite(step), tau - step, tau), tau_lo, tau_hi)
-    return t0 + tau * h
-
-
-def _solve_from(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray,
-                hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray, guess: np.ndarray, tol_s: float = TOL_S
-                ) -> np.ndarray:
-    """Return the sign change of ``f`` in each bracket by Newton's method from ``guess``.
-
-    ``f(which, t)`` returns ``(value, slope)``.  From a guess a few seconds off, Newton
-    converges in two or three steps; a bracket whose iterate leaves it, or has not
-    converged after ``NEWTON_STEPS``, is solved by the safeguarded ``_solve`` instead.
-    """
-    x = guess.copy()
-    active = np.arange(lo.size)
-    for _ in range(NEWTON_STEPS):
-        value, slope = f(active, x[active])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = value / slope
-        x_new = x[active] - step
-        lost = ~np.isfinite(x_new) | (x_new < lo[active]) | (x_new > hi[active])
-        x[active] = np.where(lost, x[active], x_new)
-        settled = ~lost & (np.abs(step) <= 0.5 * tol_s)
-        keep = ~settled & ~lost
-        lost_idx = active[lost]
-        if lost_idx.size:
-            x[lost_idx] = _solve(lambda w, t, idx=lost_idx: f(idx[w], t), lo[lost_idx], hi[lost_idx],
-                                 f_lo[lost_idx], f_hi[lost_idx], tol_s, newton=True)
-        active = active[keep]
-        if not active.size:
-            break
-    if active.size:
-        x[active] = _solve(lambda w, t: f(active[w], t), lo[active], hi[active], f_lo[active], f_hi[active],
-                           tol_s, newton=True)
-    return x
-
-
-def _solve(f: Callable[[np.ndarray, np.ndarray], np.ndarray | tuple[np.ndarray, np.ndarray]],
-           lo: np.ndarray, hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray, tol_s: float = TOL_S,
-           *, newton: bool = False) -> np.ndarray:
-    """Return, for each bracket [lo, hi] where ``f`` changes sign, the time of the change.
-
-    ``f(which, t)`` evaluates brackets ``which`` (indices) at times ``t``.  With
-    ``newton`` it returns ``(value, slope)`` and the solver takes Newton steps;
-    otherwise it uses the Illinois variant of regula falsi.  Either way a step that
-    would leave the bracket is replaced by bisection, so the root is never lost.  A
-    bracket is done when the last step moved less than ``tol_s / 2`` (both methods
-    converge superlinearly, so the error is then far smaller) or it is narrower than
-    ``tol_s``.
-    """
-    lo, hi = lo.astype(float), hi.astype(float)
-    f_lo, f_hi = f_lo.astype(float), f_hi.astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = hi - f_hi * (hi - lo) / (f_hi - f_lo)
-    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
-    root = 0.5 * (lo + hi)
-    kept = np.zeros(len(lo), dtype=np.int8)   # +1: lo kept last time, -1: hi kept last time
-    active = np.flatnonzero(hi - lo > tol_s)
-    while active.size:
-        a = active
-        lo_a, h, fl, fh, xa = lo[a], hi[a], f_lo[a], f_hi[a], x[a]
-        out = f(a, xa)
-        fx, slope = out if newton else (out, None)
-        to_lo = np.signbit(fx) == np.signbit(fl)           # root lies in [x, h]
-        lo[a] = lo_a = np.where(to_lo, xa, lo_a)
-        hi[a] = h = np.where(to_lo, h, xa)
-        f_lo[a] = fl = np.where(to_lo, fx, fl)
-        f_hi[a] = fh = np.where(to_lo, fh, fx)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if newton:
-                x_next = xa - fx / slope
-            else:
-                # Illinois: when the same end survives twice, halve its value to pull the guess over.
-                fh = np.where(to_lo & (kept[a] == -1), 0.5 * fh, fh)
-                fl = np.where(~to_lo & (kept[a] == 1), 0.5 * fl, fl)
-                f_lo[a], f_hi[a] = fl, fh
-                kept[a] = np.where(to_lo, -1, 1)
-                x_next = h - fh * (h - lo_a) / (fh - fl)
-        inside = np.isfinite(x_next) & (x_next > lo_a) & (x_next < h)
-        x_next = np.where(inside, x_next, 0.5 * (lo_a + h))
-        narrow = h - lo_a <= tol_s
-        done = (inside & (np.abs(x_next - xa) <= 0.5 * tol_s)) | narrow | (fx == 0.0)
-        x[a] = np.where(fx == 0.0, xa, x_next)
-        root[a] = np.where(fx == 0.0, xa, np.where(narrow, 0.5 * (lo_a + h), x_next))
-        active = a[~done]
-    return root
 
 
 def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites: Sequence[Site],
@@ -361,7 +104,7 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
     r = np.where(valid[..., None], r, 0.0)
     v = np.where(valid[..., None], v, 0.0)
     warnings = [(int(sat_offset[i]), line) for i, line in _sgp4_warnings(elements, err, valid, start, t_grid)]
-    grid = _Grid(float(jd[0]), float(fr[0]), t_grid, r, v, valid, satrecs)
+    grid = StateGrid(float(jd[0]), float(fr[0]), t_grid, r, v, valid, satrecs)
     n_sat, n_t = valid.shape
 
     # 1. Earth-fixed states on the grid and the screen on the height above each horizon plane.
@@ -392,86 +135,19 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
     g_grid = sin_el - sa.sin_low
     above = g_grid > 0.0
 
-    def g_low(re: np.ndarray, ve: np.ndarray, site: np.ndarray) -> np.ndarray:
-        return topocentric(re, ve, sa, site)[0] - sa.sin_low[site]
-
-    # 3. Rises, sets and passes hidden between two grid points.
+    # 3. Rises and sets between grid points, passes hidden between two grid points, and the
+    #    ends that a window edge or an SGP4 failure imposes (those are clipped).
     rises_at = ~above[:, :-1] & above[:, 1:]
     sets_at = above[:, :-1] & ~above[:, 1:]
     left_ok = valid[:, :-1, None]
     right_ok = valid[:, 1:, None]
-    brackets = [_brackets(rises_at & left_ok, t_grid, g_grid, +1),
-                _brackets(sets_at & right_ok, t_grid, g_grid, -1)]
-    hidden = near & ~above[:, :-1] & ~above[:, 1:] & (dsin_el[:, :-1] > 0.0) & (dsin_el[:, 1:] <= 0.0)
-    hs, hk, hsite = np.nonzero(hidden)
-    if hs.size:
-        # Look inside each such interval every HIDDEN_STEP_S or less: a pass of that length or
-        # more has a sample above the threshold; a shorter one is still found when a sample comes
-        # within HIDDEN_MARGIN_SIN of it.
-        seg = _Segments(grid, sa, hs, hk, hsite)
-        h = t_grid[hk + 1] - t_grid[hk]
-        n_sub = int(np.ceil(h.max() / HIDDEN_STEP_S))
-        frac = np.arange(1, n_sub) / n_sub
-        which = np.repeat(np.arange(hs.size), frac.size)
-        t_sub = (t_grid[hk][:, None] + h[:, None] * frac[None, :]).ravel()
-        g_sub = (seg.sin_elevation(which, t_sub) - sa.sin_low[hsite][which]).reshape(hs.size, frac.size)
-        keep = g_sub.max(axis=1) > -HIDDEN_MARGIN_SIN
-        hs, hk, hsite = hs[keep], hk[keep], hsite[keep]
-        seg = _Segments(grid, sa, hs, hk, hsite)
-        t_max = _solve(lambda w, t: seg.look(w, t)[1], t_grid[hk], t_grid[hk + 1],
-                       dsin_el[hs, hk, hsite], dsin_el[hs, hk + 1, hsite])
-        # Whether the top clears the threshold is decided on exact SGP4 states: a pass of a few
-        # seconds clears it by less than the interpolation error.
-        curvature = seg.look(np.arange(hs.size), t_max, curvature=True)[2]
-        t_max = _polish(grid, _rate_fn(sa), hs, hsite, t_max, t_grid[hk], t_grid[hk + 1], slope=curvature)
-        re, ve, ok = grid.exact_earth_fixed(hs, t_max)
-        g_max = np.where(ok, g_low(re, ve, hsite), -1.0)
-        up_ = g_max > 0.0
-        hs, hk, hsite, t_max, g_max = hs[up_], hk[up_], hsite[up_], t_max[up_], g_max[up_]
-        # Such passes last seconds: their rise and set are solved on exact states throughout.
-        g0, g1 = g_grid[hs, hk, hsite], g_grid[hs, hk + 1, hsite]
-        h_sat, h_site = np.concatenate([hs, hs]), np.concatenate([hsite, hsite])
-
-        def exact_g(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            re, ve, _ = grid.exact_earth_fixed(h_sat[w], t)
-            sin_el, dsin, *_ = topocentric(re, ve, sa, h_site[w])
-            return sin_el - sa.sin_low[h_site[w]], dsin
-
-        hidden_t = _solve(exact_g, np.concatenate([t_grid[hk], t_max]), np.concatenate([t_max, t_grid[hk + 1]]),
-                          np.concatenate([g0, g_max]), np.concatenate([g_max, g1]), newton=True)
-        hidden_events = (h_sat, h_site, hidden_t, np.repeat([+1, -1], hs.size))
-    else:
-        hidden_events = (hs, hsite, np.zeros(0), np.zeros(0, dtype=int))
-    b_sat, b_k, b_site, b_lo, b_hi, b_glo, b_ghi, b_kind = (np.concatenate(x) for x in zip(*brackets, strict=True))
-    seg = _Segments(grid, sa, b_sat, b_k, b_site)
-    guess = _cubic_guess(grid, g_grid, dsin_el, b_sat, b_k, b_site, b_lo, b_hi, of_rate=False)
-    b_t = _solve_from(lambda w, t: _minus(seg.look(w, t), sa.sin_low[b_site[w]]), b_lo, b_hi, b_glo, b_ghi,
-                      guess)
-    b_t = _polish(grid, g_low, b_sat, b_site, b_t, b_lo, b_hi, slope=_rate_fn(sa))
-
-    # Window edges and SGP4 failures end passes without a crossing: those ends are clipped.
-    edges = [
-        (*np.nonzero(above[:, 0]), np.zeros(0), +1),
-        (*np.nonzero(above[:, -1]), np.zeros(0), -1),
+    events = [
+        _crossings(grid, sa, rises_at & left_ok, sets_at & right_ok, g_grid, dsin_el),
+        _hidden_passes(grid, sa, near & ~above[:, :-1] & ~above[:, 1:] & (dsin_el[:, :-1] > 0.0)
+                       & (dsin_el[:, 1:] <= 0.0), g_grid, dsin_el),
+        _clipped_ends(t_grid, above, rises_at & ~left_ok, sets_at & ~right_ok),
     ]
-    e_sat, e_site, e_t, e_kind = [b_sat, hidden_events[0]], [b_site, hidden_events[1]], \
-        [b_t, hidden_events[2]], [b_kind, hidden_events[3]]
-    e_clip = [np.zeros(b_t.size + hidden_events[2].size, bool)]
-    for sat_i, site_i, _, kind in edges:
-        e_sat.append(sat_i)
-        e_site.append(site_i)
-        e_t.append(np.full(sat_i.size, 0.0 if kind > 0 else duration_s))
-        e_kind.append(np.full(sat_i.size, kind))
-        e_clip.append(np.ones(sat_i.size, bool))
-    for mask, kind, offset in ((rises_at & ~left_ok, +1, 1), (sets_at & ~right_ok, -1, 0)):
-        sat_i, k_i, site_i = np.nonzero(mask)
-        e_sat.append(sat_i)
-        e_site.append(site_i)
-        e_t.append(t_grid[k_i + offset])
-        e_kind.append(np.full(sat_i.size, kind))
-        e_clip.append(np.ones(sat_i.size, bool))
-    ev_sat, ev_site, ev_t, ev_kind, ev_clip = (np.concatenate(x) for x in (e_sat, e_site, e_t, e_kind, e_clip))
-    passes = _pair(ev_sat, ev_site, ev_t, ev_kind, ev_clip)
+    passes = _pair(*(np.concatenate(x) for x in zip(*events, strict=True)))
 
     # 4. Horizon masks split and trim the passes over masked sites.
     if sa.masked.any():
@@ -486,11 +162,100 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
     return columns, warnings
 
 
-def _brackets(at: np.ndarray, t_grid: np.ndarray, g_grid: np.ndarray, kind: int) -> tuple[np.ndarray, ...]:
-    """Return (sat, k, site, lo, hi, g_lo, g_hi, kind) for the grid intervals flagged in ``at``."""
-    s, k, site = np.nonzero(at)
-    return (s, k, site, t_grid[k], t_grid[k + 1], g_grid[s, k, site], g_grid[s, k + 1, site],
-            np.full(s.size, kind))
+def minus_offset(value_slope: tuple[np.ndarray, ...], offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return value_slope[0] - offset, value_slope[1]
+
+
+def elevation_rate_fn(sa: SiteArrays) -> StateFn:
+    """Return f(r, v, site) = d sin(el)/dt."""
+    return lambda re, ve, site: topocentric(re, ve, sa, site)[1]
+
+
+def _sin_above_low(sa: SiteArrays) -> StateFn:
+    """Return f(r, v, site) = sin(el) - sin(lowest threshold of the site)."""
+    return lambda re, ve, site: topocentric(re, ve, sa, site)[0] - sa.sin_low[site]
+
+
+def _crossings(grid: StateGrid, sa: SiteArrays, rises_at: np.ndarray, sets_at: np.ndarray, g_grid: np.ndarray,
+               dsin_grid: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return (sat, site, t, kind, clipped) of the rises and sets flagged between grid points."""
+    t_grid = grid.t_s
+    kinds = []
+    for flagged, kind in ((rises_at, +1), (sets_at, -1)):
+        s, k, site = np.nonzero(flagged)
+        kinds.append((s, k, site, np.full(s.size, kind)))
+    sat, k, site, kind = (np.concatenate(x) for x in zip(*kinds, strict=True))
+    lo, hi = t_grid[k], t_grid[k + 1]
+    g_lo, g_hi = g_grid[sat, k, site], g_grid[sat, k + 1, site]
+    seg = Segments(grid, sa, sat, k, site)
+    guess = cubic_guess(grid, g_grid, dsin_grid, sat, k, site, lo, hi, of_rate=False)
+    t = solve_from_guess(lambda w, tt: minus_offset(seg.look(w, tt), sa.sin_low[site[w]]), lo, hi, g_lo, g_hi, guess)
+    t = polish(grid, _sin_above_low(sa), sat, site, t, lo, hi, slope=elevation_rate_fn(sa))
+    return sat, site, t, kind, np.zeros(t.size, dtype=bool)
+
+
+def _hidden_passes(grid: StateGrid, sa: SiteArrays, turning: np.ndarray, g_grid: np.ndarray, dsin_grid: np.ndarray
+                   ) -> tuple[np.ndarray, ...]:
+    """Return (sat, site, t, kind, clipped) of passes that fit between two grid points.
+
+    ``turning`` flags the intervals, both ends below the threshold, where elevation
+    turns from rising to setting.  Each is looked into every ``HIDDEN_STEP_S`` or less:
+    a pass of that length or more has a look above the threshold, and a shorter one is
+    still found when a look comes within ``HIDDEN_MARGIN_SIN`` of it.
+    """
+    t_grid = grid.t_s
+    hs, hk, hsite = np.nonzero(turning)
+    none = (hs[:0], hsite[:0], np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, dtype=bool))
+    if not hs.size:
+        return none
+    seg = Segments(grid, sa, hs, hk, hsite)
+    h = t_grid[hk + 1] - t_grid[hk]
+    n_sub = int(np.ceil(h.max() / HIDDEN_STEP_S))
+    frac = np.arange(1, n_sub) / n_sub
+    which = np.repeat(np.arange(hs.size), frac.size)
+    t_sub = (t_grid[hk][:, None] + h[:, None] * frac[None, :]).ravel()
+    g_sub = (seg.sin_elevation(which, t_sub) - sa.sin_low[hsite][which]).reshape(hs.size, frac.size)
+    keep = g_sub.max(axis=1) > -HIDDEN_MARGIN_SIN
+    hs, hk, hsite = hs[keep], hk[keep], hsite[keep]
+    if not hs.size:
+        return none
+    seg = Segments(grid, sa, hs, hk, hsite)
+    t_max = solve_brackets(lambda w, t: seg.look(w, t)[1], t_grid[hk], t_grid[hk + 1],
+                   dsin_grid[hs, hk, hsite], dsin_grid[hs, hk + 1, hsite])
+    # Whether the top clears the threshold is decided on exact SGP4 states: a pass of a few
+    # seconds clears it by less than the interpolation error.
+    curvature = seg.look(np.arange(hs.size), t_max, curvature=True)[2]
+    t_max = polish(grid, elevation_rate_fn(sa), hs, hsite, t_max, t_grid[hk], t_grid[hk + 1], slope=curvature)
+    re, ve, ok = grid.exact_earth_fixed(hs, t_max)
+    g_max = np.where(ok, _sin_above_low(sa)(re, ve, hsite), -1.0)
+    up = g_max > 0.0
+    hs, hk, hsite, t_max, g_max = hs[up], hk[up], hsite[up], t_max[up], g_max[up]
+    # Such passes last seconds: their rise and set are solved on exact states throughout.
+    sat, site = np.concatenate([hs, hs]), np.concatenate([hsite, hsite])
+
+    def exact_g(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        re, ve, _ = grid.exact_earth_fixed(sat[w], t)
+        sin_el, dsin, *_ = topocentric(re, ve, sa, site[w])
+        return sin_el - sa.sin_low[site[w]], dsin
+
+    g0, g1 = g_grid[hs, hk, hsite], g_grid[hs, hk + 1, hsite]
+    t = solve_brackets(exact_g, np.concatenate([t_grid[hk], t_max]), np.concatenate([t_max, t_grid[hk + 1]]),
+               np.concatenate([g0, g_max]), np.concatenate([g_max, g1]), newton=True)
+    return sat, site, t, np.repeat([+1, -1], hs.size), np.zeros(t.size, dtype=bool)
+
+
+def _clipped_ends(t_grid: np.ndarray, above: np.ndarray, rises_after_failure: np.ndarray,
+                  sets_before_failure: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return (sat, site, t, kind, clipped) of pass ends set by the window or an SGP4 failure."""
+    parts = []
+    for column, kind in ((0, +1), (-1, -1)):
+        sat, site = np.nonzero(above[:, column])
+        parts.append((sat, site, np.full(sat.size, t_grid[column]), np.full(sat.size, kind)))
+    for flagged, kind, offset in ((rises_after_failure, +1, 1), (sets_before_failure, -1, 0)):
+        sat, k, site = np.nonzero(flagged)
+        parts.append((sat, site, t_grid[k + offset], np.full(sat.size, kind)))
+    sat, site, t, kind = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return sat, site, t, kind, np.ones(t.size, dtype=bool)
 
 
 def _pair(sat: np.ndarray, site: np.ndarray, t: np.ndarray, kind: np.ndarray, clip: np.ndarray
@@ -513,7 +278,7 @@ def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(owner.size) - starts[owner]
 
 
-def _apply_masks(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sites: Sequence[Site]
+def _apply_masks(passes: dict[str, np.ndarray], grid: StateGrid, sa: SiteArrays, sites: Sequence[Site]
                  ) -> dict[str, np.ndarray]:
     """Return the passes with those over masked sites split at the mask crossings."""
     masked = sa.masked[passes["site"]]
@@ -538,7 +303,7 @@ def _apply_masks(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sit
             thr[sel] = sites[k].threshold_deg(az[sel])
         return sin_el - np.sin(np.radians(thr))
 
-    g = _on_grid(grid, g_mask, sat, site, t)
+    g = on_grid(grid, g_mask, sat, site, t)
     pos_ok = g > 0.0
     last = pos == counts[owner] - 1
     first = pos == 0
@@ -556,8 +321,8 @@ def _apply_masks(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sit
     g_hi = np.concatenate([g[inner_start], g[inner_end + 1]])
     b_sat = np.concatenate([sat[inner_start], sat[inner_end]])
     b_site = np.concatenate([site[inner_start], site[inner_end]])
-    roots = _solve(lambda w, tt: _on_grid(grid, g_mask, b_sat[w], b_site[w], tt), lo, hi, g_lo, g_hi)
-    roots = _polish(grid, g_mask, b_sat, b_site, roots, lo, hi)
+    roots = solve_brackets(lambda w, tt: on_grid(grid, g_mask, b_sat[w], b_site[w], tt), lo, hi, g_lo, g_hi)
+    roots = polish(grid, g_mask, b_sat, b_site, roots, lo, hi)
     t_start = aos[owner[starts]].copy()
     t_start[~first[starts]] = roots[:inner_start.size]
     t_end = los[owner[ends]].copy()
@@ -569,7 +334,7 @@ def _apply_masks(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sit
     return {name: np.concatenate([plain[name], out[name]]) for name in plain}
 
 
-def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sin_grid: np.ndarray,
+def _culminate(passes: dict[str, np.ndarray], grid: StateGrid, sa: SiteArrays, sin_grid: np.ndarray,
                dsin_grid: np.ndarray) -> dict[str, np.ndarray]:
     """Return the pass columns with TCA (maximum elevation) and the azimuths filled in."""
     sat, site, aos, los = passes["sat"], passes["site"], passes["aos_s"], passes["los_s"]
@@ -577,7 +342,7 @@ def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sin_g
     t_grid = grid.t_s
     t_end = np.concatenate([aos, los])
     k_end = np.clip(np.searchsorted(t_grid, t_end, side="right") - 1, 0, len(t_grid) - 2)
-    ends = _Segments(grid, sa, np.concatenate([sat, sat]), k_end, np.concatenate([site, site]))
+    ends = Segments(grid, sa, np.concatenate([sat, sat]), k_end, np.concatenate([site, site]))
     s_end, ds_end, az_end = ends.look(np.arange(t_end.size), t_end, azimuth=True)
     # Points of each pass: AOS, the grid points strictly inside, LOS.
     first_in = np.searchsorted(t_grid, aos, side="right")
@@ -595,13 +360,13 @@ def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sin_g
     # Each bracket lies in one grid interval: the one holding its midpoint.
     k_turn = np.clip(np.searchsorted(t_grid, 0.5 * (t_pt[turn] + t_pt[turn + 1]), side="right") - 1,
                      0, len(t_grid) - 2)
-    seg = _Segments(grid, sa, sat[w], k_turn, site[w])
-    guess = _cubic_guess(grid, sin_grid, dsin_grid, sat[w], k_turn, site[w], t_pt[turn], t_pt[turn + 1],
+    seg = Segments(grid, sa, sat[w], k_turn, site[w])
+    guess = cubic_guess(grid, sin_grid, dsin_grid, sat[w], k_turn, site[w], t_pt[turn], t_pt[turn + 1],
                          of_rate=True)
-    t_turn = _solve_from(lambda i, tt: seg.look(i, tt, curvature=True)[1:], t_pt[turn], t_pt[turn + 1],
+    t_turn = solve_from_guess(lambda i, tt: seg.look(i, tt, curvature=True)[1:], t_pt[turn], t_pt[turn + 1],
                          d_pt[turn], d_pt[turn + 1], guess)
     curvature = seg.look(np.arange(w.size), t_turn, curvature=True)[2]
-    t_turn = _polish(grid, _rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1], slope=curvature)
+    t_turn = polish(grid, elevation_rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1], slope=curvature)
     s_turn, _, az_turn = seg.look(np.arange(w.size), t_turn, azimuth=True)
     # Best of the maxima and the two ends, per pass.
     cand_pass = np.concatenate([np.arange(n_pass), np.arange(n_pass), w])
@@ -617,67 +382,6 @@ def _culminate(passes: dict[str, np.ndarray], grid: _Grid, sa: SiteArrays, sin_g
         "tca_azimuth_deg": cand_az[best],
         "clipped_aos": passes["clipped_aos"], "clipped_los": passes["clipped_los"],
     }
-
-
-def _minus(value_slope: tuple[np.ndarray, ...], offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return value_slope[0] - offset, value_slope[1]
-
-
-StateFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-
-
-def _rate_fn(sa: SiteArrays) -> StateFn:
-    """Return f(r, v, site) = d sin(el)/dt."""
-    return lambda re, ve, site: topocentric(re, ve, sa, site)[1]
-
-
-def _on_grid(grid: _Grid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Evaluate ``f`` on interpolated states of satellites ``sat`` at ``t`` from ``site``."""
-    re, ve = grid.earth_fixed(sat, t)
-    return f(re, ve, site)
-
-
-# Half-width of the central difference that gives Newton's slope from the interpolated states.
-_SLOPE_DT_S = 0.01
-
-
-def _polish(grid: _Grid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np.ndarray, lo: np.ndarray,
-            hi: np.ndarray, slope: StateFn | np.ndarray | None = None) -> np.ndarray:
-    """Return ``t`` after Newton steps on ``f`` from exact SGP4 states.
-
-    The roots found on interpolated states are off by the interpolation error (metres
-    in LEO, which a grazing pass turns into tens of milliseconds or more).  Newton
-    steps with the value from SGP4 itself remove it.  The slope comes from ``slope``:
-    a function of the exact state (then up to ``POLISH_STEPS`` steps are taken, for the
-    grazing passes whose slope is tiny), an array (one step), or, when None, a central
-    difference on the interpolated states (one step).  A step that would leave the
-    bracket is not taken.
-    """
-    steps = POLISH_STEPS if callable(slope) else 1
-    t = t.copy()
-    active = np.arange(t.size)
-    for _ in range(steps):
-        if not active.size:
-            break
-        ts, s_sat, s_site = t[active], sat[active], site[active]
-        re, ve, ok = grid.exact_earth_fixed(s_sat, ts)
-        value = f(re, ve, s_site)
-        if callable(slope):
-            rate = slope(re, ve, s_site)
-        elif slope is not None:
-            rate = slope[active]
-        else:
-            ahead = _on_grid(grid, f, s_sat, s_site, ts + _SLOPE_DT_S)
-            rate = (ahead - _on_grid(grid, f, s_sat, s_site, ts - _SLOPE_DT_S)) / (2.0 * _SLOPE_DT_S)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = value / rate
-        t_new = ts - step
-        take = ok & np.isfinite(t_new) & (t_new >= lo[active]) & (t_new <= hi[active])
-        t[active] = np.where(take, t_new, ts)
-        # Newton's error after a step of dt is about (f''/2f') dt^2: below a microsecond for the
-        # typical dt of a few milliseconds, so only large steps are followed by another.
-        active = active[take & (np.abs(step) > POLISH_AGAIN_S)]
-    return t
 
 
 def _sgp4_warnings(elements: Sequence[ElementSet], err: np.ndarray, valid: np.ndarray, start: datetime,
