@@ -35,3 +35,28 @@ def propagate_teme(sats: SatrecArray, start: datetime, t_s: np.ndarray
 def error_message(code: int) -> str:
     """Return sgp4's explanation of a non-zero error code."""
     return SGP4_ERRORS.get(int(code), f"unknown SGP4 error code {code}")
+
+
+def propagate_pairs(satrecs: Sequence, sat_index: np.ndarray, start: datetime, t_s: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Propagate satellite ``satrecs[sat_index[i]]`` to ``start + t_s[i]``, for every i.
+
+    Returns error codes (m,), TEME positions (m, 3) in km and velocities (m, 3) in
+    km/s.  One ``sgp4_array`` call per satellite involved: the Python loop runs over
+    satellites, never over times.
+    """
+    jd, fr = jd_fr(start, np.asarray(t_s, dtype=float))
+    return sgp4_pairs(satrecs, np.asarray(sat_index), jd, fr)
+
+
+def sgp4_pairs(satrecs: Sequence, sat_index: np.ndarray, jd: np.ndarray, fr: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``propagate_pairs`` results for split Julian dates ``jd + fr``."""
+    err = np.zeros(jd.size, dtype=np.uint8)
+    r = np.zeros((jd.size, 3))
+    v = np.zeros((jd.size, 3))
+    order = np.argsort(sat_index, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(sat_index[order])) + 1):
+        if rows.size:
+            err[rows], r[rows], v[rows] = satrecs[int(sat_index[rows[0]])].sgp4_array(jd[rows], fr[rows])
+    return err, r, v

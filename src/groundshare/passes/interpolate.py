@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
+from groundshare.orbits.propagate import sgp4_pairs
 from groundshare.passes.site import SiteArrays
 
 # f(r_km, v_km_s, site_index) on Earth-fixed states, e.g. sin(el) minus a threshold.
@@ -38,17 +39,10 @@ class StateGrid:
         One ``sgp4_array`` call per satellite involved: the loop is over satellites,
         never over times or sites.
         """
-        r = np.zeros((t.size, 3))
-        v = np.zeros((t.size, 3))
-        ok = np.zeros(t.size, dtype=bool)
-        order = np.argsort(sat, kind="stable")
-        cuts = np.flatnonzero(np.diff(sat[order])) + 1
-        for rows in np.split(order, cuts):
-            if rows.size == 0:
-                continue
-            fr = self.fr0 + t[rows] / 86_400.0
-            err, r[rows], v[rows] = self.satrecs[int(sat[rows[0]])].sgp4_array(np.full(rows.size, self.jd0), fr)
-            ok[rows] = err == 0
+        jd = np.full(t.size, self.jd0)
+        fr = self.fr0 + t / 86_400.0
+        err, r, v = sgp4_pairs(self.satrecs, sat, jd, fr)
+        ok = err == 0
         theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
         r, v = teme_to_itrs(r, v, theta, theta_dot)
         return r, v, ok & np.isfinite(r).all(axis=1)

@@ -367,7 +367,12 @@ def _culminate(passes: dict[str, np.ndarray], grid: StateGrid, sa: SiteArrays, s
                          d_pt[turn], d_pt[turn + 1], guess)
     curvature = seg.look(np.arange(w.size), t_turn, curvature=True)[2]
     t_turn = polish(grid, elevation_rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1], slope=curvature)
-    s_turn, _, az_turn = seg.look(np.arange(w.size), t_turn, azimuth=True)
+    # The headline maximum elevation comes from SGP4 itself, not the interpolation.
+    re, ve, ok = grid.exact_earth_fixed(sat[w], t_turn)
+    s_turn, _, az_turn, *_ = topocentric(re, ve, sa, site[w])
+    if not ok.all():
+        s_hermite, _, az_hermite = seg.look(np.arange(w.size), t_turn, azimuth=True)
+        s_turn, az_turn = np.where(ok, s_turn, s_hermite), np.where(ok, az_turn, az_hermite)
     # Best of the maxima and the two ends, per pass.
     cand_pass = np.concatenate([np.arange(n_pass), np.arange(n_pass), w])
     cand_s = np.concatenate([s_end, s_turn])

@@ -1,0 +1,24 @@
+"""Fixtures shared by every test folder: shipped element sets and Skyfield's timescale."""
+
+from __future__ import annotations
+
+import pytest
+
+from groundshare.data import data_path
+from groundshare.orbits import ElementCatalog, load_elements
+
+
+@pytest.fixture(scope="session")
+def cubesats() -> ElementCatalog:
+    return load_elements(data_path("celestrak_cubesat_2025-11-06.tle"))
+
+
+@pytest.fixture(scope="session")
+def active() -> ElementCatalog:
+    return load_elements(data_path("celestrak_active_2026-03-19.tle"))
+
+
+@pytest.fixture(scope="session")
+def ts():
+    skyfield_api = pytest.importorskip("skyfield.api")
+    return skyfield_api.load.timescale(builtin=True)
