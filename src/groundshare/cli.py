@@ -8,6 +8,7 @@ traceback only under ``--verbose``); Typer's own usage errors exit with 2.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -26,6 +27,7 @@ import typer
 
 from groundshare import __version__
 from groundshare.errors import GroundshareError, InvalidInputError
+from groundshare.link import LinkBudget, link_budget, load_link_config
 from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
 from groundshare.passes import PassTable, Site, find_passes
 from groundshare.stations import load_stations
@@ -281,3 +283,57 @@ def _write_stdout(text: str) -> None:
         # (the recipe of Python's signal documentation), then go on to stderr.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+# ``link``: radio link budgets.
+
+
+class BudgetFormat(StrEnum):
+    """How ``link budget`` prints the budget."""
+
+    table = "table"
+    json = "json"
+
+
+LinkConfigOpt = Annotated[Path, typer.Option(
+    "--config", "-c", metavar="FILE", show_default=False,
+    help=r"Link file: TOML with \[link], \[transmitter], \[receiver], \[path] and \[geometry] tables.")]
+BudgetFormatOpt = Annotated[BudgetFormat, typer.Option(
+    "--format", "-f", case_sensitive=False, help="table for people; json for scripts.")]
+
+link_app = typer.Typer(name="link", help="Radio link budgets between satellites and stations.",
+                       no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(link_app)
+
+
+@link_app.command("budget")
+def link_budget_command(ctx: typer.Context, config: LinkConfigOpt,
+                        output: BudgetFormatOpt = BudgetFormat.table) -> None:
+    """Print the downlink budget of a link file, with the satellite where its geometry table puts it."""
+    with user_errors(ctx):
+        budget = link_budget(load_link_config(config))
+        text = _format_budget(budget) if output is BudgetFormat.table else json.dumps(budget.to_dict(), indent=2)
+        _write_stdout(text)
+
+
+# Rows of the budget table: field, label, unit, decimals.
+BUDGET_ROWS = (
+    ("slant_range_km", "Slant range", "km", 3),
+    ("path_loss_db", "Free-space path loss", "dB", 3),
+    ("eirp_dbw", "EIRP", "dBW", 3),
+    ("system_noise_temperature_k", "System noise temperature", "K", 2),
+    ("g_over_t_dbk", "G/T", "dB/K", 3),
+    ("cn0_dbhz", "C/N0", "dBHz", 3),
+    ("esn0_db", "Es/N0", "dB", 3),
+    ("ebn0_db", "Eb/N0", "dB", 3),
+    ("margin_db", "Margin", "dB", 3),
+)
+
+
+def _format_budget(budget: LinkBudget) -> str:
+    """Return the budget as an aligned quantity/value/unit table (rows without a value left out)."""
+    rows = [(label, f"{getattr(budget, field):.{decimals}f}", unit)
+            for field, label, unit, decimals in BUDGET_ROWS if getattr(budget, field) is not None]
+    header = ("Quantity", "Value", "Unit")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    return "\n".join(f"{q.ljust(widths[0])}  {v.rjust(widths[1])}  {u}".rstrip() for q, v, u in [header, *rows])

@@ -48,6 +48,7 @@ class Pass:
     los_azimuth_deg: float
     clipped_aos: bool
     clipped_los: bool
+    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -68,7 +69,7 @@ class Pass:
             "aos_azimuth_deg": round(self.aos_azimuth_deg, 4),
             "los_azimuth_deg": round(self.los_azimuth_deg, 4),
             "duration_s": round(self.duration_s, 3), "clipped": self.clipped,
-        }
+        } | {name: round(value, 4) for name, value in self.extra.items()}
 
 
 @dataclass
@@ -78,7 +79,9 @@ class PassTable:
     ``aos``, ``tca`` and ``los`` are ``datetime64[us]`` in UTC.  TCA is the time of the
     highest elevation inside the pass: strictly between AOS and LOS for a whole pass
     over a plain horizon, and possibly at AOS or LOS where a mask hides the top.  ``sat_index`` and
-    ``site_index`` point into ``norad_ids``/``sat_names`` and ``site_names``.  A pass
+    ``site_index`` point into ``norad_ids``/``sat_names`` and ``site_names``.  Columns
+    beyond ``COLUMNS`` (added with ``with_columns``, e.g. the link budget's
+    ``min_margin_db``) travel with the rows and into JSON and CSV after the standard keys.  A pass
     in progress at the window's start has ``clipped_aos``; one still open at its end
     (or cut by an SGP4 failure) has ``clipped_los``.  ``warnings`` lists what SGP4
     reported about satellites that could not be propagated over the whole window.
@@ -127,6 +130,19 @@ class PassTable:
     def __len__(self) -> int:
         return len(self.columns["aos"])
 
+    @property
+    def extra_names(self) -> list[str]:
+        """Return the names of the columns added with ``with_columns``."""
+        return [name for name in self.columns if name not in COLUMNS]
+
+    def with_columns(self, **columns: np.ndarray) -> PassTable:
+        """Return a table with more per-pass columns (float arrays of the table's length)."""
+        for name, values in columns.items():
+            if name in COLUMNS or np.shape(values) != (len(self),):
+                raise ValueError(f"column {name!r} must be new and hold one value per pass")
+        merged = self.columns | {name: np.asarray(values, dtype=float) for name, values in columns.items()}
+        return PassTable(merged, self.norad_ids, self.sat_names, self.site_names, list(self.warnings))
+
     @overload
     def __getitem__(self, index: int) -> Pass: ...
     @overload
@@ -156,6 +172,7 @@ class PassTable:
             tca_azimuth_deg=float(c["tca_azimuth_deg"][i]),
             los_azimuth_deg=float(c["los_azimuth_deg"][i]),
             clipped_aos=bool(c["clipped_aos"][i]), clipped_los=bool(c["clipped_los"][i]),
+            extra={name: float(c[name][i]) for name in self.extra_names},
         )
 
     def for_station(self, name: str) -> PassTable:
@@ -177,7 +194,7 @@ class PassTable:
     def to_csv(self) -> str:
         """Return the passes as CSV text with a header row (columns as in ``JSON_KEYS``)."""
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=JSON_KEYS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=[*JSON_KEYS, *self.extra_names], lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.to_records())
         return out.getvalue()
@@ -186,6 +203,6 @@ class PassTable:
 def concat_tables(tables: Sequence[PassTable]) -> PassTable:
     """Return one table holding the rows of ``tables`` (which share satellites and sites)."""
     first = tables[0]
-    columns = {name: np.concatenate([t.columns[name] for t in tables]) for name in COLUMNS}
+    columns = {name: np.concatenate([t.columns[name] for t in tables]) for name in tables[0].columns}
     warnings = [w for t in tables for w in t.warnings]
     return PassTable(columns, first.norad_ids, first.sat_names, first.site_names, warnings)
