@@ -18,20 +18,23 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from groundshare import __version__
 from groundshare.errors import GroundshareError, InvalidInputError
-from groundshare.link import LinkBudget, link_budget, load_link_config
+from groundshare.link import LinkBudget, LinkConfig, link_budget, load_link_config
 from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
 from groundshare.passes import PassTable, Site, find_passes
 from groundshare.stations import load_stations
 from groundshare.timeutil import parse_utc
+
+if TYPE_CHECKING:
+    from groundshare.link.along import PassLinks
 
 MAX_DAYS = 400.0
 # A search is "long" (worth a progress bar) past either bound; below them it takes a few
@@ -94,6 +97,12 @@ MinElevationOpt = Annotated[float | None, typer.Option(
          "(horizon masks still apply).")]
 FormatOpt = Annotated[OutputFormat, typer.Option(
     "--format", "-f", case_sensitive=False, help="table for people; json or csv for scripts.")]
+LinkOpt = Annotated[Path | None, typer.Option(
+    "--link", metavar="FILE", show_default=False,
+    help="Link file (TOML, see data/demo_link_uhf.toml): add each pass's minimum and maximum margin, "
+         "usable time and data volume.")]
+LinkStepOpt = Annotated[float, typer.Option(
+    "--link-step", metavar="S", min=0.1, max=60.0, help="Seconds between link-budget samples along a pass.")]
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", "-j", min=1, metavar="N", show_default=False,
     help="Processes to search with (default: one per CPU).")]
@@ -129,7 +138,7 @@ def user_errors(ctx: typer.Context) -> Iterator[None]:
 @app.command()
 def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, start: StartOpt, days: DaysOpt,
            min_elevation: MinElevationOpt = None, output: FormatOpt = OutputFormat.table,
-           workers: WorkersOpt = None) -> None:
+           link: LinkOpt = None, link_step: LinkStepOpt = 1.0, workers: WorkersOpt = None) -> None:
     """Predict every pass of every satellite over every station in a window.
 
     Element records that fail to load are reported on stderr with their file and line.
@@ -138,6 +147,7 @@ def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, sta
     """
     with user_errors(ctx):
         sites = load_stations(stations)  # first: a typo here should not hide behind element errors
+        link_config = load_link_config(link) if link is not None else None
         catalog = _load_catalog(elements)
         window_start = _window_start(start, catalog.elements)
         _warn_if_stale(catalog.elements, window_start)
@@ -145,6 +155,8 @@ def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, sta
         with _progress_bar(len(catalog), days) as progress:
             table = find_passes(catalog, sites, start=window_start, duration_s=days * 86_400.0,
                                 min_elevation_deg=min_elevation, workers=workers, progress=progress)
+        if link_config is not None and len(table):
+            table = table.with_columns(**_links(table, catalog, sites, link_config, link_step).columns())
         _write_stdout(FORMATTERS[output](table))
         for message in table.warnings:
             typer.echo(f"warning: {message}", err=True)
@@ -156,6 +168,21 @@ def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, sta
 
 
 # Helpers of ``passes``: parsing and printing only, no pass logic.
+
+
+def _links(table: PassTable, elements: Sequence[ElementSet], sites: Sequence[Site], config: LinkConfig,
+           step_s: float) -> PassLinks:
+    """Return the link budget along every pass of ``table``, with ITU-R losses where left out."""
+    from groundshare.link.along import link_along_passes
+    from groundshare.passes.track import sample_passes
+
+    atmosphere = None
+    if config.path.atmospheric_loss_db is None or config.path.rain_loss_db is None:
+        from groundshare.link.atmosphere import ItuAtmosphere  # itur is slow to import: only when needed
+
+        atmosphere = ItuAtmosphere()
+    tracks = sample_passes(table, elements, sites, step_s=step_s)
+    return link_along_passes(table, tracks, config, sites, atmosphere=atmosphere)
 
 
 def _load_catalog(path: Path) -> ElementCatalog:
@@ -218,17 +245,33 @@ def _format_table(table: PassTable) -> str:
     """Return the passes as plain aligned text, one line per pass, times in UTC ("" if none)."""
     if not len(table):
         return ""
+    has_link = "min_margin_db" in table.extra_names
     header = ("Satellite", "NORAD", "Station", "AOS (UTC)", "TCA (UTC)", "LOS (UTC)", "Max el",
-              "AOS az", "LOS az", "Duration", "")
+              "AOS az", "LOS az", "Duration", *(("Min margin", "Max margin", "Volume") if has_link else ()), "")
     rows = [(p.name, str(p.norad_id), p.station, _clock(p.aos), _clock(p.tca), _clock(p.los),
              f"{p.max_elevation_deg:.1f}°", f"{p.aos_azimuth_deg:.1f}°", f"{p.los_azimuth_deg:.1f}°",
-             _duration(p.duration_s), "*" if p.clipped else "") for p in table]
+             _duration(p.duration_s), *(_link_cells(p.extra) if has_link else ()),
+             "*" if p.clipped else "") for p in table]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    right = {1, 6, 7, 8, 9}  # numbers align right
+    right = {1, 6, 7, 8, 9, 10, 11, 12}  # numbers align right
     lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
              for row in [header, *rows]]
     return "\n".join(lines)
+
+
+def _link_cells(extra: dict[str, float]) -> tuple[str, str, str]:
+    """Return the margin and volume cells of a pass with a link budget."""
+    return (f"{extra['min_margin_db']:.1f} dB", f"{extra['max_margin_db']:.1f} dB",
+            _bytes(extra["volume_bytes"]))
+
+
+def _bytes(n: float) -> str:
+    """Return a byte count as ``0 B``, ``512 kB``, ``3.4 MB`` or ``1.2 GB`` (powers of 1000)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}" if n < 100 * size else f"{n / size:.0f} {unit}"
+    return f"{n:.0f} B"
 
 
 def _clock(value: datetime) -> str:
@@ -337,3 +380,70 @@ def _format_budget(budget: LinkBudget) -> str:
     header = ("Quantity", "Value", "Unit")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     return "\n".join(f"{q.ljust(widths[0])}  {v.rjust(widths[1])}  {u}".rstrip() for q, v, u in [header, *rows])
+
+
+# ``doppler``: a pass's Doppler table for radio software.
+
+NoradOpt = Annotated[int, typer.Option("--norad", metavar="ID", min=0, show_default=False,
+                                       help="NORAD catalogue number of the satellite.")]
+StationNameOpt = Annotated[str, typer.Option("--station", metavar="NAME", show_default=False,
+                                             help="Name of the station, as in the station file.")]
+PassNumberOpt = Annotated[int, typer.Option("--pass", metavar="N", min=1,
+                                            help="Which of the satellite's passes over the station (1 = first).")]
+FrequencyOpt = Annotated[float | None, typer.Option(
+    "--frequency-hz", metavar="HZ", min=1.0, show_default=False,
+    help="Carrier frequency as transmitted; or give --link to take the link file's frequency_hz.")]
+DopplerStepOpt = Annotated[float, typer.Option("--step", metavar="S", min=0.1, max=60.0,
+                                               help="Seconds between rows.")]
+UplinkOpt = Annotated[bool, typer.Option("--uplink", help="Give the frequency to transmit so that the "
+                                                          "satellite receives --frequency-hz.")]
+
+
+@app.command()
+def doppler(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, norad: NoradOpt,
+            station: StationNameOpt, start: StartOpt, days: DaysOpt, pass_number: PassNumberOpt = 1,
+            frequency_hz: FrequencyOpt = None, link: LinkOpt = None, step: DopplerStepOpt = 1.0,
+            uplink: UplinkOpt = False) -> None:
+    """Print one pass's Doppler table as CSV: time, frequency to tune to, shift and its rate.
+
+    Columns: time_utc, frequency_hz, doppler_hz, doppler_rate_hz_s, range_rate_m_s,
+    azimuth_deg, elevation_deg.
+    """
+    from groundshare.link.doppler import doppler_rate_hz_s, doppler_shift_hz
+    from groundshare.passes.track import sample_passes
+    from groundshare.timeutil import format_utc
+
+    with user_errors(ctx):
+        if (frequency_hz is None) == (link is None):
+            raise InvalidInputError("give the carrier with exactly one of --frequency-hz or --link",
+                                    loc=("--frequency-hz",))
+        carrier_hz = frequency_hz if frequency_hz is not None else load_link_config(link).link.frequency_hz
+        sites = load_stations(stations)
+        names = [s.name for s in sites]
+        if station not in names:
+            raise InvalidInputError(f"--station {station!r} is not in {stations}; it has: {', '.join(names)}",
+                                    loc=("--station",))
+        catalog = _load_catalog(elements)
+        satellite = catalog.by_norad_id(norad)
+        site = sites[names.index(station)]
+        window_start = _window_start(start, catalog.elements)
+        table = find_passes([satellite], [site], start=window_start, duration_s=days * 86_400.0, workers=1)
+        if len(table) < pass_number:
+            raise InvalidInputError(
+                f"NORAD {norad} makes {len(table)} pass(es) over {station} in the window; --pass {pass_number} "
+                "does not exist (widen --days or pick a smaller --pass)", loc=("--pass",))
+        one = table[pass_number - 1 : pass_number]
+        track = sample_passes(one, [satellite], [site], step_s=step)
+        shift = doppler_shift_hz(carrier_hz, track.range_rate_km_s)
+        rate = doppler_rate_hz_s(carrier_hz, track.range_accel_km_s2)
+        tuned = carrier_hz - shift if uplink else carrier_hz + shift
+        lines = ["time_utc,frequency_hz,doppler_hz,doppler_rate_hz_s,range_rate_m_s,azimuth_deg,elevation_deg"]
+        for i in range(len(track)):
+            when = format_utc(datetime.fromisoformat(str(track.time[i])).replace(tzinfo=UTC))
+            lines.append(f"{when},{tuned[i]:.1f},{shift[i]:.1f},{rate[i]:.3f},"
+                         f"{track.range_rate_km_s[i] * 1000.0:.3f},{track.az_deg[i]:.3f},{track.el_deg[i]:.3f}")
+        _write_stdout("\n".join(lines))
+        p = one[0]
+        typer.echo(f"{p.name} (NORAD {norad}) over {station}: AOS {_clock(p.aos)}, LOS {_clock(p.los)} UTC, "
+                   f"max elevation {p.max_elevation_deg:.1f}°, {len(track)} rows"
+                   + ("; clipped by the window" if p.clipped else ""), err=True)

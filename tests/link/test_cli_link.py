@@ -1,0 +1,91 @@
+"""``groundshare passes --link`` and ``groundshare doppler``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from groundshare.cli import app
+from groundshare.data import data_path
+
+from ..test_cli import CUBESATS, DEMO_STATIONS, START, run
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def doppler(runner: CliRunner, *args: str):
+    argv = ["doppler", "--elements", str(CUBESATS), "--stations", str(DEMO_STATIONS), "--start", START,
+            "--days", "1", *args]
+    return runner.invoke(app, argv)
+
+
+def test_passes_with_a_link_file_gain_margin_and_volume(runner):
+    result = run(runner, "--format", "json", "--link", DATA / "oresat1_uhf_downlink.toml")
+    assert result.exit_code == 0, result.stderr
+    passes = json.loads(result.stdout)
+    assert passes and {"min_margin_db", "max_margin_db", "volume_bytes", "usable_s"} <= set(passes[0])
+    for p in passes:
+        assert p["min_margin_db"] <= p["max_margin_db"]
+        assert 0.0 <= p["usable_s"] <= p["duration_s"] + 1e-3
+        assert p["volume_bytes"] == pytest.approx(p["usable_s"] * 96_000 / 8.0, rel=1e-6, abs=1.0)
+    table = run(runner, "--link", DATA / "oresat1_uhf_downlink.toml")
+    assert table.exit_code == 0 and "Min margin" in table.stdout.splitlines()[0]
+
+
+def test_passes_with_a_bad_link_file_names_the_key(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((DATA / "oresat1_uhf_downlink.toml").read_text().replace("power_w = 1.0", "power_w = -1.0"))
+    result = run(runner, "--link", bad)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "[transmitter] power_w" in result.stderr
+
+
+def test_doppler_table_of_a_pass(runner):
+    result = doppler(runner, "--norad", "44854", "--station", "daejeon", "--frequency-hz", "437e6")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["time_utc", "frequency_hz", "doppler_hz", "doppler_rate_hz_s", "range_rate_m_s",
+                             "azimuth_deg", "elevation_deg"]
+    assert len(rows) > 300                          # one row a second over a pass of several minutes
+    shifts = [float(r["doppler_hz"]) for r in rows]
+    assert shifts[0] > 5_000.0 > -5_000.0 > shifts[-1]
+    for r in rows:
+        assert float(r["frequency_hz"]) == pytest.approx(437e6 + float(r["doppler_hz"]), abs=0.2)
+    assert "DUCHIFAT-3 (NORAD 44854) over daejeon" in result.stderr
+    uplink = doppler(runner, "--norad", "44854", "--station", "daejeon", "--frequency-hz", "437e6", "--uplink")
+    first = next(csv.DictReader(io.StringIO(uplink.stdout)))
+    assert float(first["frequency_hz"]) == pytest.approx(437e6 - float(first["doppler_hz"]), abs=0.2)
+
+
+def test_doppler_takes_the_frequency_from_a_link_file(runner):
+    result = doppler(runner, "--norad", "44854", "--station", "daejeon", "--link", str(data_path("demo_link_uhf.toml")),
+                     "--step", "30")
+    assert result.exit_code == 0, result.stderr
+    first = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert float(first["frequency_hz"]) == pytest.approx(436.5e6 + float(first["doppler_hz"]), abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--norad", "44854", "--station", "daejeon"], "give the carrier with exactly one of --frequency-hz or --link"),
+        (["--norad", "44854", "--station", "tokyo", "--frequency-hz", "437e6"], "--station 'tokyo' is not in"),
+        (["--norad", "1", "--station", "daejeon", "--frequency-hz", "437e6"], "no element set for NORAD 1"),
+        (["--norad", "44854", "--station", "daejeon", "--frequency-hz", "437e6", "--pass", "40"],
+         "NORAD 44854 makes"),
+    ],
+)
+def test_doppler_errors_are_named(runner, args, message):
+    result = doppler(runner, *args)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert message in result.stderr
