@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from groundshare.errors import InvalidInputError
+from groundshare.link.atmosphere import COSMIC_BACKGROUND_K, MEAN_RADIATING_TEMPERATURE_K
 from groundshare.link.budget import AtmosphereModel, LinkBudget, link_budget
 from groundshare.link.config import LinkConfig, NoiseModel, SitePosition
 from groundshare.link.doppler import doppler_rate_hz_s, doppler_shift_hz
@@ -23,11 +24,6 @@ from groundshare.link.volume import acm_volume_bytes, fixed_rate_volume_bytes, m
 from groundshare.passes.site import Site
 from groundshare.passes.table import PassTable
 from groundshare.passes.track import PassTracks
-
-# Mean radiating temperature of the absorbing atmosphere (ITU-R P.618 section 3, T_mr = 275 K
-# for clear and rainy skies alike) and the cosmic background it hides (P.372).
-MEAN_RADIATING_TEMPERATURE_K = 275.0
-COSMIC_BACKGROUND_K = 2.7
 
 
 def sky_noise_rise_k(attenuation_db: np.ndarray) -> np.ndarray:
