@@ -27,7 +27,7 @@ import typer
 
 from groundshare import __version__
 from groundshare.errors import GroundshareError, InvalidInputError
-from groundshare.link import LinkBudget, LinkConfig, link_budget, load_link_config
+from groundshare.link import AtmosphereModel, LinkBudget, LinkConfig, link_budget, load_link_config
 from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
 from groundshare.passes import PassTable, Site, find_passes
 from groundshare.stations import load_stations
@@ -176,13 +176,17 @@ def _links(table: PassTable, elements: Sequence[ElementSet], sites: Sequence[Sit
     from groundshare.link.along import link_along_passes
     from groundshare.passes.track import sample_passes
 
-    atmosphere = None
-    if config.path.atmospheric_loss_db is None or config.path.rain_loss_db is None:
-        from groundshare.link.atmosphere import ItuAtmosphere  # itur is slow to import: only when needed
-
-        atmosphere = ItuAtmosphere()
     tracks = sample_passes(table, elements, sites, step_s=step_s)
-    return link_along_passes(table, tracks, config, sites, atmosphere=atmosphere)
+    return link_along_passes(table, tracks, config, sites, atmosphere=_itu_if_needed(config))
+
+
+def _itu_if_needed(config: LinkConfig) -> AtmosphereModel | None:
+    """Return the ITU-R atmosphere model when the link file leaves a loss out, else None."""
+    if config.path.atmospheric_loss_db is not None and config.path.rain_loss_db is not None:
+        return None
+    from groundshare.link.atmosphere import ItuAtmosphere  # itur is slow to import: only when needed
+
+    return ItuAtmosphere()
 
 
 def _load_catalog(path: Path) -> ElementCatalog:
@@ -354,7 +358,8 @@ def link_budget_command(ctx: typer.Context, config: LinkConfigOpt,
                         output: BudgetFormatOpt = BudgetFormat.table) -> None:
     """Print the downlink budget of a link file, with the satellite where its geometry table puts it."""
     with user_errors(ctx):
-        budget = link_budget(load_link_config(config))
+        link_config = load_link_config(config)
+        budget = link_budget(link_config, atmosphere=_itu_if_needed(link_config))
         text = _format_budget(budget) if output is BudgetFormat.table else json.dumps(budget.to_dict(), indent=2)
         _write_stdout(text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,20 @@ def test_sky_noise_rise():
     assert sky_noise_rise_k(0.0) == 0.0
     assert sky_noise_rise_k(3.0103) == pytest.approx((275.0 - 2.7) / 2.0, rel=1e-4)
     assert sky_noise_rise_k(60.0) == pytest.approx(272.3, abs=1e-3)
+
+
+def test_itu_losses_fill_what_the_link_file_leaves_out(along, tmp_path):
+    from groundshare.link.atmosphere import ItuAtmosphere
+
+    table, tracks, sites = along
+    fixed_config = load_link_config(DATA / "acm_xband_downlink.toml")
+    config = dataclasses.replace(fixed_config, path=dataclasses.replace(
+        fixed_config.path, atmospheric_loss_db=None, rain_loss_db=None))
+    links = link_along_passes(table, tracks, config, sites, atmosphere=ItuAtmosphere(cache_dir=tmp_path))
+    total = links.atmospheric_loss_db + links.rain_loss_db
+    assert np.isfinite(total).all() and (total > 0.0).all()
+    low, high = tracks.el_deg < 10.0, tracks.el_deg > 60.0
+    assert total[low].min() > total[high].max()          # a longer path through the air near the horizon
+    assert 0.05 < np.median(total[high]) < 3.0            # X band, 99.5 % availability, zenith-ish
+    fixed = link_along_passes(table, tracks, fixed_config, sites)
+    assert not np.allclose(links.budget.margin_db, fixed.budget.margin_db)

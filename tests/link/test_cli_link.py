@@ -89,3 +89,16 @@ def test_doppler_errors_are_named(runner, args, message):
     result = doppler(runner, *args)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert message in result.stderr
+
+
+def test_link_budget_computes_left_out_losses_for_the_site(runner, tmp_path):
+    text = (DATA / "oresat1_uhf_downlink.toml").read_text()
+    text = text.replace("atmospheric_loss_db = 1.1\n", "").replace("rain_loss_db = 0.0\n", "")
+    path = tmp_path / "site.toml"
+    path.write_text(text + "\n[site]\nlat_deg = 36.3725\nlon_deg = 127.359\nalt_m = 80.0\n")
+    computed = runner.invoke(app, ["link", "budget", "--config", str(path), "--format", "json"])
+    given = runner.invoke(app, ["link", "budget", "--config", str(DATA / "oresat1_uhf_downlink.toml"), "-f", "json"])
+    assert computed.exit_code == 0 and given.exit_code == 0, computed.stderr
+    # At UHF and 10 deg, ITU-R's gases, clouds and rain take well under the sheet's 1.1 dB.
+    gain_db = json.loads(computed.stdout)["margin_db"] - json.loads(given.stdout)["margin_db"]
+    assert 0.3 < gain_db < 1.1

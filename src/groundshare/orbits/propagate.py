@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -37,10 +37,11 @@ def error_message(code: int) -> str:
     return SGP4_ERRORS.get(int(code), f"unknown SGP4 error code {code}")
 
 
-def propagate_pairs(satrecs: Sequence, sat_index: np.ndarray, start: datetime, t_s: np.ndarray
+def propagate_pairs(satrecs: Sequence | Mapping, sat_index: np.ndarray, start: datetime, t_s: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Propagate satellite ``satrecs[sat_index[i]]`` to ``start + t_s[i]``, for every i.
 
+    ``satrecs`` is indexed by satellite index (a list, or a dict holding the ones used).
     Returns error codes (m,), TEME positions (m, 3) in km and velocities (m, 3) in
     km/s.  One ``sgp4_array`` call per satellite involved: the Python loop runs over
     satellites, never over times.
@@ -49,7 +50,7 @@ def propagate_pairs(satrecs: Sequence, sat_index: np.ndarray, start: datetime, t
     return sgp4_pairs(satrecs, np.asarray(sat_index), jd, fr)
 
 
-def sgp4_pairs(satrecs: Sequence, sat_index: np.ndarray, jd: np.ndarray, fr: np.ndarray
+def sgp4_pairs(satrecs: Sequence | Mapping, sat_index: np.ndarray, jd: np.ndarray, fr: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``propagate_pairs`` results for split Julian dates ``jd + fr``."""
     err = np.zeros(jd.size, dtype=np.uint8)

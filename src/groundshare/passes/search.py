@@ -36,11 +36,8 @@ UT1 = UTC and no polar motion in the TEME -> Earth-fixed rotation (see
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from multiprocessing import get_context
 
 import numpy as np
 from sgp4.api import SatrecArray
@@ -49,6 +46,7 @@ from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import error_message, propagate_teme
+from groundshare.parallel import default_workers, map_chunks
 from groundshare.passes.interpolate import Segments, StateFn, StateGrid, on_grid
 from groundshare.passes.look import topocentric
 from groundshare.passes.roots import TOL_S, cubic_guess, polish, solve_brackets, solve_from_guess
@@ -447,7 +445,7 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
     if min_elevation_deg is not None:
         sites = [s.with_min_elevation(min_elevation_deg) for s in sites]
     duration_s = float(duration_s)
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    workers = default_workers(workers)
 
     steps = np.array([coarse_step_s(e) for e in elements])
     tasks = []
@@ -462,20 +460,11 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
             tasks.append(([elements[i] for i in idx], idx, sites, start, duration_s, float(step)))
     results = []
     done = 0
-    if workers > 1 and len(tasks) > 1:
-        context = get_context("fork") if "fork" in _start_methods() else None
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-            for task, result in zip(tasks, pool.map(_run_chunk, tasks), strict=True):
-                results.append(result)
-                done += len(task[1])
-                if progress:
-                    progress(done, len(elements))
-    else:
-        for task in tasks:
-            results.append(_run_chunk(task))
-            done += len(task[1])
-            if progress:
-                progress(done, len(elements))
+    for task, result in zip(tasks, map_chunks(_run_chunk, tasks, workers), strict=True):
+        results.append(result)
+        done += len(task[1])
+        if progress:
+            progress(done, len(elements))
     norad_ids = [e.norad_id for e in elements]
     sat_names = [e.name for e in elements]
     tables = [PassTable(cols, norad_ids, sat_names, names) for cols, _ in results]
@@ -483,9 +472,3 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
     table.warnings = [line for _, line in sorted(w for _, warns in results for w in warns)]
     order = np.lexsort((table.site_index, table.sat_index, table.aos))
     return table[order]
-
-
-def _start_methods() -> list[str]:
-    from multiprocessing import get_all_start_methods
-
-    return get_all_start_methods()

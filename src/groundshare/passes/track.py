@@ -15,6 +15,7 @@ from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import propagate_pairs
+from groundshare.parallel import default_workers, map_chunks
 from groundshare.passes.look import topocentric
 from groundshare.passes.site import Site, sites_to_arrays
 from groundshare.passes.table import PassTable
@@ -24,6 +25,8 @@ from groundshare.timeutil import datetime64_to_utc, jd_fr
 MAX_SAMPLES = 50_000_000
 # Half-width of the central differences that give range rate and acceleration.
 RATE_STEP_S = 0.05
+# Samples computed at once.
+CHUNK_SAMPLES = 200_000
 
 
 @dataclass
@@ -57,11 +60,12 @@ class PassTracks:
 
 
 def sample_passes(table: PassTable, elements: Sequence[ElementSet], sites: Sequence[Site], *,
-                  step_s: float = 1.0) -> PassTracks:
+                  step_s: float = 1.0, workers: int | None = None) -> PassTracks:
     """Return the geometry of every pass of ``table``, sampled every ``step_s`` seconds.
 
     ``elements`` and ``sites`` are the ones the table was computed from (its
-    ``sat_index`` and ``site_index`` point into them).
+    ``sat_index`` and ``site_index`` point into them).  ``workers`` processes share the
+    work (default: one per CPU).
     """
     if not (isinstance(step_s, (int, float)) and np.isfinite(step_s) and step_s > 0.0):
         raise InvalidInputError(f"step_s is {step_s!r}; expected a positive number of seconds", loc=("step_s",))
@@ -92,20 +96,16 @@ def sample_passes(table: PassTable, elements: Sequence[ElementSet], sites: Seque
     t_s = aos_s[pass_index] + offset_s
     sat_index = table.sat_index[pass_index]
     site_index = table.site_index[pass_index]
-    if n_pass:
-        # Range rate and acceleration by central differences of SGP4 positions, +-RATE_STEP_S:
-        # SGP4's own velocity differs from the derivative of its position by up to ~1 cm/s,
-        # and Doppler should follow the range the antenna sees.
-        t3 = np.concatenate([t_s - RATE_STEP_S, t_s, t_s + RATE_STEP_S])
-        err, r, v = propagate_pairs([e.to_satrec() for e in elements], np.tile(sat_index, 3), reference, t3)
-        theta, theta_dot = gmst82_rad(*jd_fr(reference, t3))
-        r_e, v_e = teme_to_itrs(r, v, theta, theta_dot)
-        sin_el, _, az_deg, range_km, _ = topocentric(r_e, v_e, sites_to_arrays(sites), np.tile(site_index, 3))
-        before, now, after = np.split(np.arange(t3.size), 3)
-        range_rate = (range_km[after] - range_km[before]) / (2.0 * RATE_STEP_S)
-        range_accel = (range_km[after] - 2.0 * range_km[now] + range_km[before]) / RATE_STEP_S**2
-        ok = (err[before] == 0) & (err[now] == 0) & (err[after] == 0) & np.isfinite(range_km[now])
-        sin_el, az_deg, range_km = sin_el[now], az_deg[now], range_km[now]
+    sa = sites_to_arrays(sites)
+    # Chunks of samples keep the working arrays in cache and memory bounded.
+    tasks = []
+    for lo in range(0, t_s.size, CHUNK_SAMPLES):
+        sats = sat_index[lo:lo + CHUNK_SAMPLES]
+        needed = {int(i): elements[int(i)] for i in np.unique(sats)}   # only what the chunk propagates
+        tasks.append((needed, sa, sats, site_index[lo:lo + CHUNK_SAMPLES], reference, t_s[lo:lo + CHUNK_SAMPLES]))
+    parts = list(map_chunks(_geometry, tasks, default_workers(workers)))
+    if parts:
+        sin_el, az_deg, range_km, range_rate, range_accel, ok = (np.concatenate(x) for x in zip(*parts, strict=True))
     else:
         sin_el = az_deg = range_km = range_rate = range_accel = np.zeros(0)
         ok = np.zeros(0, dtype=bool)
@@ -113,3 +113,24 @@ def sample_passes(table: PassTable, elements: Sequence[ElementSet], sites: Seque
     time = table.aos[pass_index] + np.round(offset_s * 1e6).astype("timedelta64[us]")
     return PassTracks(starts, pass_index, site_index, time, offset_s, weight_s, az_deg, el_deg, range_km,
                       range_rate, range_accel, ok)
+
+
+def _geometry(task: tuple) -> tuple[np.ndarray, ...]:
+    """Return sin(el), azimuth, range, range rate, range acceleration and success per sample.
+
+    Range rate and acceleration are central differences of SGP4 positions +-RATE_STEP_S:
+    SGP4's own velocity differs from the derivative of its position by up to ~1 cm/s, and
+    Doppler should follow the range the antenna sees.
+    """
+    elements, sa, sat_index, site_index, reference, t_s = task
+    satrecs = {i: e.to_satrec() for i, e in elements.items()}
+    t3 = np.concatenate([t_s - RATE_STEP_S, t_s, t_s + RATE_STEP_S])
+    err, r, v = propagate_pairs(satrecs, np.tile(sat_index, 3), reference, t3)
+    theta, theta_dot = gmst82_rad(*jd_fr(reference, t3))
+    r_e, v_e = teme_to_itrs(r, v, theta, theta_dot)
+    sin_el, _, az_deg, range_km, _ = topocentric(r_e, v_e, sa, np.tile(site_index, 3))
+    before, now, after = np.split(np.arange(t3.size), 3)
+    range_rate = (range_km[after] - range_km[before]) / (2.0 * RATE_STEP_S)
+    range_accel = (range_km[after] - 2.0 * range_km[now] + range_km[before]) / RATE_STEP_S**2
+    ok = (err[before] == 0) & (err[now] == 0) & (err[after] == 0) & np.isfinite(range_km[now])
+    return sin_el[now], az_deg[now], range_km[now], range_rate, range_accel, ok
