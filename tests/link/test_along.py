@@ -101,3 +101,29 @@ def test_itu_losses_fill_what_the_link_file_leaves_out(along, tmp_path):
     assert 0.05 < np.median(total[high]) < 3.0            # X band, 99.5 % availability, zenith-ish
     fixed = link_along_passes(table, tracks, fixed_config, sites)
     assert not np.allclose(links.budget.margin_db, fixed.budget.margin_db)
+
+
+def test_a_station_with_its_own_antenna_gets_its_own_budget(along, tmp_path):
+    table, tracks, sites = along
+    text = (DATA / "oresat1_uhf_downlink.toml").read_text()
+    receiver = text[text.index("[receiver]"):text.index("[path]")]
+    bigger = receiver.replace("[receiver]", "[station.cordoba]").replace("antenna_gain_dbi = 15.5",
+                                                                          "antenna_gain_dbi = 21.5")
+    path = tmp_path / "two_antennas.toml"
+    path.write_text(text + "\n" + bigger)
+    shared = link_along_passes(table, tracks, load_link_config(DATA / "oresat1_uhf_downlink.toml"), sites)
+    own = link_along_passes(table, tracks, load_link_config(path), sites)
+    at_cordoba = tracks.site_index == 1
+    gain_db = np.asarray(own.budget.margin_db) - np.asarray(shared.budget.margin_db)
+    assert gain_db[at_cordoba] == pytest.approx(6.0, abs=1e-9)
+    assert gain_db[~at_cordoba] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_bad_station_receiver_is_named(tmp_path):
+    text = (DATA / "oresat1_uhf_downlink.toml").read_text()
+    path = tmp_path / "bad.toml"
+    path.write_text(text + "\n[station.cordoba]\nantenna_gain_dbi = 21.5\nlna_gain = 20\n")
+    with pytest.raises(InvalidInputError) as info:
+        load_link_config(path)
+    assert str(info.value).startswith(f"{path}, [station.cordoba] (the [receiver] of station 'cordoba'), "
+                                      "[receiver] has an unknown key 'lna_gain' (did you mean 'lna_gain_db'?)")

@@ -10,6 +10,7 @@ raises the system temperature too.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,26 @@ class PassLinks:
                 "volume_bytes": self.volume_bytes, "usable_s": self.usable_s}
 
 
+def _budget_per_station(config: LinkConfig, tracks: PassTracks, sites: Sequence[Site], atmospheric: np.ndarray,
+                        rain: np.ndarray) -> LinkBudget:
+    """Return the budget at every sample, each station with its own receiver (``[station.NAME]``)."""
+    fields: dict[str, np.ndarray | None] = {}
+    for k in np.unique(tracks.site_index):
+        rows = np.flatnonzero(tracks.site_index == k)
+        here = config.for_station(sites[int(k)].name)
+        sky_k = None
+        if here.receiver.noise_model is NoiseModel.friis_cascade:
+            sky_k = here.receiver.sky_temperature_k + sky_noise_rise_k(atmospheric[rows] + rain[rows])
+        part = link_budget(here, range_km=tracks.range_km[rows], elevation_deg=tracks.el_deg[rows],
+                           atmospheric_loss_db=atmospheric[rows], rain_loss_db=rain[rows], sky_temperature_k=sky_k)
+        for name, value in dataclasses.asdict(part).items():
+            if value is None:
+                continue
+            column = fields.setdefault(name, np.full(len(tracks), np.nan))
+            column[rows] = value
+    return LinkBudget(**{name: fields.get(name) for name in (f.name for f in dataclasses.fields(LinkBudget))})
+
+
 def link_along_passes(table: PassTable, tracks: PassTracks, config: LinkConfig, sites: Sequence[Site], *,
                       atmosphere: AtmosphereModel | None = None) -> PassLinks:
     """Return the link budget along every pass of ``table`` (sampled in ``tracks``)."""
@@ -91,11 +112,7 @@ def link_along_passes(table: PassTable, tracks: PassTracks, config: LinkConfig, 
                                   availability_percent=link.availability_percent)
             atmospheric[rows] = np.where(np.isnan(atmospheric[rows]), gas, atmospheric[rows])
             rain[rows] = np.where(np.isnan(rain[rows]), wet, rain[rows])
-    sky_k = None
-    if config.receiver.noise_model is NoiseModel.friis_cascade:
-        sky_k = config.receiver.sky_temperature_k + sky_noise_rise_k(atmospheric + rain)
-    budget = link_budget(config, range_km=tracks.range_km, elevation_deg=el_deg, atmospheric_loss_db=atmospheric,
-                         rain_loss_db=rain, sky_temperature_k=sky_k)
+    budget = _budget_per_station(config, tracks, sites, atmospheric, rain)
     margin = np.asarray(budget.margin_db, dtype=float)
     first = tracks.starts[:-1]
     owner = tracks.pass_index

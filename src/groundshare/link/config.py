@@ -30,6 +30,10 @@ A downlink from a satellite (``[transmitter]``) to a station (``[receiver]``)::
     ionospheric_loss_db = 0.4
     rain_loss_db = 0.0             # leave out to compute from ITU-R at the [site]
 
+Stations of a shared network differ: ``[station.NAME]`` tables, each with the keys of
+``[receiver]``, give a station's own antenna; stations without one use ``[receiver]``
+(``LinkConfig.for_station``).
+
 A DVB-S2 ACM link replaces ``data_rate_bps`` and ``required_ebn0_db`` with
 ``modulation = "dvb-s2-acm"``, ``symbol_rate_baud`` and ``modcods`` (names from
 ``DVB_S2_MODCODS``, or ``"all"``).
@@ -41,6 +45,7 @@ each message names the file, the ``[section] key`` and what is expected there.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import tomllib
@@ -200,6 +205,14 @@ class LinkConfig:
     geometry: Geometry | None = None
     site: SitePosition | None = None
     source: str = ""
+    station_receivers: tuple[tuple[str, Receiver], ...] = ()
+
+    def for_station(self, name: str) -> LinkConfig:
+        """Return the link as received at station ``name``: its own ``[station.NAME]`` receiver, if any."""
+        for station, receiver in self.station_receivers:
+            if station == name:
+                return dataclasses.replace(self, receiver=receiver, station_receivers=())
+        return self
 
     @property
     def is_acm(self) -> bool:
@@ -372,7 +385,8 @@ def parse_link_config(mapping: Mapping[str, Any], source: str = "") -> LinkConfi
     if not isinstance(mapping, Mapping):
         raise InvalidInputError(f"{reader.prefix}a link file is a set of tables, not {_describe(mapping)}",
                                 loc=reader.loc())
-    tables = reader.tables(mapping)
+    station_tables = mapping.get("station", {})
+    tables = reader.tables({name: table for name, table in mapping.items() if name != "station"})
     link = _link(reader, tables["link"])
     geometry = _geometry(reader, tables["geometry"]) if "geometry" in tables else None
     receiver = _receiver(reader, tables["receiver"])
@@ -390,7 +404,20 @@ def parse_link_config(mapping: Mapping[str, Any], source: str = "") -> LinkConfi
         site=SitePosition(**reader.values("site", tables["site"], required=tuple(SITE_KEYS)))
         if "site" in tables else None,
         source=source,
+        station_receivers=_station_receivers(reader, station_tables),
     )
+
+
+def _station_receivers(reader: _Reader, stations: Any) -> tuple[tuple[str, Receiver], ...]:
+    """Return the ``[station.NAME]`` receivers: each a whole ``[receiver]`` for that station."""
+    if not isinstance(stations, Mapping) or not all(isinstance(t, Mapping) for t in stations.values()):
+        raise reader.fail("station", None, "station must hold one table per station, e.g. [station.daejeon] "
+                                           "with the keys of [receiver] for that station's antenna")
+    out = []
+    for name, table in stations.items():
+        own = _Reader(f"{reader.prefix}[station.{name}] (the [receiver] of station {name!r})".removesuffix(", "))
+        out.append((name, _receiver(own, dict(table))))
+    return tuple(out)
 
 
 class _Reader:
