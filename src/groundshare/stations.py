@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from groundshare.errors import InvalidInputError
 from groundshare.passes import Site
+from groundshare.tomlfile import read_toml
 
 REQUIRED_KEYS = ("name", "lat_deg", "lon_deg", "alt_m")
 OPTIONAL_KEYS = ("min_elevation_deg", "horizon_mask")
@@ -51,31 +51,8 @@ def load_stations(path: str | Path) -> list[Site]:
     missing file, a TOML syntax error, a file without ``[[station]]`` tables, a
     missing, unknown or wrongly typed key, a value out of range, or a name used twice.
     """
-    path = Path(path)
     where = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"station file {where!r} does not exist", loc=("file", where)) from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"station file {where!r} is a folder; give a .toml file",
-                                loc=("file", where)) from None
-    except OSError as exc:
-        raise InvalidInputError(f"station file {where!r} cannot be read: {exc.strerror}",
-                                loc=("file", where)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{where} is not UTF-8 text (byte {exc.start}); station files are TOML text",
-                                loc=("file", where)) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message ends "(at line L, column C)"; Python 3.11 has no lineno attribute.
-        raise InvalidInputError(
-            f"{where} is not valid TOML: {exc}\n\n"
-            "Check the quotes around strings and the '=' between each key and its value.",
-            loc=("file", where)) from None
+    document = read_toml(path, "station file")
     return _stations_from_document(document, where)
 
 

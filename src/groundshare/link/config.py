@@ -48,7 +48,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from groundshare.errors import InvalidInputError
+from groundshare.tomlfile import read_toml
 
 # ETSI EN 302 307-1 Table 12, in MODCOD-number order (1 = QPSK 1/4 ... 28 = 32APSK 9/10).
 # The thresholds and efficiencies live in volume.py.
@@ -343,28 +343,8 @@ def load_link_config(path: str | Path) -> LinkConfig:
     key, a value out of range, and for both or neither of two alternatives (such as
     ``power_w`` and ``eirp_dbw``).
     """
-    path = Path(path)
     where = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"link file {where!r} does not exist", loc=("file", where)) from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"link file {where!r} is a folder; give a .toml file", loc=("file", where)) from None
-    except OSError as exc:
-        raise InvalidInputError(f"link file {where!r} cannot be read: {exc.strerror}", loc=("file", where)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{where} is not UTF-8 text (byte {exc.start}); link files are TOML text",
-                                loc=("file", where)) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(
-            f"{where} is not valid TOML: {exc}\n\n"
-            "Check the quotes around strings and the '=' between each key and its value.",
-            loc=("file", where)) from None
+    document = read_toml(path, "link file")
     return parse_link_config(document, source=where)
 
 
