@@ -22,3 +22,17 @@ def active() -> ElementCatalog:
 def ts():
     skyfield_api = pytest.importorskip("skyfield.api")
     return skyfield_api.load.timescale(builtin=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_in_tmp(tmp_path_factory):
+    """Keep ITU-R attenuation tables built by the tests out of the user's cache folder."""
+    import os
+
+    previous = os.environ.get("GROUNDSHARE_CACHE_DIR")
+    os.environ["GROUNDSHARE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("GROUNDSHARE_CACHE_DIR", None)
+    else:
+        os.environ["GROUNDSHARE_CACHE_DIR"] = previous
