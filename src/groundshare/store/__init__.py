@@ -1,0 +1,84 @@
+"""Persistence of the shared network: SQLAlchemy 2.0 models on SQLite or PostgreSQL.
+
+>>> from groundshare.store import create_engine_for, init_db, make_session_factory
+>>> engine = create_engine_for("sqlite://")
+>>> init_db(engine)
+>>> factory = make_session_factory(engine)
+"""
+
+from groundshare.store.booking import (
+    DoubleBookingError,
+    IdempotencyKeyReusedError,
+    book_contact,
+    cancel_contact,
+    first_overlapping_contact,
+)
+from groundshare.store.db import (
+    StoreSetupError,
+    create_engine_for,
+    default_database_path,
+    default_database_url,
+    init_db,
+    is_transient,
+    make_session_factory,
+    run_unit_of_work,
+    session_scope,
+)
+from groundshare.store.guards import OVERLAP_GUARD
+from groundshare.store.models import (
+    Antenna,
+    ApiToken,
+    Band,
+    Base,
+    Contact,
+    ContactRequest,
+    ContactStatus,
+    ElementSetRecord,
+    ElementTextFormat,
+    Organisation,
+    OrgKind,
+    RequestStatus,
+    Role,
+    Satellite,
+    SharingPolicy,
+    Station,
+    hash_token,
+)
+from groundshare.store.types import NaiveDatetimeError, UtcDateTime
+
+__all__ = [
+    "OVERLAP_GUARD",
+    "Antenna",
+    "ApiToken",
+    "Band",
+    "Base",
+    "Contact",
+    "ContactRequest",
+    "ContactStatus",
+    "DoubleBookingError",
+    "ElementSetRecord",
+    "ElementTextFormat",
+    "IdempotencyKeyReusedError",
+    "NaiveDatetimeError",
+    "OrgKind",
+    "Organisation",
+    "RequestStatus",
+    "Role",
+    "Satellite",
+    "SharingPolicy",
+    "Station",
+    "StoreSetupError",
+    "UtcDateTime",
+    "book_contact",
+    "cancel_contact",
+    "create_engine_for",
+    "default_database_path",
+    "default_database_url",
+    "first_overlapping_contact",
+    "hash_token",
+    "init_db",
+    "is_transient",
+    "make_session_factory",
+    "run_unit_of_work",
+    "session_scope",
+]

@@ -1,0 +1,231 @@
+"""Book contacts on antennas without ever double-booking one.
+
+The invariant (an antenna never holds two live contacts that overlap, turnaround
+included) is the database's to enforce (``store.guards``).  ``book_contact`` adds, in
+front of that guard:
+
+- a per-antenna lock: ``SELECT ... FOR UPDATE`` on the antenna row (PostgreSQL); the
+  transaction's write lock, taken by ``BEGIN IMMEDIATE`` (SQLite).  Bookings of one
+  antenna then run one after another, so the check below sees every earlier booking and
+  concurrent bookings do not pile up waiting on each other's exclusion-constraint rows
+  (which is where deadlocks came from with the constraint alone);
+- a check for an overlapping live contact, so the refusal can name it;
+- the insert inside a savepoint, so that if the guard still refuses it (a writer that
+  skipped the lock), the unit of work stays usable, the row is gone and the error names
+  the contact in the way.
+
+Nothing here commits: the caller's unit of work (``db.session_scope`` or
+``db.run_unit_of_work``) does, so a refused booking leaves nothing written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
+from groundshare.store.db import sqlite_begin_mode
+from groundshare.store.guards import OVERLAP_GUARD
+from groundshare.store.models import (
+    Antenna,
+    Contact,
+    ContactStatus,
+    ElementSetRecord,
+    Organisation,
+    Satellite,
+)
+from groundshare.timeutil import format_utc, require_utc
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+class DoubleBookingError(ConflictError):
+    """The requested contact overlaps a live contact on the same antenna.
+
+    ``contact_id``, ``start`` and ``end`` describe the contact in the way (``None`` when
+    the database refused the booking but the other contact is no longer visible).
+    """
+
+    def __init__(self, message: str, *, contact_id: int | None, start: datetime | None,
+                 end: datetime | None) -> None:
+        super().__init__(message)
+        self.contact_id = contact_id
+        self.start = start
+        self.end = end
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """An idempotency key already booked a different contact for this organisation."""
+
+
+def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id: int, start: datetime,
+                 end: datetime, idempotency_key: str | None = None, request_id: int | None = None,
+                 notes: str = "") -> Contact:
+    """Return a new scheduled contact of the satellite on the antenna over ``[start, end)``.
+
+    The antenna is held until ``end`` plus its ``turnaround_s``; a contact that starts
+    exactly when another's hold ends does not overlap it.  The contact snapshots the
+    station, the antenna and the satellite's newest element set (``None`` if it has none).
+
+    With ``idempotency_key``, a key this organisation already used returns the contact it
+    booked, not a second one (``IdempotencyKeyReusedError`` if that contact is for a
+    different antenna, satellite or window).  The caller commits.
+
+    Raises ``DoubleBookingError`` (a ``ConflictError``) naming the overlapping contact,
+    ``NotFoundError`` for an unknown antenna, satellite or organisation, and
+    ``InvalidInputError`` for naive times or ``end <= start``.
+    """
+    start = require_utc(start, "start")
+    end = require_utc(end, "end")
+    if end <= start:
+        raise InvalidInputError(f"end ({format_utc(end)}) must be after start ({format_utc(start)}); "
+                                "a contact covers [start, end)", loc=("end",))
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidInputError(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, "
+                                f"got {len(idempotency_key)}", loc=("idempotency_key",))
+    if sqlite_begin_mode(session) == "DEFERRED":
+        raise RuntimeError("book_contact needs a unit of work that holds SQLite's write lock from its start; "
+                           "open it with session_scope(factory) (write=True), not write=False")
+
+    # The per-antenna lock: bookings of this antenna queue here until the holder commits.
+    # populate_existing: an antenna this session read before the lock is refreshed (turnaround_s).
+    antenna = session.scalars(
+        select(Antenna).where(Antenna.id == antenna_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if antenna is None:
+        raise NotFoundError(f"antenna {antenna_id} does not exist")
+
+    if idempotency_key is not None:
+        existing = _contact_by_key(session, org_id, idempotency_key)
+        if existing is not None:
+            return _same_booking(existing, antenna_id, satellite_id, start, end, idempotency_key)
+
+    satellite = session.get(Satellite, satellite_id)
+    if satellite is None:
+        raise NotFoundError(f"satellite {satellite_id} does not exist")
+    if session.get(Organisation, org_id) is None:
+        raise NotFoundError(f"organisation {org_id} does not exist")
+
+    busy_until = end + timedelta(seconds=antenna.turnaround_s)
+    in_the_way = first_overlapping_contact(session, antenna_id, start, busy_until)
+    if in_the_way is not None:
+        raise _double_booking(antenna, start, end, in_the_way)
+
+    contact = Contact(antenna_id=antenna_id, satellite_id=satellite_id, org_id=org_id, request_id=request_id,
+                      start_time=start, end_time=end, busy_until=busy_until, status=ContactStatus.SCHEDULED,
+                      snapshot=_snapshot(session, antenna, satellite), idempotency_key=idempotency_key,
+                      notes=notes)
+    # The savepoint (whose start flushes the unit's earlier changes, outside this try) holds
+    # only this insert: if the guard refuses it, the rest of the unit of work stays intact.
+    savepoint = session.begin_nested()
+    try:
+        session.add(contact)
+        session.flush()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        if _is_overlap_refusal(exc):
+            in_the_way = first_overlapping_contact(session, antenna_id, start, busy_until)
+            raise _double_booking(antenna, start, end, in_the_way) from None
+        if idempotency_key is not None:  # the same key, booked meanwhile on another antenna's lock
+            existing = _contact_by_key(session, org_id, idempotency_key)
+            if existing is not None:
+                return _same_booking(existing, antenna_id, satellite_id, start, end, idempotency_key)
+        raise
+    savepoint.commit()
+    return contact
+
+
+CANCELLABLE = frozenset({ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS, ContactStatus.CANCELLED})
+
+
+def cancel_contact(session: Session, contact_id: int) -> Contact:
+    """Return the contact, now cancelled; its antenna time is free again.  The caller commits.
+
+    Cancelling a cancelled contact changes nothing; a completed or failed one is history
+    and cannot be cancelled (``ConflictError``).
+    """
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFoundError(f"contact {contact_id} does not exist")
+    if contact.status not in CANCELLABLE:
+        raise ConflictError(f"contact {contact_id} is {contact.status.value} and cannot be cancelled; "
+                            "only scheduled or in-progress contacts can")
+    contact.status = ContactStatus.CANCELLED
+    session.flush()
+    return contact
+
+
+def first_overlapping_contact(session: Session, antenna_id: int, start: datetime,
+                              busy_until: datetime) -> Contact | None:
+    """Return the earliest live contact holding the antenna at some time in ``[start, busy_until)``."""
+    return session.scalars(
+        select(Contact)
+        .where(Contact.antenna_id == antenna_id, Contact.status != ContactStatus.CANCELLED,
+               Contact.start_time < busy_until, Contact.busy_until > start)
+        .order_by(Contact.start_time, Contact.id)
+        .limit(1)
+    ).first()
+
+
+def _contact_by_key(session: Session, org_id: int, idempotency_key: str) -> Contact | None:
+    return session.scalars(
+        select(Contact).where(Contact.org_id == org_id, Contact.idempotency_key == idempotency_key)
+    ).one_or_none()
+
+
+def _same_booking(existing: Contact, antenna_id: int, satellite_id: int, start: datetime, end: datetime,
+                  idempotency_key: str) -> Contact:
+    """Return ``existing`` if it is the booking asked for again; refuse a reused key otherwise."""
+    asked = (antenna_id, satellite_id, start, end)
+    if (existing.antenna_id, existing.satellite_id, existing.start_time, existing.end_time) != asked:
+        raise IdempotencyKeyReusedError(
+            f"idempotency key {idempotency_key!r} already booked contact {existing.id} (antenna "
+            f"{existing.antenna_id}, satellite {existing.satellite_id}, {format_utc(existing.start_time)} to "
+            f"{format_utc(existing.end_time)}), not antenna {antenna_id}, satellite {satellite_id}, "
+            f"{format_utc(start)} to {format_utc(end)}\n\n"
+            "Send a new key for a new booking; resend the same request with the same key to retry")
+    return existing
+
+
+def _double_booking(antenna: Antenna, start: datetime, end: datetime, other: Contact | None) -> DoubleBookingError:
+    asked = f"{format_utc(start)} to {format_utc(end)}"
+    turnaround = f" plus the antenna's {antenna.turnaround_s:g} s turnaround" if antenna.turnaround_s else ""
+    if other is None:
+        return DoubleBookingError(
+            f"antenna {antenna.id} ({antenna.name!r}) is already booked for part of {asked}{turnaround}\n\n"
+            "List the antenna's contacts and choose a free window", contact_id=None, start=None, end=None)
+    return DoubleBookingError(
+        f"antenna {antenna.id} ({antenna.name!r}) is already booked from {format_utc(other.start_time)} to "
+        f"{format_utc(other.end_time)} by contact {other.id}; the requested {asked}{turnaround} overlaps it\n\n"
+        f"Choose a window that starts at {format_utc(other.busy_until)} or later, or ends "
+        f"(turnaround included) by {format_utc(other.start_time)}, another antenna, or cancel contact "
+        f"{other.id} first",
+        contact_id=other.id, start=other.start_time, end=other.end_time)
+
+
+def _is_overlap_refusal(exc: IntegrityError) -> bool:
+    """Return whether the database refused the insert with the double-booking guard."""
+    diag = getattr(exc.orig, "diag", None)  # psycopg: the violated constraint's name
+    if diag is not None and getattr(diag, "constraint_name", None) == OVERLAP_GUARD:
+        return True
+    return "overlaps another live contact" in str(exc.orig) and OVERLAP_GUARD in str(exc.orig)  # SQLite trigger
+
+
+def _snapshot(session: Session, antenna: Antenna, satellite: Satellite) -> dict[str, Any]:
+    """Return the inputs a contact is planned with, as they are at booking time."""
+    newest = session.scalars(
+        select(ElementSetRecord)
+        .where(ElementSetRecord.satellite_id == satellite.id)
+        .order_by(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc())
+        .limit(1)
+    ).first()
+    return {
+        "station": antenna.station.snapshot(),
+        "antenna": antenna.snapshot(),
+        "satellite": {"id": satellite.id, "norad_id": satellite.norad_id, "name": satellite.name},
+        "element_set": newest.snapshot() if newest is not None else None,
+    }

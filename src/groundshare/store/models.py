@@ -1,0 +1,388 @@
+"""Tables of the shared network: who owns what, who may use it, and what is booked.
+
+SQLAlchemy 2.0 typed declarative models.  Conventions:
+
+- every instant is a ``UtcDateTime`` (aware UTC in and out; naive refused);
+- enumerations are ``StrEnum``s stored as their lower-case value in a ``VARCHAR`` with a
+  CHECK constraint (not a PostgreSQL ``ENUM`` type), so SQLite and PostgreSQL hold the
+  same text and raw SQL (the booking guards) can compare against it;
+- units are in column names (``alt_m``, ``turnaround_s``), as everywhere in groundshare;
+- plain invariants are CHECK and UNIQUE constraints; the double-booking guard, which
+  needs an exclusion constraint or a trigger, is created by ``store.guards``.
+
+Constraint names follow ``NAMING_CONVENTION`` so that migrations can refer to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from groundshare.store.types import UtcDateTime
+from groundshare.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from groundshare.orbits import ElementSet
+    from groundshare.passes import Site
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# JSON documents: JSONB on PostgreSQL (compact, comparable, indexable), JSON text on SQLite.
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base: shared metadata, and ``datetime`` annotations map to ``UtcDateTime``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: _JSON, list[Any]: _JSON}
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    """Return a portable SQL enum for ``cls``: its values in a VARCHAR plus a CHECK constraint."""
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=16,
+                values_callable=lambda members: [m.value for m in members], validate_strings=True)
+
+
+class OrgKind(StrEnum):
+    AGENCY = "agency"
+    COMPANY = "company"
+    UNIVERSITY = "university"
+
+
+class Role(StrEnum):
+    """What a token may do within its organisation."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+class Band(StrEnum):
+    """Radio band of an antenna (IEEE letter bands, plus VHF/UHF as amateur CubeSats use them)."""
+
+    VHF = "vhf"
+    UHF = "uhf"
+    L = "l"
+    S = "s"
+    C = "c"
+    X = "x"
+    KU = "ku"
+    K = "k"
+    KA = "ka"
+
+
+class ElementTextFormat(StrEnum):
+    """How an element-set record's ``text`` is written: ``orbits.parse_elements``' format names.
+
+    OMM (JSON, CSV, XML, KVN) is canonical; TLE/3LE is accepted.
+    """
+
+    TLE = "tle"
+    JSON = "json"
+    CSV = "csv"
+    XML = "xml"
+    KVN = "kvn"
+
+
+class ContactStatus(StrEnum):
+    """Life of a contact: scheduled -> in_progress -> completed / failed, or cancelled."""
+
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    SCHEDULED = "scheduled"
+    UNSATISFIABLE = "unsatisfiable"
+    CANCELLED = "cancelled"
+
+
+class Organisation(Base):
+    """A partner: a space agency, a company or a university."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    stations: Mapped[list[Station]] = relationship(back_populates="organisation")
+    satellites: Mapped[list[Satellite]] = relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"Organisation(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which ``token`` is stored (tokens are random, so no salt)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ApiToken(Base):
+    """A bearer token of one organisation with one role; only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "token_role"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+
+    @classmethod
+    def issue(cls, org_id: int, role: Role, *, label: str = "") -> tuple[ApiToken, str]:
+        """Return a new token row and its plain text, which is shown once and never stored."""
+        token = "gs_" + secrets.token_urlsafe(32)
+        return cls(org_id=org_id, role=role, token_hash=hash_token(token), label=label), token
+
+
+class Station(Base):
+    """A ground station: a place, owned by one organisation, holding one or more antennas."""
+
+    __tablename__ = "station"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        CheckConstraint("lat_deg BETWEEN -90 AND 90", name="lat_range"),
+        CheckConstraint("lon_deg BETWEEN -180 AND 180", name="lon_range"),
+        CheckConstraint("alt_m BETWEEN -500 AND 10000", name="alt_range"),
+        # The pass engine's Site accepts the same ranges.
+        CheckConstraint("min_elevation_deg BETWEEN -10 AND 89", name="min_elevation_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat_deg: Mapped[float] = mapped_column(Float)
+    lon_deg: Mapped[float] = mapped_column(Float)
+    alt_m: Mapped[float] = mapped_column(Float, default=0.0)
+    min_elevation_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    # [[az_deg, min_el_deg], ...] as passes.HorizonMask takes it; azimuth clockwise from north.
+    horizon_mask: Mapped[list[Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="stations")
+    antennas: Mapped[list[Antenna]] = relationship(back_populates="station")
+
+    def to_site(self) -> Site:
+        """Return the pass engine's ``Site`` for this station, named as the station is."""
+        from groundshare.passes import Site
+
+        return Site(self.name, lat_deg=self.lat_deg, lon_deg=self.lon_deg, alt_m=self.alt_m,
+                    min_elevation_deg=self.min_elevation_deg, horizon_mask=self.horizon_mask)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the station parameters a contact records when it is booked."""
+        return {"id": self.id, "name": self.name, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg,
+                "alt_m": self.alt_m, "min_elevation_deg": self.min_elevation_deg,
+                "horizon_mask": self.horizon_mask}
+
+
+class Antenna(Base):
+    """The bookable resource: one antenna (and its radio chain) at a station."""
+
+    __tablename__ = "antenna"
+    __table_args__ = (
+        UniqueConstraint("station_id", "name"),
+        CheckConstraint("setup_s >= 0", name="setup_nonnegative"),
+        CheckConstraint("turnaround_s >= 0", name="turnaround_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    band: Mapped[Band] = mapped_column(_enum(Band, "band"))
+    setup_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # Time the antenna needs after a contact before the next may start (slew back, reconfigure).
+    turnaround_s: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    station: Mapped[Station] = relationship(back_populates="antennas")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the antenna parameters a contact records when it is booked."""
+        return {"id": self.id, "name": self.name, "band": self.band.value, "setup_s": self.setup_s,
+                "turnaround_s": self.turnaround_s}
+
+
+class Satellite(Base):
+    """A satellite, owned by one organisation; public ones are visible to every partner."""
+
+    __tablename__ = "satellite"
+    __table_args__ = (CheckConstraint("norad_id > 0", name="norad_id_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    norad_id: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="satellites")
+
+
+class ElementSetRecord(Base):
+    """One uploaded element set of a satellite, kept as sent (the newest by epoch is used)."""
+
+    __tablename__ = "element_set"
+    __table_args__ = (Index("ix_element_set_satellite_epoch", "satellite_id", "epoch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"))
+    epoch: Mapped[datetime]
+    format: Mapped[ElementTextFormat] = mapped_column(_enum(ElementTextFormat, "element_text_format"))
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    satellite: Mapped[Satellite] = relationship()
+
+    def to_element_set(self) -> ElementSet:
+        """Return the stored text parsed as the pass engine's ``ElementSet``."""
+        from groundshare.orbits import parse_elements
+
+        catalog = parse_elements(self.text, source=f"element set {self.id}", fmt=self.format.value,
+                                 on_error="raise")
+        return catalog.elements[0]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return what a contact records of the element set it was planned with."""
+        return {"id": self.id, "epoch": self.epoch.isoformat(), "format": self.format.value, "text": self.text}
+
+
+class SharingPolicy(Base):
+    """One owner's grant of an antenna to one partner organisation, on the owner's terms.
+
+    ``bands`` lists ``Band`` values (empty: every band of the antenna);
+    ``hours_per_week`` caps use (``None``: no cap); ``blackout_windows`` lists
+    ``{"start": ISO 8601 UTC, "end": ISO 8601 UTC}`` periods when the grant does not
+    apply; a higher ``priority`` wins when requests compete.
+    """
+
+    __tablename__ = "sharing_policy"
+    __table_args__ = (
+        UniqueConstraint("antenna_id", "grantee_org_id"),
+        CheckConstraint("owner_org_id <> grantee_org_id", name="not_self"),
+        CheckConstraint("hours_per_week IS NULL OR hours_per_week >= 0", name="hours_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Denormalised from antenna -> station -> organisation so listings by owner need no join;
+    # the code that creates a policy sets it from the antenna.
+    owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    grantee_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    antenna_id: Mapped[int] = mapped_column(ForeignKey("antenna.id", ondelete="CASCADE"))
+    bands: Mapped[list[Any]] = mapped_column(default=list)
+    hours_per_week: Mapped[float | None] = mapped_column(Float)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    blackout_windows: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    owner: Mapped[Organisation] = relationship(foreign_keys=[owner_org_id])
+    grantee: Mapped[Organisation] = relationship(foreign_keys=[grantee_org_id])
+    antenna: Mapped[Antenna] = relationship()
+
+
+class ContactRequest(Base):
+    """What an organisation asks for: a satellite, a window, and what makes a pass worth it."""
+
+    __tablename__ = "contact_request"
+    __table_args__ = (
+        CheckConstraint("window_start < window_end", name="window_order"),
+        CheckConstraint("min_duration_s >= 0", name="min_duration_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"), index=True)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    min_duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    min_elevation_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    min_volume_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"),
+                                                  default=RequestStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Contact(Base):
+    """A booked use of one antenna by one satellite over ``[start_time, end_time)``.
+
+    ``busy_until`` is ``end_time`` plus the antenna's turnaround at booking time: the
+    antenna is held over ``[start_time, busy_until)``, and no two contacts that are not
+    cancelled may hold it at once (``store.guards`` makes the database refuse that).
+    ``snapshot`` records the inputs the contact was planned with (station, antenna,
+    element set), so later edits to those rows do not rewrite history.
+    """
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("org_id", "idempotency_key"),
+        CheckConstraint("start_time < end_time", name="time_order"),
+        CheckConstraint("busy_until >= end_time", name="busy_covers_contact"),
+        CheckConstraint("bytes_received IS NULL OR bytes_received >= 0", name="bytes_nonnegative"),
+        Index("ix_contact_antenna_start", "antenna_id", "start_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    antenna_id: Mapped[int] = mapped_column(ForeignKey("antenna.id", ondelete="RESTRICT"))
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="RESTRICT"), index=True)
+    # The organisation that booked it (and whose idempotency keys it shares).
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("contact_request.id", ondelete="SET NULL"))
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime]
+    busy_until: Mapped[datetime]
+    status: Mapped[ContactStatus] = mapped_column(_enum(ContactStatus, "contact_status"),
+                                                  default=ContactStatus.SCHEDULED)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    bytes_received: Mapped[int | None] = mapped_column(BigInteger)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    antenna: Mapped[Antenna] = relationship()
+    satellite: Mapped[Satellite] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+    def __repr__(self) -> str:
+        return (f"Contact(id={self.id!r}, antenna_id={self.antenna_id!r}, satellite_id={self.satellite_id!r}, "
+                f"start_time={self.start_time!r}, end_time={self.end_time!r}, status={self.status!r})")
