@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from groundshare import __version__
-from groundshare.errors import GroundshareError, InvalidInputError
+from groundshare.errors import ConflictError, GroundshareError, InvalidInputError, NotFoundError
 from groundshare.link import AtmosphereModel, LinkBudget, LinkConfig, link_budget, load_link_config
 from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
 from groundshare.passes import PassTable, Site, find_passes
@@ -34,7 +34,10 @@ from groundshare.stations import load_stations
 from groundshare.timeutil import parse_utc
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from groundshare.link.along import PassLinks
+    from groundshare.store import Organisation
 
 MAX_DAYS = 400.0
 # A search is "long" (worth a progress bar) past either bound; below them it takes a few
@@ -452,3 +455,280 @@ def doppler(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, no
         typer.echo(f"{p.name} (NORAD {norad}) over {station}: AOS {_clock(p.aos)}, LOS {_clock(p.los)} UTC, "
                    f"max elevation {p.max_elevation_deg:.1f}°, {len(track)} rows"
                    + ("; clipped by the window" if p.clipped else ""), err=True)
+
+
+# ``db`` and ``admin``: the shared network's database.  The store (SQLAlchemy) is imported
+# inside the commands, so that ``groundshare passes`` never pays for it.
+
+
+class OrgKindChoice(StrEnum):
+    """``--kind`` of ``admin create-org`` (``store.OrgKind``'s values)."""
+
+    agency = "agency"
+    company = "company"
+    university = "university"
+
+
+class RoleChoice(StrEnum):
+    """``--role`` of ``admin create-token`` (``store.Role``'s values)."""
+
+    admin = "admin"
+    operator = "operator"
+    viewer = "viewer"
+
+
+DatabaseUrlOpt = Annotated[str | None, typer.Option(
+    "--database-url", metavar="URL", envvar="GROUNDSHARE_DATABASE_URL", show_default=False,
+    help="sqlite:///FILE or postgresql://user@host:5432/db (default: groundshare.db in the user's data folder).")]
+OrgKindOpt = Annotated[OrgKindChoice, typer.Option("--kind", case_sensitive=False, help="What the partner is.")]
+OrgOpt = Annotated[str, typer.Option("--org", metavar="NAME", show_default=False,
+                                     help="Name of the organisation the token acts for.")]
+RoleOpt = Annotated[RoleChoice, typer.Option("--role", case_sensitive=False,
+                                             help="What the token may do within its organisation.")]
+LabelOpt = Annotated[str, typer.Option("--label", help="A note to recognise the token by later.")]
+
+db_app = typer.Typer(name="db", help="Create and migrate groundshare's database.",
+                     no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+admin_app = typer.Typer(name="admin", help="Manage organisations and their API tokens.",
+                        no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(db_app)
+app.add_typer(admin_app)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
+    """Create the database's tables, or migrate them to this version of groundshare."""
+    from groundshare.store.migrate import upgrade
+
+    with user_errors(ctx):
+        revision = upgrade(database_url)
+        typer.echo(f"{_shown_url(database_url)} is at revision {revision} (the newest)", err=True)
+
+
+@admin_app.command("create-org")
+def admin_create_org(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The organisation's name.")],
+                     kind: OrgKindOpt = OrgKindChoice.agency, database_url: DatabaseUrlOpt = None) -> None:
+    """Add a partner organisation; prints its id on stdout."""
+    from groundshare.store import Organisation, OrgKind
+
+    with user_errors(ctx):
+        with _store_session(database_url) as session:
+            if _find_org(session, name) is not None:
+                raise ConflictError(f"organisation {name!r} already exists; choose another name, or issue it a "
+                                    f"token with:  groundshare admin create-token --org {_quoted(name)}")
+            org = Organisation(name=name, kind=OrgKind(kind.value))
+            session.add(org)
+            session.flush()
+        typer.echo(str(org.id))
+        typer.echo(f"created organisation {name!r} ({kind.value}) with id {org.id}", err=True)
+
+
+@admin_app.command("create-token")
+def admin_create_token(ctx: typer.Context, org: OrgOpt, role: RoleOpt = RoleChoice.operator,
+                       label: LabelOpt = "", database_url: DatabaseUrlOpt = None) -> None:
+    """Issue an API token for an organisation and print it once on stdout (only its hash is stored).
+
+    Clients send it as ``Authorization: Bearer <token>``.
+    """
+    from groundshare.store import ApiToken, Role
+
+    with user_errors(ctx):
+        with _store_session(database_url) as session:
+            found = _find_org(session, org)
+            if found is None:
+                raise NotFoundError(f"no organisation is named {org!r}; create it first with:  "
+                                    f"groundshare admin create-org {_quoted(org)}")
+            row, token = ApiToken.issue(found.id, Role(role.value), label=label)
+            session.add(row)
+        # Printed only after the commit: a token shown is a token that works.
+        typer.echo(token)
+        article = "an" if role is RoleChoice.admin else "a"
+        typer.echo(f"issued {article} {role.value} token for {org!r}; it is shown only this once, so keep it now",
+                   err=True)
+
+
+demo_app = typer.Typer(name="demo", help="The demo network of partner agencies, stations and CubeSats.",
+                       no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(demo_app)
+
+
+@demo_app.command("load")
+def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
+    """Load the demo network (data/demo_network.toml) and print a new token per organisation.
+
+    Prints ``NAME<TAB>TOKEN`` lines on stdout, one per organisation (admin tokens; each
+    replaces the organisation's previous demo token).  Loading again adds nothing else.
+    """
+    with user_errors(ctx):
+        with _store_session(database_url) as session:
+            tokens, added = _load_demo_network(session)
+        for name, token in tokens:
+            typer.echo(f"{name}\t{token}")
+        what = ", ".join(f"{n} {noun if n == 1 else plural}" for (noun, plural), n in added.items() if n)
+        typer.echo(f"demo network loaded into {_shown_url(database_url)}: added {what or 'nothing new'}; "
+                   f"{_count(len(tokens), 'token')} printed above, each shown only this once", err=True)
+
+
+# Helpers of ``db`` and ``admin``.
+
+
+def _shown_url(database_url: str | None) -> str:
+    """Return the database URL for messages, password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from groundshare.store import default_database_url
+
+    url = database_url if database_url is not None else default_database_url()
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _quoted(name: str) -> str:
+    """Return ``name`` quoted for a shell command line when it needs it."""
+    import shlex
+
+    return shlex.quote(name)
+
+
+@contextmanager
+def _store_session(database_url: str | None) -> Iterator[Session]:
+    """Yield a session on a migrated database: one unit of work, committed at the end.
+
+    A database that is not at the newest revision is refused with the command that fixes
+    it; an unreachable one raises ``StoreSetupError`` (a ``GroundshareError``).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from groundshare.store import StoreSetupError, create_engine_for, make_session_factory, session_scope
+    from groundshare.store.migrate import current, head
+
+    revision = current(database_url)
+    if revision != head():
+        where = f" --database-url {_quoted(_shown_url(database_url))}" if database_url is not None else ""
+        state = "has no groundshare tables" if revision is None else f"is at revision {revision}, not {head()}"
+        raise StoreSetupError(f"the database {_shown_url(database_url)} {state}; migrate it first with:  "
+                              f"groundshare db upgrade{where}")
+    engine = create_engine_for(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            yield session
+    except DBAPIError as exc:
+        raise StoreSetupError(f"the database {_shown_url(database_url)} refused the change: "
+                              f"{str(exc.orig).strip().splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+
+
+def _find_org(session: Session, name: str) -> Organisation | None:
+    """Return the organisation called ``name``, or None."""
+    from sqlalchemy import select
+
+    from groundshare.store import Organisation
+
+    return session.scalars(select(Organisation).where(Organisation.name == name)).one_or_none()
+
+
+# The demo loader lives here for now; it would sit better in the store (store/demo.py),
+# beside the models it fills.
+DEMO_TOKEN_LABEL = "demo"
+
+
+def _load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tuple[str, str], int]]:
+    """Add what is missing of the demo network; return (organisation, token) pairs and counts added.
+
+    Rows are matched by their natural keys (organisation name, station name within its
+    organisation, antenna name within its station, antenna and grantee of a policy,
+    NORAD id, satellite and epoch of an element set), so a second load adds none.
+    """
+    from sqlalchemy import delete, select
+
+    from groundshare.data import data_path
+    from groundshare.store import (
+        Antenna,
+        ApiToken,
+        Band,
+        ElementSetRecord,
+        ElementTextFormat,
+        Organisation,
+        OrgKind,
+        Role,
+        Satellite,
+        SharingPolicy,
+        Station,
+    )
+    from groundshare.tomlfile import read_toml
+
+    network = read_toml(data_path("demo_network.toml"), "demo network file")
+    sites = {site.name: site for site in load_stations(data_path("demo_stations.toml"))}
+    nouns = {"organisation": "organisations", "station": "stations", "antenna": "antennas",
+             "sharing policy": "sharing policies", "satellite": "satellites", "element set": "element sets"}
+    added = dict.fromkeys(nouns, 0)
+
+    def get_or_add(entity: type, noun: str, **key: object) -> Any:
+        row = session.scalars(select(entity).filter_by(**key)).one_or_none()
+        if row is None:
+            row = entity(**key)
+            session.add(row)
+            added[noun] += 1
+        return row
+
+    orgs: dict[str, Organisation] = {}
+    antennas: dict[str, Antenna] = {}
+    spec = network["antenna"]
+    for entry in network["organisation"]:
+        org = get_or_add(Organisation, "organisation", name=entry["name"])
+        org.kind = OrgKind(entry["kind"])
+        session.flush()
+        orgs[org.name] = org
+        for station_name in entry["stations"]:
+            site = sites[station_name]
+            station = get_or_add(Station, "station", org_id=org.id, name=site.name)
+            station.lat_deg, station.lon_deg, station.alt_m = site.lat_deg, site.lon_deg, site.alt_m
+            station.min_elevation_deg = site.min_elevation_deg
+            mask = site.horizon_mask
+            station.horizon_mask = None if mask is None else [[az, el] for az, el in mask.points]
+            session.flush()
+            antenna = get_or_add(Antenna, "antenna", station_id=station.id, name=spec["name"])
+            antenna.band = Band(spec["band"])
+            antenna.setup_s, antenna.turnaround_s = spec["setup_s"], spec["turnaround_s"]
+            session.flush()
+            antennas[site.name] = antenna
+    owner_of = {station: org for org in orgs.values() for station in
+                next(e["stations"] for e in network["organisation"] if e["name"] == org.name)}
+    for entry in network["policy"]:
+        for grantee in entry["grantees"]:
+            policy = get_or_add(SharingPolicy, "sharing policy", antenna_id=antennas[entry["station"]].id,
+                                grantee_org_id=orgs[grantee].id)
+            policy.owner_org_id = owner_of[entry["station"]].id
+            policy.hours_per_week = entry.get("hours_per_week")
+            policy.priority = entry.get("priority", 0)
+            policy.bands = policy.bands or []
+            policy.blackout_windows = policy.blackout_windows or []
+    satellites = network["satellites"]
+    owners = [orgs[name] for name in satellites["owners"]]
+    elements = sorted(load_elements(data_path(satellites["elements"])).elements, key=lambda e: e.norad_id)
+    for index, element_set in enumerate(elements):
+        satellite = session.scalars(select(Satellite).filter_by(norad_id=element_set.norad_id)).one_or_none()
+        if satellite is None:
+            owner = owners[index % len(owners)]
+            satellite = Satellite(org_id=owner.id, norad_id=element_set.norad_id, name=element_set.name,
+                                  is_public=satellites["is_public"])
+            session.add(satellite)
+            session.flush()
+            added["satellite"] += 1
+        record = get_or_add(ElementSetRecord, "element set", satellite_id=satellite.id, epoch=element_set.epoch)
+        record.format = ElementTextFormat.TLE
+        record.text = f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n"
+        record.source = satellites["elements"]
+    session.flush()
+    tokens = []
+    for org in orgs.values():
+        session.execute(delete(ApiToken).where(ApiToken.org_id == org.id, ApiToken.label == DEMO_TOKEN_LABEL))
+        row, token = ApiToken.issue(org.id, Role.ADMIN, label=DEMO_TOKEN_LABEL)
+        session.add(row)
+        tokens.append((org.name, token))
+    session.flush()
+    return tokens, {(noun, nouns[noun]): n for noun, n in added.items()}

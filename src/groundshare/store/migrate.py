@@ -1,0 +1,106 @@
+"""Schema migrations of the store, with Alembic configured in code (no ``alembic.ini``).
+
+- ``upgrade(database_url)``: bring a database (an empty one included) to the newest
+  revision; running it again does nothing.
+- ``current(database_url)``: return the database's revision (None if never migrated).
+- ``head()``: return the newest revision shipped with groundshare.
+
+The revisions live in ``store/migrations/versions``.  The first creates exactly the
+tables of ``store.models`` and the double-booking guards of ``store.guards`` (with the
+``btree_gist`` extension on PostgreSQL).  ``store.init_db`` still creates the same
+schema directly, without revision bookkeeping: tests use it for speed, and
+``tests/store/test_migrations.py`` checks that both give the same schema.  Servers and the
+CLI use ``upgrade``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from groundshare.errors import InvalidInputError
+from groundshare.store.db import StoreSetupError, create_engine_for, default_database_url
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config() -> Config:
+    """Return the Alembic configuration of groundshare's migrations (no ini file)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head() -> str:
+    """Return the newest revision shipped with groundshare."""
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def upgrade(database_url: str | None = None) -> str:
+    """Migrate the database at ``database_url`` (default: the SQLite file) to the newest revision.
+
+    Returns that revision.  An up-to-date database is left as it is.
+    """
+    with _engine(database_url) as engine:
+        config = alembic_config()
+        try:
+            with engine.connect() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+        except DBAPIError as exc:
+            if "btree_gist" in str(exc):
+                raise StoreSetupError(
+                    f"could not create the PostgreSQL extension btree_gist in database {engine.url.database!r}: "
+                    f"{exc.orig}\n\nThe double-booking guard needs it.  Install PostgreSQL's contrib "
+                    "package, or have a superuser run:  CREATE EXTENSION btree_gist;") from exc
+            raise _unusable(engine, exc) from exc
+    return head()
+
+
+def current(database_url: str | None = None) -> str | None:
+    """Return the revision the database at ``database_url`` is at, or None if it was never migrated."""
+    with _engine(database_url) as engine:
+        try:
+            with engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except DBAPIError as exc:
+            raise _unusable(engine, exc) from exc
+
+
+@contextmanager
+def _engine(database_url: str | None) -> Iterator[Engine]:
+    """Yield an engine for ``database_url``, turning a malformed URL into ``InvalidInputError``."""
+    url = database_url if database_url is not None else default_database_url()
+    try:
+        engine = create_engine_for(make_url(url))
+    except ArgumentError as exc:
+        raise InvalidInputError(
+            f"{url!r} is not a database URL: {exc}\n\n"
+            "Expected e.g.:  sqlite:///groundshare.db  or  postgresql://user@host:5432/groundshare",
+            loc=("database_url",)) from None
+    except OSError as exc:  # the SQLite file's folder cannot be created
+        raise StoreSetupError(f"could not create the folder of the database {url!r}: {exc}") from None
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _unusable(engine: Engine, exc: DBAPIError) -> StoreSetupError:
+    """Return the error saying the database could not be used, with the driver's reason."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return StoreSetupError(
+        f"could not use the database {engine.url.render_as_string(hide_password=True)}: {reason}\n\n"
+        "Check that the server is running and the URL (--database-url or GROUNDSHARE_DATABASE_URL) is right")

@@ -1,0 +1,161 @@
+"""Alembic migrations: an empty SQLite file or PostgreSQL database upgraded to head.
+
+Each test gets its own database (a file in ``tmp_path``, or a PostgreSQL database made
+for the test by ``postgres_database``), so upgrades start from nothing.  The reference
+schema is ``Base.metadata`` itself, and a second database made by ``init_db`` from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError
+
+from groundshare.errors import InvalidInputError
+from groundshare.store import (
+    OVERLAP_GUARD,
+    Base,
+    Contact,
+    StoreSetupError,
+    create_engine_for,
+    init_db,
+    make_session_factory,
+    session_scope,
+)
+from groundshare.store.guards import has_guards
+from groundshare.store.migrate import current, head, upgrade
+from tests.store.conftest import make_network, postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path) -> Iterator[str]:
+    """The URL of an empty database of each backend, made for this test alone."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+    with postgres_database("migrate") as url:
+        yield url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def reference_url(empty_url: str, tmp_path) -> Iterator[str]:
+    """Another empty database of the same backend, for ``init_db`` (tables straight from the models)."""
+    if empty_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'reference.db'}"
+        return
+    with postgres_database("reference") as url:
+        yield url.render_as_string(hide_password=False)
+
+
+def schema(engine: Engine) -> dict[str, Any]:
+    """Return every table's columns, keys, indexes and constraints as the database reports them."""
+    inspector = inspect(engine)
+    tables = {}
+    for name in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+        tables[name] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
+            "primary_key": inspector.get_pk_constraint(name),
+            "foreign_keys": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
+                                    fk["options"].get("ondelete")) for fk in inspector.get_foreign_keys(name)),
+            "indexes": sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                              for ix in inspector.get_indexes(name)),
+            "unique": sorted((uq["name"], tuple(uq["column_names"])) for uq in inspector.get_unique_constraints(name)),
+            "checks": sorted(ck["name"] for ck in inspector.get_check_constraints(name)),
+        }
+    return tables
+
+
+@pytest.fixture
+def migrated(empty_url: str) -> Iterator[Engine]:
+    """An engine on ``empty_url`` after ``upgrade``."""
+    assert upgrade(empty_url) == head()
+    engine = create_engine_for(empty_url)
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_creates_the_tables_and_columns_of_the_models(migrated: Engine) -> None:
+    inspector = inspect(migrated)
+    assert set(inspector.get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    for name, table in Base.metadata.tables.items():
+        columns = {c["name"]: c["nullable"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.nullable for c in table.columns}, name
+
+
+def test_upgrade_gives_the_schema_of_init_db(migrated: Engine, reference_url: str) -> None:
+    reference = create_engine_for(reference_url)
+    try:
+        init_db(reference)
+        assert schema(migrated) == schema(reference)
+    finally:
+        reference.dispose()
+
+
+def test_alembic_sees_no_difference_from_the_models(migrated: Engine) -> None:
+    with migrated.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_the_guard_refuses_an_overlapping_contact_after_upgrade(migrated: Engine) -> None:
+    factory = make_session_factory(migrated)
+    network = make_network(factory)
+    with migrated.connect() as connection:
+        assert has_guards(connection)
+    start = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
+
+    def contact(offset_s: float) -> Contact:
+        begin = start + timedelta(seconds=offset_s)
+        return Contact(antenna_id=network.antenna_id, satellite_id=network.satellite_id, org_id=network.org_id,
+                       start_time=begin, end_time=begin + timedelta(minutes=10),
+                       busy_until=begin + timedelta(minutes=10))
+
+    with session_scope(factory) as session:
+        session.add(contact(0.0))
+    # Straight to the database, past booking.book_contact's own check: only the guard stands in the way.
+    with pytest.raises(DBAPIError, match=OVERLAP_GUARD), session_scope(factory) as session:
+        session.add(contact(300.0))
+        session.flush()
+    with session_scope(factory) as session:
+        session.add(contact(600.0))  # touching end to start is not an overlap
+        assert session.query(Contact).count() == 2
+
+
+def test_upgrading_twice_changes_nothing(empty_url: str, migrated: Engine) -> None:
+    before = schema(migrated)
+    assert upgrade(empty_url) == head()
+    assert current(empty_url) == head()
+    assert schema(migrated) == before
+
+
+def test_an_empty_database_has_no_revision(empty_url: str) -> None:
+    assert current(empty_url) is None
+
+
+def test_upgrade_adopts_a_database_made_by_init_db(empty_url: str) -> None:
+    engine = create_engine_for(empty_url)
+    try:
+        init_db(engine)
+        before = schema(engine)
+        assert upgrade(empty_url) == head()
+        assert schema(engine) == before
+        with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()
+
+
+def test_a_malformed_url_is_invalid_input() -> None:
+    with pytest.raises(InvalidInputError, match="'not a url' is not a database URL"):
+        upgrade("not a url")
+
+
+def test_an_unreachable_server_is_a_setup_error() -> None:
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    with pytest.raises(StoreSetupError, match=r"could not use the database postgresql\+psycopg://nobody@127.0.0.1:1/x"):
+        upgrade("postgresql://nobody@127.0.0.1:1/x")
