@@ -1,0 +1,90 @@
+"""Satellites and their element sets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, status
+from sqlalchemy import select
+
+from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.queries import get_visible, page, require_owner, visible_satellites
+from groundshare.api.routes.params import Limit, Offset, PathId
+from groundshare.api.schemas import (
+    ElementSetPublic,
+    ElementSetsPublic,
+    SatelliteCreate,
+    SatellitePublic,
+    SatellitesPublic,
+)
+from groundshare.errors import ConflictError, InvalidInputError
+from groundshare.orbits import parse_elements
+from groundshare.orbits.catalog import ElementFormat, detect_format
+from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite
+
+router = APIRouter(prefix="/satellites", tags=["satellites"])
+
+#: Largest element text accepted in one upload (a whole CelesTrak "active" file is about 2 MB).
+MAX_ELEMENT_TEXT_CHARS = 4_000_000
+
+ElementText = Annotated[str, Body(media_type="text/plain", max_length=MAX_ELEMENT_TEXT_CHARS,
+                                  description="TLE/3LE or CCSDS OMM (JSON, CSV, XML, KVN) text.")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_satellite(body: SatelliteCreate, session: SessionDep, token: WriterToken) -> SatellitePublic:
+    """Register a satellite owned by the caller's organisation."""
+    if session.scalar(select(Satellite.id).where(Satellite.norad_id == body.norad_id)) is not None:
+        raise ConflictError(f"NORAD {body.norad_id} is already registered; each satellite is registered once, "
+                            "by its owner")
+    satellite = Satellite(org_id=token.org_id, **body.model_dump())
+    session.add(satellite)
+    session.flush()
+    return SatellitePublic.model_validate(satellite)
+
+
+@router.get("")
+def list_satellites(session: SessionDep, org: CurrentOrg, offset: Offset = 0, limit: Limit = 100) -> SatellitesPublic:
+    """List the satellites the caller may see: its own and every public one."""
+    rows, count = page(session, visible_satellites(session, org), offset=offset, limit=limit,
+                       order_by=[Satellite.id])
+    return SatellitesPublic(data=[SatellitePublic.model_validate(s) for s in rows], count=count)
+
+
+@router.get("/{satellite_id}")
+def read_satellite(satellite_id: PathId, session: SessionDep, org: CurrentOrg) -> SatellitePublic:
+    """Return one visible satellite (404 if it does not exist or is private to another organisation)."""
+    return SatellitePublic.model_validate(get_visible(session, visible_satellites(session, org), Satellite,
+                                                      satellite_id, "satellite"))
+
+
+@router.post("/{satellite_id}/elements", status_code=status.HTTP_201_CREATED)
+def upload_elements(satellite_id: PathId, text: ElementText, session: SessionDep, org: CurrentOrg,
+                    _token: WriterToken,
+                    fmt: Annotated[ElementFormat | None, Query(description="Format; detected when left out.")] = None,
+                    ) -> ElementSetsPublic:
+    """Store the element sets in the text (all must be of this satellite); every record must parse."""
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    require_owner(org, satellite, "satellite", "upload its element sets")
+    catalog = parse_elements(text, source="request body", fmt=fmt, on_error="raise")
+    records = []
+    for element_set in catalog:
+        if element_set.norad_id != satellite.norad_id:
+            raise InvalidInputError(
+                f"request body: element set {element_set.source or ''} is for NORAD {element_set.norad_id}, but "
+                f"satellite {satellite.id} is NORAD {satellite.norad_id}; upload each satellite's sets to it",
+                loc=("body",))
+        if element_set.line1 is not None and element_set.line2 is not None:
+            lines = [element_set.name] if element_set.name else []
+            record_text, record_fmt = "\n".join([*lines, element_set.line1, element_set.line2]) + "\n", "tle"
+        elif len(catalog) == 1:
+            record_text, record_fmt = text, fmt or detect_format(text)
+        else:
+            raise InvalidInputError(f"request body holds {len(catalog)} OMM records; upload OMM one record at a time",
+                                    loc=("body",))
+        records.append(ElementSetRecord(satellite_id=satellite.id, epoch=element_set.epoch,
+                                        format=ElementTextFormat(record_fmt), text=record_text, source="api upload"))
+    session.add_all(records)
+    session.flush()
+    return ElementSetsPublic(data=[ElementSetPublic.model_validate(r) for r in records], count=len(records))
+

@@ -1,0 +1,80 @@
+"""Tokens on every route: missing, malformed, unknown or revoked -> 401; viewers cannot write."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from groundshare.store import ApiToken, Role, hash_token, session_scope
+
+ROUTES = [
+    ("GET", "/orgs/me"), ("GET", "/stations"), ("POST", "/stations"), ("GET", "/stations/1"),
+    ("GET", "/stations/1/antennas"), ("POST", "/stations/1/antennas"), ("GET", "/satellites"),
+    ("POST", "/satellites"), ("GET", "/satellites/1"), ("POST", "/satellites/1/elements"), ("GET", "/contacts"),
+    ("POST", "/contacts"), ("POST", "/contacts/1/cancel"),
+]
+
+
+def test_every_route_is_listed(client):
+    operations = [(m.upper(), p) for p, ops in client.app.openapi()["paths"].items() for m in ops]
+    assert len(operations) == len(ROUTES)  # a new route joins ROUTES, so the 401 test covers it
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_missing_token_is_401_on_every_route(client, world, method, path):
+    response = client.request(method, path, json={})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["header", "Authorization"]
+    assert error["msg"].startswith("missing Authorization header; send 'Authorization: Bearer <token>'")
+
+
+@pytest.mark.parametrize("header", ["Bearer gs_not-a-token", "Bearer ", "Basic dXNlcjpwdw==", "gs_token"])
+def test_bad_token_is_401(client, world, header):
+    response = client.get("/stations", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json()["detail"][0]["type"] == "unauthenticated"
+
+
+def test_revoked_token_is_401(client, world, app):
+    with session_scope(app.state.session_factory) as session:
+        session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(world.kasa.tokens[Role.ADMIN]))
+                        .values(revoked_at=ApiToken.created_at))
+    response = client.get("/orgs/me", headers=world.kasa.auth(Role.ADMIN))
+    assert response.status_code == 401
+    assert response.json()["detail"][0]["msg"].startswith("the bearer token is unknown or revoked")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_me_names_org_and_role(client, world, role):
+    response = client.get("/orgs/me", headers=world.aem.auth(role))
+    assert response.status_code == 200
+    assert response.json() == {"org": {"id": world.aem.id, "name": "Agencia Espacial Mexicana", "kind": "agency"},
+                               "role": role.value}
+
+
+VIEWER_WRITES = [
+    ("POST", "/stations", {"name": "x", "lat_deg": 0, "lon_deg": 0}),
+    ("POST", "/stations/{station}/antennas", {"name": "x", "band": "uhf"}),
+    ("POST", "/satellites", {"norad_id": 12345, "name": "x"}),
+    ("POST", "/contacts", {"antenna_id": 1, "satellite_id": 1, "start": "2030-01-01T00:00Z",
+                           "end": "2030-01-01T00:10Z"}),
+    ("POST", "/contacts/1/cancel", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), VIEWER_WRITES)
+def test_viewer_cannot_write(client, world, method, path, body):
+    response = client.request(method, path.format(station=world.kasa.station_id), json=body,
+                              headers=world.kasa.auth(Role.VIEWER))
+    assert response.status_code == 403
+    [error] = response.json()["detail"]
+    assert error["type"] == "policy"
+    assert error["msg"] == ("the token's role is 'viewer'; the role rule allows only operator and admin tokens to "
+                            "create, book or cancel (viewer tokens read only)")
+
+
+def test_viewer_can_read(client, world):
+    for path in ("/stations", "/satellites", "/contacts", f"/stations/{world.kasa.station_id}"):
+        assert client.get(path, headers=world.kasa.auth(Role.VIEWER)).status_code == 200

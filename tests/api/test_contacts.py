@@ -1,0 +1,117 @@
+"""Booking, listing and cancelling contacts."""
+
+from __future__ import annotations
+
+import pytest
+
+from groundshare.store import Role
+
+T0 = "2030-05-01T03:00:00Z"
+T1 = "2030-05-01T03:10:00Z"
+
+
+def book(client, org, antenna_id, satellite_id, start=T0, end=T1, role=Role.OPERATOR, **extra):
+    body = {"antenna_id": antenna_id, "satellite_id": satellite_id, "start": start, "end": end, **extra}
+    return client.post("/contacts", json=body, headers=org.auth(role))
+
+
+def test_book_own_antenna(client, world):
+    response = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, role=Role.ADMIN)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["start"] == "2030-05-01T03:00:00Z" and body["end"] == "2030-05-01T03:10:00Z"
+    assert body["busy_until"] == "2030-05-01T03:11:00Z"  # the antenna's 60 s turnaround
+    assert body["status"] == "scheduled"
+    assert body["station_id"] == world.kasa.station_id and body["org_id"] == world.kasa.id
+
+
+def test_offsets_are_converted_to_utc(client, world):
+    response = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id,
+                    start="2030-05-01T12:00:00+09:00", end="2030-05-01T12:10:00+09:00")
+    assert response.status_code == 201
+    assert response.json()["start"] == T0
+
+
+def test_partner_books_shared_antenna_with_public_satellite(client, world):
+    response = book(client, world.aem, world.kasa.antenna_id, world.aem.satellite_id)
+    assert response.status_code == 201
+    # The owner of the antenna sees the partner's booking; the foreign organisation does not.
+    assert client.get("/contacts", headers=world.kasa.auth(Role.VIEWER)).json()["count"] == 1
+    assert client.get("/contacts", headers=world.uni.auth()).json() == {"data": [], "count": 0}
+
+
+def test_overlap_is_409_naming_the_contact(client, world):
+    first = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id).json()
+    # Starts inside the first contact's turnaround (03:10 to 03:11).
+    response = book(client, world.aem, world.kasa.antenna_id, world.aem.satellite_id,
+                    start="2030-05-01T03:10:30Z", end="2030-05-01T03:20:00Z")
+    assert response.status_code == 409
+    [error] = response.json()["detail"]
+    assert error["type"] == "double_booking"
+    assert error["ctx"] == {"contact_id": first["id"]}
+    assert error["msg"].startswith(
+        f"antenna {world.kasa.antenna_id} ('uhf') is already booked from 2030-05-01T03:00:00.000Z to "
+        f"2030-05-01T03:10:00.000Z by contact {first['id']}; the requested 2030-05-01T03:10:30.000Z to "
+        "2030-05-01T03:20:00.000Z plus the antenna's 60 s turnaround overlaps it")
+    # Nothing was written by the refused request.
+    assert client.get("/contacts", headers=world.kasa.auth()).json()["count"] == 1
+
+
+def test_idempotent_booking_returns_the_same_contact(client, world):
+    first = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, idempotency_key="pass-42")
+    again = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, idempotency_key="pass-42")
+    assert first.status_code == 201 and again.status_code == 201
+    assert again.json() == first.json()
+    other = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, start="2030-05-02T00:00Z",
+                 end="2030-05-02T00:10Z", idempotency_key="pass-42")
+    assert other.status_code == 409
+    assert other.json()["detail"][0]["msg"].startswith("idempotency key 'pass-42' already booked contact")
+    assert client.get("/contacts", headers=world.kasa.auth()).json()["count"] == 1
+
+
+def test_cancel_frees_the_antenna(client, world):
+    first = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id).json()
+    response = client.post(f"/contacts/{first['id']}/cancel", headers=world.kasa.auth())
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert book(client, world.aem, world.kasa.antenna_id, world.aem.satellite_id).status_code == 201
+
+
+def test_antenna_owner_may_cancel_partners_booking(client, world):
+    contact = book(client, world.aem, world.kasa.antenna_id, world.aem.satellite_id).json()
+    assert client.post(f"/contacts/{contact['id']}/cancel", headers=world.kasa.auth()).status_code == 200
+    assert client.post(f"/contacts/{contact['id']}/cancel", headers=world.uni.auth()).status_code == 404
+
+
+@pytest.fixture
+def booked(client, world):
+    """Three contacts: kasa's satellite at 03:00 and 05:00 on kasa's uhf, aem's at 04:00 on kasa's dish."""
+    ids = [book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id).json()["id"],
+           book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, start="2030-05-01T05:00Z",
+                end="2030-05-01T05:10Z").json()["id"],
+           book(client, world.kasa, world.kasa.unshared_antenna_id, world.aem.satellite_id,
+                start="2030-05-01T04:00Z", end="2030-05-01T04:10Z").json()["id"]]
+    book(client, world.uni, world.uni.antenna_id, world.uni.satellite_id)  # not visible to kasa
+    return ids
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({}, [0, 2, 1]),
+    ({"satellite_id": "sat"}, [0, 1]),
+    ({"start": "2030-05-01T03:30Z"}, [2, 1]),
+    ({"start": "2030-05-01T03:30Z", "end": "2030-05-01T04:30+00:00"}, [2]),
+    ({"limit": 2}, [0, 2]),
+    ({"offset": 2}, [1]),
+    ({"station_id": "own"}, [0, 2, 1]),
+    ({"station_id": "foreign"}, []),
+])
+def test_list_contacts_filters(client, world, booked, params, expected):
+    params = dict(params)
+    if params.get("satellite_id") == "sat":
+        params["satellite_id"] = world.kasa.satellite_id
+    if "station_id" in params:
+        params["station_id"] = world.kasa.station_id if params["station_id"] == "own" else world.uni.station_id
+    body = client.get("/contacts", params=params, headers=world.kasa.auth(Role.VIEWER)).json()
+    assert [c["id"] for c in body["data"]] == [booked[i] for i in expected]
+    if "limit" in params or "offset" in params:
+        assert body["count"] == 3

@@ -1,0 +1,68 @@
+"""Satellites and element-set uploads."""
+
+from __future__ import annotations
+
+from groundshare.store import Role
+
+# CelesTrak active set of 2026-03-19 (src/groundshare/data/celestrak_active_2026-03-19.tle, line 8152).
+NEXUS_TLE = """CUTE
+1 49263U 21088D   26078.19307595  .00034398  00000+0  31638-3 0  9995
+2 49263  97.4221 170.9320 0003085 268.3088  91.7819 15.67609853248362
+"""
+
+
+def test_create_and_read_satellite(client, world):
+    body = {"norad_id": 57000, "name": "KASA-2", "is_public": True}
+    response = client.post("/satellites", json=body, headers=world.kasa.auth(Role.ADMIN))
+    assert response.status_code == 201
+    created = response.json()
+    assert {k: created[k] for k in body} == body and created["org_id"] == world.kasa.id
+    assert client.get(f"/satellites/{created['id']}", headers=world.uni.auth()).json() == created
+
+
+def test_duplicate_norad_id_is_409(client, world):
+    response = client.post("/satellites", json={"norad_id": 49263, "name": "again"}, headers=world.uni.auth())
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["msg"].startswith("NORAD 49263 is already registered")
+
+
+def test_list_satellites_own_and_public(client, world):
+    listed = client.get("/satellites", headers=world.kasa.auth()).json()
+    assert listed["count"] == 2
+    assert {s["norad_id"] for s in listed["data"]} == {40001, 49263}
+
+
+def test_upload_tle(client, world):
+    response = client.post(f"/satellites/{world.aem.satellite_id}/elements", content=NEXUS_TLE,
+                           headers={**world.aem.auth(), "Content-Type": "text/plain"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["count"] == 1
+    assert body["data"][0]["epoch"].startswith("2026-03-19T04:38:01")
+    assert body["data"][0]["format"] == "tle"
+
+
+def test_upload_bad_checksum_names_the_line(client, world):
+    bad = NEXUS_TLE.replace("0  9995", "0  9997")
+    response = client.post(f"/satellites/{world.aem.satellite_id}/elements", content=bad,
+                           headers={**world.aem.auth(), "Content-Type": "text/plain"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert "line 2" in error["loc"]
+    assert "request body, line 2: TLE line 1 checksum is 5 but the line ends in 7" in error["msg"]
+
+
+def test_upload_for_another_norad_is_422(client, world):
+    response = client.post(f"/satellites/{world.kasa.satellite_id}/elements", content=NEXUS_TLE,
+                           headers={**world.kasa.auth(), "Content-Type": "text/plain"})
+    assert response.status_code == 422
+    assert "is for NORAD 49263, but satellite" in response.json()["detail"][0]["msg"]
+
+
+def test_upload_to_partners_public_satellite_is_403(client, world):
+    response = client.post(f"/satellites/{world.aem.satellite_id}/elements", content=NEXUS_TLE,
+                           headers={**world.kasa.auth(), "Content-Type": "text/plain"})
+    assert response.status_code == 403
+    assert response.json()["detail"][0]["msg"] == (
+        f"satellite {world.aem.satellite_id} belongs to organisation {world.aem.id}; only its owner may upload "
+        "its element sets")
