@@ -732,3 +732,33 @@ def _load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tu
         tokens.append((org.name, token))
     session.flush()
     return tokens, {(noun, nouns[noun]): n for noun, n in added.items()}
+
+
+# ``serve``: the shared network's REST API.
+
+HostOpt = Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")]
+PortOpt = Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="TCP port to listen on.")]
+
+
+@app.command()
+def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
+          database_url: DatabaseUrlOpt = None) -> None:
+    """Serve the REST API (OpenAPI at /docs), migrating the database to this version first."""
+    import uvicorn
+
+    from groundshare.api.app import create_app
+    from groundshare.api.settings import Settings
+    from groundshare.store import default_database_url
+    from groundshare.store.migrate import upgrade
+
+    with user_errors(ctx):
+        url = database_url if database_url is not None else default_database_url()
+        upgrade(url)
+        application = create_app(Settings(database_url=url))
+        typer.echo(f"serving groundshare at http://{host}:{port} (API documentation at /docs); "
+                   f"database {_shown_url(url)}", err=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    app()
