@@ -66,7 +66,7 @@ STEP_LADDER_S = (10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 
 # found, well inside the 30 s that operators can use.
 MASK_STEP_S = 10.0
 # A maximum of elevation between two grid points (its rate turns from + to -) is looked at every
-# HIDDEN_STEP_S, and solved for when a look comes within HIDDEN_MARGIN_SIN (about 0.3 deg) of
+# HIDDEN_STEP_S, and solved for when a look comes within HIDDEN_MARGIN_SIN (about 1.1 deg) of
 # sin(threshold).  Every pass of HIDDEN_STEP_S or more is found whatever its shape; shorter
 # ones are found when they reach the margin (tests/passes check short passes densely).
 HIDDEN_STEP_S = 25.0
