@@ -11,7 +11,8 @@ ROUTES = [
     ("GET", "/orgs/me"), ("GET", "/stations"), ("POST", "/stations"), ("GET", "/stations/1"),
     ("GET", "/stations/1/antennas"), ("POST", "/stations/1/antennas"), ("GET", "/satellites"),
     ("POST", "/satellites"), ("GET", "/satellites/1"), ("POST", "/satellites/1/elements"), ("GET", "/contacts"),
-    ("POST", "/contacts"), ("POST", "/contacts/1/cancel"),
+    ("POST", "/contacts"), ("POST", "/contacts/1/cancel"), ("GET", "/stations/1/passes"),
+    ("GET", "/satellites/1/passes"),
 ]
 
 

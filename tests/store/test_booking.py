@@ -17,6 +17,7 @@ from groundshare.store import (
     ElementSetRecord,
     ElementTextFormat,
     IdempotencyKeyReusedError,
+    SharingPolicy,
     book_contact,
     cancel_contact,
     session_scope,
@@ -231,6 +232,9 @@ def test_an_idempotency_key_books_once(factory, network):
 
 def test_idempotency_keys_belong_to_one_organisation(factory, network):
     book(factory, network, T0, T0 + 10 * MINUTE, key="k1")
+    with session_scope(factory) as session:  # the partner books the owner's antenna under a sharing policy
+        session.add(SharingPolicy(owner_org_id=network.org_id, grantee_org_id=network.partner_id,
+                                  antenna_id=network.antenna_id))
     other = book(factory, network, T0 + 20 * MINUTE, T0 + 30 * MINUTE, key="k1", org_id=network.partner_id)
     assert other.org_id == network.partner_id
     assert count(factory) == 2

@@ -183,3 +183,25 @@ class ElementSetsPublic(Page[ElementSetPublic]):
 
 class ContactsPublic(Page[ContactPublic]):
     pass
+
+
+class PassPublic(BaseModel):
+    """One pass, with the keys of ``passes.PassTable.to_records()`` (times ISO 8601 UTC, ms, ``Z``)."""
+
+    norad_id: int
+    name: str
+    station: str
+    aos: str
+    tca: str
+    los: str
+    max_elevation_deg: float
+    aos_azimuth_deg: float
+    los_azimuth_deg: float
+    duration_s: float
+    clipped: bool
+
+
+class PassesPublic(Page[PassPublic]):
+    """Passes in AOS order; ``warnings`` says which satellites SGP4 could not propagate, and from when."""
+
+    warnings: list[str] = Field(default_factory=list)

@@ -38,6 +38,7 @@ from groundshare.store.models import (
     Organisation,
     Satellite,
 )
+from groundshare.store.policy import check_sharing_policy
 from groundshare.timeutil import format_utc, require_utc
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -75,7 +76,10 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
     booked, not a second one (``IdempotencyKeyReusedError`` if that contact is for a
     different antenna, satellite or window).  The caller commits.
 
-    Raises ``DoubleBookingError`` (a ``ConflictError``) naming the overlapping contact,
+    Booking a partner's antenna needs the owner's ``SharingPolicy`` (``store.policy``).
+
+    Raises ``PolicyError`` naming the sharing rule that refuses it,
+    ``DoubleBookingError`` (a ``ConflictError``) naming the overlapping contact,
     ``NotFoundError`` for an unknown antenna, satellite or organisation, and
     ``InvalidInputError`` for naive times or ``end <= start``.
     """
@@ -109,6 +113,9 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
         raise NotFoundError(f"satellite {satellite_id} does not exist")
     if session.get(Organisation, org_id) is None:
         raise NotFoundError(f"organisation {org_id} does not exist")
+    # A partner's antenna: the owner's sharing policy must allow it (under the antenna's lock,
+    # so the weekly quota counts every earlier booking of this antenna).
+    check_sharing_policy(session, antenna=antenna, org_id=org_id, start=start, end=end)
 
     busy_until = end + timedelta(seconds=antenna.turnaround_s)
     in_the_way = first_overlapping_contact(session, antenna_id, start, busy_until)

@@ -8,11 +8,20 @@ from fastapi import APIRouter, Body, Query, status
 from sqlalchemy import select
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
-from groundshare.api.queries import get_visible, page, require_owner, visible_satellites
+from groundshare.api.queries import get_visible, page, require_owner, visible_satellites, visible_stations
 from groundshare.api.routes.params import Limit, Offset, PathId
+from groundshare.api.routes.passes import (
+    PassHours,
+    PassMinElevation,
+    PassStart,
+    newest_element_sets,
+    passes_over,
+    station_sites,
+)
 from groundshare.api.schemas import (
     ElementSetPublic,
     ElementSetsPublic,
+    PassesPublic,
     SatelliteCreate,
     SatellitePublic,
     SatellitesPublic,
@@ -20,7 +29,7 @@ from groundshare.api.schemas import (
 from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.orbits import parse_elements
 from groundshare.orbits.catalog import ElementFormat, detect_format
-from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite
+from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, Station
 
 router = APIRouter(prefix="/satellites", tags=["satellites"])
 
@@ -88,3 +97,17 @@ def upload_elements(satellite_id: PathId, text: ElementText, session: SessionDep
     session.flush()
     return ElementSetsPublic(data=[ElementSetPublic.model_validate(r) for r in records], count=len(records))
 
+
+@router.get("/{satellite_id}/passes")
+def list_satellite_passes(satellite_id: PathId, start: PassStart, session: SessionDep, org: CurrentOrg,
+                          hours: PassHours = 24.0, min_elevation_deg: PassMinElevation = None) -> PassesPublic:
+    """List the passes of a visible satellite over every station the caller may see (newest elements)."""
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    elements = newest_element_sets(session, [satellite])
+    if not elements:
+        raise InvalidInputError(f"satellite {satellite.id} (NORAD {satellite.norad_id}) has no element sets, so "
+                                "its passes cannot be predicted\n\nIts owner uploads them with POST "
+                                f"/satellites/{satellite.id}/elements", loc=("path", "satellite_id"))
+    stations = list(session.scalars(visible_stations(session, org).order_by(Station.id)))
+    return passes_over(elements, station_sites(stations), start=start, hours=hours,
+                       min_elevation_deg=min_elevation_deg)

@@ -6,18 +6,34 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
-from groundshare.api.queries import get_visible, page, require_owner, visible_antennas, visible_stations
+from groundshare.api.queries import (
+    get_visible,
+    page,
+    require_owner,
+    visible_antennas,
+    visible_satellites,
+    visible_stations,
+)
 from groundshare.api.routes.params import Limit, Offset, PathId
+from groundshare.api.routes.passes import (
+    PassHours,
+    PassMinElevation,
+    PassStart,
+    newest_element_sets,
+    passes_over,
+    station_sites,
+)
 from groundshare.api.schemas import (
     AntennaCreate,
     AntennaPublic,
     AntennasPublic,
+    PassesPublic,
     StationCreate,
     StationPublic,
     StationsPublic,
 )
 from groundshare.errors import ConflictError
-from groundshare.store import Antenna, Station
+from groundshare.store import Antenna, Satellite, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -72,3 +88,13 @@ def create_antenna(station_id: PathId, body: AntennaCreate, session: SessionDep,
     session.add(antenna)
     session.flush()
     return AntennaPublic.model_validate(antenna)
+
+
+@router.get("/{station_id}/passes")
+def list_station_passes(station_id: PathId, start: PassStart, session: SessionDep, org: CurrentOrg,
+                        hours: PassHours = 24.0, min_elevation_deg: PassMinElevation = None) -> PassesPublic:
+    """List the passes over a visible station of every satellite the caller may see, newest elements each."""
+    station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    satellites = list(session.scalars(visible_satellites(session, org).order_by(Satellite.id)))
+    return passes_over(newest_element_sets(session, satellites), station_sites([station]), start=start, hours=hours,
+                       min_elevation_deg=min_elevation_deg)

@@ -1,0 +1,148 @@
+"""Pass queries: GET /stations/{id}/passes and /satellites/{id}/passes, through the pass engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import groundshare
+from groundshare.orbits import load_elements
+from groundshare.passes import find_passes
+from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, Station, session_scope
+
+TLE_FILE = Path(groundshare.__file__).parent / "data" / "celestrak_cubesat_2025-11-06.tle"
+START = "2025-11-07T00:00:00Z"
+START_DT = datetime(2025, 11, 7, tzinfo=UTC)
+
+
+@pytest.fixture
+def elements(app, world):
+    """Give the world's satellites real element sets: aem's public one, kasa's and uni's private ones.
+
+    Each satellite takes the NORAD id of a set from the shipped file; kasa's has an older
+    set too, so the newest one must be the one used.
+    """
+    sets = load_elements(TLE_FILE, on_error="raise").elements[:3]
+    owners = {"aem": sets[0], "kasa": sets[1], "uni": sets[2]}
+    with session_scope(app.state.session_factory) as session:
+        for org_name, element_set in owners.items():
+            satellite = session.get(Satellite, getattr(world, org_name).satellite_id)
+            satellite.norad_id = element_set.norad_id
+            text = f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n"
+            session.add(ElementSetRecord(satellite_id=satellite.id, epoch=element_set.epoch,
+                                         format=ElementTextFormat.TLE, text=text))
+        # An older set of kasa's satellite (another satellite's orbit), which must not be used.
+        stale = sets[0]
+        session.add(ElementSetRecord(
+            satellite_id=world.kasa.satellite_id, epoch=datetime(2020, 1, 1, tzinfo=UTC),
+            format=ElementTextFormat.TLE,
+            text=f"OLD\n{stale.line1.replace(str(stale.norad_id), str(sets[1].norad_id), 1)}\n"
+                 f"{stale.line2.replace(str(stale.norad_id), str(sets[1].norad_id), 1)}\n"))
+    return owners
+
+
+def site_of(app, station_id):
+    with session_scope(app.state.session_factory, write=False) as session:
+        return session.get(Station, station_id).to_site()
+
+
+def test_station_passes_match_the_engine(client, app, world, elements):
+    response = client.get(f"/stations/{world.kasa.station_id}/passes", params={"start": START, "hours": 24},
+                          headers=world.kasa.auth())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # kasa sees its own satellite and aem's public one, not uni's private one.
+    expected = find_passes([elements["aem"], elements["kasa"]], [site_of(app, world.kasa.station_id)],
+                           start=START_DT, duration_s=86_400, workers=1).to_records()
+    assert expected
+    assert body["data"] == expected
+    assert body["count"] == len(expected)
+    assert set(body["data"][0]) == {"norad_id", "name", "station", "aos", "tca", "los", "max_elevation_deg",
+                                    "aos_azimuth_deg", "los_azimuth_deg", "duration_s", "clipped"}
+
+
+def test_station_passes_with_min_elevation(client, app, world, elements):
+    params = {"start": START, "hours": 12, "min_elevation_deg": 30}
+    body = client.get(f"/stations/{world.aem.station_id}/passes", params=params, headers=world.aem.auth()).json()
+    expected = find_passes([elements["aem"]], [site_of(app, world.aem.station_id)], start=START_DT,
+                           duration_s=12 * 3600, min_elevation_deg=30.0, workers=1).to_records()
+    assert body["data"] == expected
+    assert all(p["max_elevation_deg"] >= 30 for p in body["data"])
+
+
+def test_partner_sees_passes_over_a_shared_station(client, world, elements):
+    response = client.get(f"/stations/{world.kasa.station_id}/passes", params={"start": START},
+                          headers=world.aem.auth())
+    assert response.status_code == 200
+    assert {p["norad_id"] for p in response.json()["data"]} <= {elements["aem"].norad_id}
+
+
+def test_satellite_passes_over_every_visible_station(client, app, world, elements):
+    response = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START, "hours": 24},
+                          headers=world.uni.auth())
+    assert response.status_code == 200, response.text
+    # uni sees only its own station (kasa shares nothing with it).
+    expected = find_passes([elements["aem"]], [site_of(app, world.uni.station_id)], start=START_DT,
+                           duration_s=86_400, workers=1).to_records()
+    assert response.json()["data"] == expected
+    # aem sees its own station and kasa's shared one.
+    body = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START, "hours": 24},
+                      headers=world.aem.auth()).json()
+    expected = find_passes([elements["aem"]], [site_of(app, world.kasa.station_id), site_of(app, world.aem.station_id)],
+                           start=START_DT, duration_s=86_400, workers=1).to_records()
+    assert sorted(body["data"], key=lambda p: (p["aos"], p["station"])) == sorted(
+        expected, key=lambda p: (p["aos"], p["station"]))
+    assert {p["station"] for p in body["data"]} == {"daejeon-1", "chetumal"}
+
+
+def test_foreign_station_and_private_satellite_are_404(client, world, elements):
+    response = client.get(f"/stations/{world.uni.station_id}/passes", params={"start": START},
+                          headers=world.kasa.auth())
+    assert response.status_code == 404
+    assert response.json()["detail"][0]["msg"] == (
+        f"station {world.uni.station_id} does not exist or is not shared with your organisation")
+    response = client.get(f"/satellites/{world.uni.satellite_id}/passes", params={"start": START},
+                          headers=world.kasa.auth())
+    assert response.status_code == 404
+
+
+def test_satellite_without_elements_is_422(client, world):
+    response = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START},
+                          headers=world.aem.auth())
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["path", "satellite_id"]
+    assert error["msg"].startswith(f"satellite {world.aem.satellite_id} (NORAD 49263) has no element sets")
+
+
+def test_station_without_visible_elements_has_no_passes(client, world):
+    response = client.get(f"/stations/{world.kasa.station_id}/passes", params={"start": START},
+                          headers=world.kasa.auth())
+    assert response.json() == {"data": [], "count": 0, "warnings": []}
+
+
+@pytest.mark.parametrize("path", ["/stations/{station}/passes", "/satellites/{satellite}/passes"])
+@pytest.mark.parametrize(("params", "field"), [
+    ({"start": "2025-11-07T00:00:00"}, "start"),
+    ({}, "start"),
+    ({"start": START, "hours": 169}, "hours"),
+    ({"start": START, "hours": 0}, "hours"),
+    ({"start": START, "hours": "many"}, "hours"),
+    ({"start": START, "min_elevation_deg": 90}, "min_elevation_deg"),
+])
+def test_bad_query_is_422_naming_the_field(client, world, path, params, field):
+    url = path.format(station=world.aem.station_id, satellite=world.aem.satellite_id)
+    response = client.get(url, params=params, headers=world.aem.auth())
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["query", field]
+
+
+def test_stations_sharing_a_name_are_told_apart(client, app, world, elements):
+    with session_scope(app.state.session_factory) as session:
+        session.get(Station, world.aem.station_id).name = "daejeon-1"  # the same name as kasa's station
+    body = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START, "hours": 24},
+                      headers=world.aem.auth()).json()
+    assert {p["station"] for p in body["data"]} == {f"daejeon-1 (station {world.kasa.station_id})",
+                                                    f"daejeon-1 (station {world.aem.station_id})"}
