@@ -1,7 +1,7 @@
 """``groundshare db`` and ``groundshare admin``, run in-process with Typer's CliRunner.
 
 Each test gets its own SQLite file in ``tmp_path``; the PostgreSQL case makes its own
-database (``tests.store.conftest.postgres_database``).  ``GROUNDSHARE_DATABASE_URL`` and
+database (``tests.store.conftest.empty_database_url``).  ``GROUNDSHARE_DATABASE_URL`` and
 ``GROUNDSHARE_DATA_DIR`` are pointed into ``tmp_path`` so no test touches the user's files.
 """
 
@@ -32,7 +32,7 @@ from groundshare.store import (
     session_scope,
 )
 from groundshare.store.migrate import current, head
-from tests.store.conftest import postgres_database
+from tests.store.conftest import empty_database_url
 
 
 @pytest.fixture(autouse=True)
@@ -43,11 +43,8 @@ def _no_user_database(monkeypatch, tmp_path) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cli.db'}"
-        return
-    with postgres_database("cli") as pg_url:
-        yield pg_url.render_as_string(hide_password=False)
+    with empty_database_url(request.param, tmp_path, "cli") as database_url:
+        yield database_url
 
 
 def run(*args: str, env: dict[str, str] | None = None):

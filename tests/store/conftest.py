@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -100,6 +101,16 @@ def postgres_database(label: str) -> Iterator[URL]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@contextmanager
+def empty_database_url(backend: str, folder: Path, label: str) -> Iterator[str]:
+    """Yield the URL (password shown) of an empty database of ``backend``, made for one test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / f'{label}.db'}"
+        return
+    with postgres_database(label) as url:
+        yield url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -30,27 +30,22 @@ from groundshare.store import (
 )
 from groundshare.store.guards import has_guards
 from groundshare.store.migrate import current, head, upgrade
-from tests.store.conftest import make_network, postgres_database
+from tests.store.conftest import empty_database_url, make_network
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request, tmp_path) -> Iterator[str]:
     """The URL of an empty database of each backend, made for this test alone."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    with postgres_database("migrate") as url:
-        yield url.render_as_string(hide_password=False)
+    with empty_database_url(request.param, tmp_path, "migrate") as url:
+        yield url
 
 
 @pytest.fixture
 def reference_url(empty_url: str, tmp_path) -> Iterator[str]:
     """Another empty database of the same backend, for ``init_db`` (tables straight from the models)."""
-    if empty_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'reference.db'}"
-        return
-    with postgres_database("reference") as url:
-        yield url.render_as_string(hide_password=False)
+    with empty_database_url("sqlite" if empty_url.startswith("sqlite") else "postgresql", tmp_path,
+                            "reference") as url:
+        yield url
 
 
 def schema(engine: Engine) -> dict[str, Any]:
