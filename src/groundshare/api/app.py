@@ -10,7 +10,18 @@ from fastapi.routing import APIRoute
 
 import groundshare
 from groundshare.api.errors import install_error_handlers
-from groundshare.api.routes import contacts, orgs, satellites, stations
+from groundshare.api.routes import (
+    agent,
+    contacts,
+    exports,
+    ledger,
+    orgs,
+    policies,
+    requests,
+    satellites,
+    stations,
+    tokens,
+)
 from groundshare.api.settings import Settings
 from groundshare.store import create_engine_for, init_db, make_session_factory
 
@@ -37,6 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
-    for module in (orgs, stations, satellites, contacts):
+    for module in (orgs, tokens, stations, satellites, policies, requests, contacts, agent, ledger, exports):
         app.include_router(module.router)
     return app

@@ -158,6 +158,9 @@ class ContactPublic(BaseModel):
     status: ContactStatus
     idempotency_key: str | None
     notes: str
+    bytes_received: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class Page(BaseModel, Generic[T]):

@@ -233,13 +233,19 @@ class Antenna(Base):
     # Time the antenna needs after a contact before the next may start (slew back, reconfigure).
     turnaround_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Radio and mount parameters; None where the owner has not said (the link budget then needs them given).
+    g_over_t_db_k: Mapped[float | None] = mapped_column(Float)
+    eirp_dbw: Mapped[float | None] = mapped_column(Float)
+    az_slew_deg_s: Mapped[float | None] = mapped_column(Float)
+    el_slew_deg_s: Mapped[float | None] = mapped_column(Float)
 
     station: Mapped[Station] = relationship(back_populates="antennas")
 
     def snapshot(self) -> dict[str, Any]:
         """Return the antenna parameters a contact records when it is booked."""
         return {"id": self.id, "name": self.name, "band": self.band.value, "setup_s": self.setup_s,
-                "turnaround_s": self.turnaround_s}
+                "turnaround_s": self.turnaround_s, "g_over_t_db_k": self.g_over_t_db_k, "eirp_dbw": self.eirp_dbw,
+                "az_slew_deg_s": self.az_slew_deg_s, "el_slew_deg_s": self.el_slew_deg_s}
 
 
 class Satellite(Base):
@@ -254,6 +260,11 @@ class Satellite(Base):
     name: Mapped[str] = mapped_column(String(200))
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Radio parameters of the downlink (None where unknown).
+    band: Mapped[Band | None] = mapped_column(_enum(Band, "satellite_band"))
+    downlink_frequency_hz: Mapped[float | None] = mapped_column(Float)
+    downlink_eirp_dbw: Mapped[float | None] = mapped_column(Float)
+    data_rate_bps: Mapped[float | None] = mapped_column(Float)
 
     organisation: Mapped[Organisation] = relationship(back_populates="satellites")
 
@@ -378,6 +389,9 @@ class Contact(Base):
     bytes_received: Mapped[int | None] = mapped_column(BigInteger)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Reported by the station's agent: when the contact really began and ended.
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
     antenna: Mapped[Antenna] = relationship()
     satellite: Mapped[Satellite] = relationship()

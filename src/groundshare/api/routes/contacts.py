@@ -27,7 +27,9 @@ def contact_public(contact: Contact) -> ContactPublic:
     return ContactPublic(id=contact.id, antenna_id=contact.antenna_id, station_id=contact.antenna.station_id,
                          satellite_id=contact.satellite_id, org_id=contact.org_id, start=contact.start_time,
                          end=contact.end_time, busy_until=contact.busy_until, status=contact.status,
-                         idempotency_key=contact.idempotency_key, notes=contact.notes)
+                         idempotency_key=contact.idempotency_key, notes=contact.notes,
+                         bytes_received=contact.bytes_received, started_at=contact.started_at,
+                         finished_at=contact.finished_at)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, name="book_contact")
