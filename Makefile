@@ -6,8 +6,13 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 DEMO_ELEMENTS := src/groundshare/data/celestrak_cubesat_2025-11-06.tle
 DEMO_STATIONS := src/groundshare/data/demo_stations.toml
+# `make run` keeps the demo network's database here (SQLite, no server needed).
+DEMO_DIR := .demo
+DEMO_DATABASE_URL ?= sqlite:///$(CURDIR)/$(DEMO_DIR)/groundshare.db
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run passes test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +27,13 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	touch $(STAMP) $@
 
 run: $(STAMP)
+	@mkdir -p $(DEMO_DIR)
+	$(VENV)/bin/groundshare db upgrade --database-url $(DEMO_DATABASE_URL)
+	$(VENV)/bin/groundshare demo load --database-url $(DEMO_DATABASE_URL)
+	$(VENV)/bin/groundshare serve --host $(HOST) --port $(PORT) --database-url $(DEMO_DATABASE_URL)
+
+# The demo CubeSats' passes over the demo stations, for one day from the snapshot's epoch.
+passes: $(STAMP)
 	$(VENV)/bin/groundshare passes --elements $(DEMO_ELEMENTS) --stations $(DEMO_STATIONS) \
 		--start epoch --days 1
 
@@ -34,4 +46,4 @@ bench: $(TEST_STAMP)
 	$(PY) bench/link.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_DIR) build dist src/*.egg-info .pytest_cache .ruff_cache

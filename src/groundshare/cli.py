@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -559,9 +559,11 @@ def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
     Prints ``NAME<TAB>TOKEN`` lines on stdout, one per organisation (admin tokens; each
     replaces the organisation's previous demo token).  Loading again adds nothing else.
     """
+    from groundshare.store.demo import load_demo_network
+
     with user_errors(ctx):
         with _store_session(database_url) as session:
-            tokens, added = _load_demo_network(session)
+            tokens, added = load_demo_network(session)
         for name, token in tokens:
             typer.echo(f"{name}\t{token}")
         what = ", ".join(f"{n} {noun if n == 1 else plural}" for (noun, plural), n in added.items() if n)
@@ -629,109 +631,6 @@ def _find_org(session: Session, name: str) -> Organisation | None:
     from groundshare.store import Organisation
 
     return session.scalars(select(Organisation).where(Organisation.name == name)).one_or_none()
-
-
-# The demo loader lives here for now; it would sit better in the store (store/demo.py),
-# beside the models it fills.
-DEMO_TOKEN_LABEL = "demo"
-
-
-def _load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tuple[str, str], int]]:
-    """Add what is missing of the demo network; return (organisation, token) pairs and counts added.
-
-    Rows are matched by their natural keys (organisation name, station name within its
-    organisation, antenna name within its station, antenna and grantee of a policy,
-    NORAD id, satellite and epoch of an element set), so a second load adds none.
-    """
-    from sqlalchemy import delete, select
-
-    from groundshare.data import data_path
-    from groundshare.store import (
-        Antenna,
-        ApiToken,
-        Band,
-        ElementSetRecord,
-        ElementTextFormat,
-        Organisation,
-        OrgKind,
-        Role,
-        Satellite,
-        SharingPolicy,
-        Station,
-    )
-    from groundshare.tomlfile import read_toml
-
-    network = read_toml(data_path("demo_network.toml"), "demo network file")
-    sites = {site.name: site for site in load_stations(data_path("demo_stations.toml"))}
-    nouns = {"organisation": "organisations", "station": "stations", "antenna": "antennas",
-             "sharing policy": "sharing policies", "satellite": "satellites", "element set": "element sets"}
-    added = dict.fromkeys(nouns, 0)
-
-    def get_or_add(entity: type, noun: str, **key: object) -> Any:
-        row = session.scalars(select(entity).filter_by(**key)).one_or_none()
-        if row is None:
-            row = entity(**key)
-            session.add(row)
-            added[noun] += 1
-        return row
-
-    orgs: dict[str, Organisation] = {}
-    antennas: dict[str, Antenna] = {}
-    spec = network["antenna"]
-    for entry in network["organisation"]:
-        org = get_or_add(Organisation, "organisation", name=entry["name"])
-        org.kind = OrgKind(entry["kind"])
-        session.flush()
-        orgs[org.name] = org
-        for station_name in entry["stations"]:
-            site = sites[station_name]
-            station = get_or_add(Station, "station", org_id=org.id, name=site.name)
-            station.lat_deg, station.lon_deg, station.alt_m = site.lat_deg, site.lon_deg, site.alt_m
-            station.min_elevation_deg = site.min_elevation_deg
-            mask = site.horizon_mask
-            station.horizon_mask = None if mask is None else [[az, el] for az, el in mask.points]
-            session.flush()
-            antenna = get_or_add(Antenna, "antenna", station_id=station.id, name=spec["name"])
-            antenna.band = Band(spec["band"])
-            antenna.setup_s, antenna.turnaround_s = spec["setup_s"], spec["turnaround_s"]
-            session.flush()
-            antennas[site.name] = antenna
-    owner_of = {station: org for org in orgs.values() for station in
-                next(e["stations"] for e in network["organisation"] if e["name"] == org.name)}
-    for entry in network["policy"]:
-        for grantee in entry["grantees"]:
-            policy = get_or_add(SharingPolicy, "sharing policy", antenna_id=antennas[entry["station"]].id,
-                                grantee_org_id=orgs[grantee].id)
-            policy.owner_org_id = owner_of[entry["station"]].id
-            policy.hours_per_week = entry.get("hours_per_week")
-            policy.priority = entry.get("priority", 0)
-            policy.bands = policy.bands or []
-            policy.blackout_windows = policy.blackout_windows or []
-    satellites = network["satellites"]
-    owners = [orgs[name] for name in satellites["owners"]]
-    elements = sorted(load_elements(data_path(satellites["elements"])).elements, key=lambda e: e.norad_id)
-    for index, element_set in enumerate(elements):
-        satellite = session.scalars(select(Satellite).filter_by(norad_id=element_set.norad_id)).one_or_none()
-        if satellite is None:
-            owner = owners[index % len(owners)]
-            satellite = Satellite(org_id=owner.id, norad_id=element_set.norad_id, name=element_set.name,
-                                  is_public=satellites["is_public"])
-            session.add(satellite)
-            session.flush()
-            added["satellite"] += 1
-        record = get_or_add(ElementSetRecord, "element set", satellite_id=satellite.id, epoch=element_set.epoch)
-        record.format = ElementTextFormat.TLE
-        record.text = f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n"
-        record.source = satellites["elements"]
-    session.flush()
-    tokens = []
-    for org in orgs.values():
-        session.execute(delete(ApiToken).where(ApiToken.org_id == org.id, ApiToken.label == DEMO_TOKEN_LABEL))
-        row, token = ApiToken.issue(org.id, Role.ADMIN, label=DEMO_TOKEN_LABEL)
-        session.add(row)
-        tokens.append((org.name, token))
-    session.flush()
-    return tokens, {(noun, nouns[noun]): n for noun, n in added.items()}
 
 
 # ``serve``: the shared network's REST API.
