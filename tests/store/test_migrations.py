@@ -7,6 +7,8 @@ schema is ``Base.metadata`` itself, and a second database made by ``init_db`` fr
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,3 +156,14 @@ def test_an_unreachable_server_is_a_setup_error() -> None:
     # Port 1 on loopback: nothing listens there, so the connection is refused at once.
     with pytest.raises(StoreSetupError, match=r"could not use the database postgresql\+psycopg://nobody@127.0.0.1:1/x"):
         upgrade("postgresql://nobody@127.0.0.1:1/x")
+
+
+def test_concurrent_upgrades_of_one_database_all_succeed(empty_url: str) -> None:
+    # Servers started together each migrate on start: they must queue, not trip over each other.
+    # Separate processes, as servers are (Alembic's context is one per process).
+    command = [sys.executable, "-m", "groundshare.cli", "db", "upgrade", "--database-url", empty_url]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in processes]
+    assert [code for code, _ in results] == [0] * 4, results
+    assert current(empty_url) == head()

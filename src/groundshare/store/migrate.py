@@ -32,6 +32,9 @@ from groundshare.store.db import StoreSetupError, create_engine_for, default_dat
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
+#: PostgreSQL advisory lock held while migrating ("gshare" in ASCII), so concurrent upgrades queue.
+MIGRATION_LOCK_KEY = 0x677368617265
+
 
 def alembic_config() -> Config:
     """Return the Alembic configuration of groundshare's migrations (no ini file)."""
@@ -56,6 +59,10 @@ def upgrade(database_url: str | None = None) -> str:
         config = alembic_config()
         try:
             with engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Servers started together migrate one at a time; the lock goes with the commit.
+                    # (SQLite's BEGIN IMMEDIATE, the engine's default, already serialises them.)
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 connection.commit()
