@@ -317,4 +317,7 @@ def test_file_with_bad_records_raises_on_request(tmp_path: Path) -> None:
             load_elements(path, on_error="raise")
     message = str(info.value)
     assert f"mixed.tle, line {bad_lines[0]}: TLE line 1 checksum is " in message.splitlines()[0]
-    assert message.endswith("(1 more bad record(s) in the same file)")
+    assert message.startswith(f"mixed.tle, line {bad_lines[0]}: ")  # named once, not "mixed.tle: mixed.tle, ..."
+    assert "nothing was loaded" in message and "were loaded" not in message
+    assert message.endswith("(1 more bad record(s) in the same text)")
+    assert info.value.line_no == bad_lines[0]

@@ -109,8 +109,13 @@ def parse_elements(text: str, *, source: str = "", fmt: ElementFormat | None = N
         raise ElementSetError(f"no element sets found (read as {fmt.upper()})", source=source)
     if bad:
         if on_error == "raise":
-            more = f"\n\n({len(bad) - 1} more bad record(s) in the same file)" if len(bad) > 1 else ""
-            raise ElementSetError(str(bad[0]) + more, source=source, line_no=None) from bad[0]
+            first = bad[0]
+            more = f"\n\n({len(bad) - 1} more bad record(s) in the same text)" if len(bad) > 1 else ""
+            # The first error already names the source and line; all-or-nothing, so nothing was loaded.
+            message = str(first).replace("other element sets in the file were loaded.", "nothing was loaded.")
+            error = ElementSetError(message + more, field=first.field)
+            error.source, error.line_no, error.loc = first.source, first.line_no, first.loc
+            raise error from first
         warnings.warn(f"{source or 'element text'}: {len(bad)} of {len(bad) + len(good)} records were bad "
                       f"and not loaded; see catalog.errors", ElementSetWarning, stacklevel=3)
     return catalog
