@@ -13,6 +13,17 @@ ROUTES = [
     ("POST", "/satellites"), ("GET", "/satellites/1"), ("POST", "/satellites/1/elements"), ("GET", "/contacts"),
     ("POST", "/contacts"), ("POST", "/contacts/1/cancel"), ("GET", "/stations/1/passes"),
     ("GET", "/satellites/1/passes"),
+    # Update, delete, policies, requests, tokens and the organisation list.
+    ("GET", "/orgs"), ("PATCH", "/stations/1"), ("DELETE", "/stations/1"), ("GET", "/stations/1/antennas/1"),
+    ("PATCH", "/stations/1/antennas/1"), ("DELETE", "/stations/1/antennas/1"), ("PATCH", "/satellites/1"),
+    ("DELETE", "/satellites/1"), ("POST", "/policies"), ("GET", "/policies"), ("GET", "/policies/1"),
+    ("PATCH", "/policies/1"), ("DELETE", "/policies/1"), ("POST", "/requests"), ("GET", "/requests"),
+    ("GET", "/requests/1"), ("PATCH", "/requests/1"), ("POST", "/requests/1/cancel"), ("POST", "/tokens"),
+    ("GET", "/tokens"), ("POST", "/tokens/1/revoke"),
+    # The station agent, the partner ledger and the exports.
+    ("GET", "/agent/schedule"), ("POST", "/agent/contacts/1/start"), ("POST", "/agent/contacts/1/outcome"),
+    ("GET", "/ledger"), ("GET", "/ledger.csv"), ("GET", "/exports/contacts.ics"),
+    ("GET", "/exports/contacts.csv"), ("GET", "/exports/contacts.json"), ("GET", "/contacts/1"),
 ]
 
 
@@ -73,7 +84,7 @@ def test_viewer_cannot_write(client, world, method, path, body):
     [error] = response.json()["detail"]
     assert error["type"] == "policy"
     assert error["msg"] == ("the token's role is 'viewer'; the role rule allows only operator and admin tokens to "
-                            "create, book or cancel (viewer tokens read only)")
+                            "create, change, delete, book or cancel (viewer tokens read only)")
 
 
 def test_viewer_can_read(client, world):

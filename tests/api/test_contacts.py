@@ -115,3 +115,35 @@ def test_list_contacts_filters(client, world, booked, params, expected):
     assert [c["id"] for c in body["data"]] == [booked[i] for i in expected]
     if "limit" in params or "offset" in params:
         assert body["count"] == 3
+
+
+def test_read_one_contact_is_isolated(client, world):
+    booked = book(client, world.aem, world.kasa.antenna_id, world.aem.satellite_id).json()
+    # The booker and the antenna's owner see it; the foreign organisation gets the missing-contact 404.
+    assert client.get(f"/contacts/{booked['id']}", headers=world.aem.auth(Role.VIEWER)).json() == booked
+    assert client.get(f"/contacts/{booked['id']}", headers=world.kasa.auth(Role.VIEWER)).json() == booked
+    foreign = client.get(f"/contacts/{booked['id']}", headers=world.uni.auth())
+    missing = client.get("/contacts/999999", headers=world.uni.auth())
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["detail"][0]["msg"] == (
+        f"contact {booked['id']} does not exist or is not shared with your organisation")
+
+
+def test_unreadable_body_and_unknown_path_answer_in_the_error_shape(client, world):
+    bad = client.post("/contacts", content=b"S\xff", headers={**world.kasa.auth(), "Content-Type": "application/json"})
+    assert bad.status_code in (400, 422)
+    assert {"loc", "msg", "type"} <= set(bad.json()["detail"][0])
+    unknown = client.get("/no-such-route", headers=world.kasa.auth())
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"][0]["type"] == "http_404"
+    wrong_method = client.delete("/contacts", headers=world.kasa.auth())
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["detail"][0]["type"] == "http_405"
+
+
+def test_every_operation_documents_the_error_statuses(client):
+    for path, operations in client.app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            assert {"400", "401", "403", "404", "409", "503"} <= set(operation["responses"]), (method, path)
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "422" in operation["responses"], (method, path)

@@ -21,6 +21,10 @@ READS = [
     ("aem", "/satellites/{kasa.satellite_id}", 404),  # partner's private
     ("uni", "/satellites/{kasa.satellite_id}", 404),  # foreign private
     ("uni", "/satellites/{aem.satellite_id}", 200),  # public
+    ("kasa", "/stations/{kasa.station_id}/antennas/{kasa.unshared_antenna_id}", 200),  # own antenna
+    ("aem", "/stations/{kasa.station_id}/antennas/{kasa.antenna_id}", 200),  # partner-shared antenna
+    ("uni", "/stations/{kasa.station_id}/antennas/{kasa.antenna_id}", 404),  # foreign: its station is not visible
+    ("uni", "/orgs", 200),  # names and kinds of organisations are not secret
 ]
 
 
@@ -100,3 +104,16 @@ def test_foreign_contact_cannot_be_cancelled(client, world):
     response = client.post(f"/contacts/{contact['id']}/cancel", headers=world.kasa.auth(Role.ADMIN))
     assert response.status_code == 404
     assert client.get("/contacts", headers=world.uni.auth()).json()["data"][0]["status"] == "scheduled"
+
+
+@pytest.mark.parametrize("reader", ["kasa", "aem", "uni"])
+def test_policy_and_request_lists_hold_only_visible_rows(client, world, reader):
+    for org in (world.kasa, world.aem, world.uni):
+        body = {"satellite_id": world.aem.satellite_id, "window_start": "2030-01-01T00:00Z",
+                "window_end": "2030-01-02T00:00Z"}
+        assert client.post("/requests", json=body, headers=org.auth()).status_code == 201
+    headers = getattr(world, reader).auth(Role.VIEWER)
+    requests = client.get("/requests", headers=headers).json()
+    assert requests["count"] == 1 and requests["data"][0]["org_id"] == getattr(world, reader).id
+    policies = client.get("/policies", headers=headers).json()  # the world's one policy: kasa -> aem
+    assert policies["count"] == {"kasa": 1, "aem": 1, "uni": 0}[reader]

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 import groundshare
-from groundshare.api.errors import install_error_handlers
+from groundshare.api.errors import ERROR_RESPONSES, install_error_handlers
 from groundshare.api.routes import (
     agent,
     contacts,
@@ -49,5 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     for module in (orgs, tokens, stations, satellites, policies, requests, contacts, agent, ledger, exports):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -6,6 +6,7 @@
 - ``CurrentToken`` / ``CurrentOrg``: from ``Authorization: Bearer <token>``, matched by
   hash against unrevoked ``ApiToken`` rows; 401 otherwise.
 - ``WriterToken``: the same, refusing viewer tokens with 403 (``PolicyError``).
+- ``AdminToken``: the same, refusing every role but admin with 403 (managing tokens).
 """
 
 from __future__ import annotations
@@ -70,8 +71,19 @@ def writer_token(token: CurrentToken) -> ApiToken:
     """Return the caller's token if its role may write; ``PolicyError`` (403) for viewers."""
     if token.role not in WRITER_ROLES:
         raise PolicyError(f"the token's role is {token.role.value!r}; the role rule allows only operator and admin "
-                          "tokens to create, book or cancel (viewer tokens read only)")
+                          "tokens to create, change, delete, book or cancel (viewer tokens read only)")
     return token
 
 
 WriterToken = Annotated[ApiToken, Depends(writer_token)]
+
+
+def admin_token(token: CurrentToken) -> ApiToken:
+    """Return the caller's token if it is an admin's; ``PolicyError`` (403) for operators and viewers."""
+    if token.role is not Role.ADMIN:
+        raise PolicyError(f"the token's role is {token.role.value!r}; the role rule allows only admin tokens to "
+                          "create, list or revoke API tokens (ask your organisation's admin)")
+    return token
+
+
+AdminToken = Annotated[ApiToken, Depends(admin_token)]

@@ -4,22 +4,42 @@
   through a ``SharingPolicy``;
 - antennas: its own, and those shared with it;
 - satellites: its own, and every public one;
-- contacts: those it booked, and those booked on its own antennas.
+- contacts: those it booked, and those booked on its own antennas;
+- sharing policies: those it granted, and those granted to it;
+- contact requests and API tokens: its own only.
 
 Routes fetch through ``get_visible`` (an invisible row is ``NotFoundError``, so a
 foreign object answers 404 exactly like a missing one) and ``require_owner`` (visible
 but not one's own: ``PolicyError``, 403).  No route repeats an ownership ``if``.
+
+``refuse_if_contacts`` and ``refuse_taken`` turn what the database would refuse with an
+``IntegrityError`` (a row still referenced by contacts, a UNIQUE name) into a 409 that
+names the rows in the way and what to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from groundshare.errors import NotFoundError, PolicyError
-from groundshare.store import Antenna, Contact, Organisation, Satellite, SharingPolicy, Station
+from groundshare.errors import ConflictError, NotFoundError, PolicyError
+from groundshare.store import (
+    Antenna,
+    ApiToken,
+    Contact,
+    ContactRequest,
+    ContactStatus,
+    Organisation,
+    Satellite,
+    SharingPolicy,
+    Station,
+)
+
+#: Contacts that still hold their antenna and satellite.
+LIVE_CONTACT_STATUSES = (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS)
 
 M = TypeVar("M")
 
@@ -53,6 +73,22 @@ def visible_contacts(session: Session, org: Organisation) -> Select[tuple[Contac
     return select(Contact).where(or_(Contact.org_id == org.id, Contact.antenna_id.in_(_own_antenna_ids(org))))
 
 
+def visible_policies(session: Session, org: Organisation) -> Select[tuple[SharingPolicy]]:
+    """Return the query of sharing policies ``org`` granted or was granted."""
+    return select(SharingPolicy).where(or_(SharingPolicy.owner_org_id == org.id,
+                                           SharingPolicy.grantee_org_id == org.id))
+
+
+def own_requests(session: Session, org: Organisation) -> Select[tuple[ContactRequest]]:
+    """Return the query of ``org``'s contact requests (another organisation's are invisible)."""
+    return select(ContactRequest).where(ContactRequest.org_id == org.id)
+
+
+def own_tokens(session: Session, org: Organisation) -> Select[tuple[ApiToken]]:
+    """Return the query of ``org``'s API tokens."""
+    return select(ApiToken).where(ApiToken.org_id == org.id)
+
+
 def get_visible(session: Session, query: Select[tuple[M]], model: type[M], row_id: int, what: str) -> M:
     """Return the row ``row_id`` of a visibility query, or raise ``NotFoundError`` naming it."""
     row = session.scalars(query.where(model.id == row_id)).one_or_none()  # type: ignore[attr-defined]
@@ -61,10 +97,48 @@ def get_visible(session: Session, query: Select[tuple[M]], model: type[M], row_i
     return row
 
 
+def owner_org_id(row: Any) -> int:
+    """Return the id of the organisation that owns ``row`` (an antenna through its station)."""
+    if isinstance(row, Antenna):
+        return row.station.org_id
+    if isinstance(row, SharingPolicy):
+        return row.owner_org_id
+    return int(row.org_id)
+
+
 def require_owner(org: Organisation, row: Any, what: str, action: str) -> None:
-    """Raise ``PolicyError`` unless ``org`` owns the visible ``row`` (it has an ``org_id``)."""
-    if row.org_id != org.id:
-        raise PolicyError(f"{what} {row.id} belongs to organisation {row.org_id}; only its owner may {action}")
+    """Raise ``PolicyError`` unless ``org`` owns the visible ``row``."""
+    owner_id = owner_org_id(row)
+    if owner_id != org.id:
+        raise PolicyError(f"{what} {row.id} belongs to organisation {owner_id}; only its owner may {action}")
+
+
+def refuse_if_contacts(session: Session, where: ColumnElement[bool], what: str, *, action: str = "deleted") -> None:
+    """Raise ``ConflictError`` if any contact matches ``where``, naming how many are live and what to do.
+
+    Contacts are the network's history (and the ledger's): they are never deleted, and
+    their antenna and satellite are kept for them (``ondelete="RESTRICT"``).
+    """
+    total = session.scalar(select(func.count()).select_from(Contact).where(where)) or 0
+    if not total:
+        return
+    live = list(session.scalars(select(Contact.id).where(where, Contact.status.in_(LIVE_CONTACT_STATUSES))
+                                .order_by(Contact.start_time, Contact.id)))
+    if live:
+        raise ConflictError(
+            f"{what} has {total} contact(s), {len(live)} of them scheduled or in progress (first: contact "
+            f"{live[0]}), so it cannot be {action}\n\nCancel the live contacts first (POST /contacts/{{id}}/cancel); "
+            "contacts are then kept as history, so retire it by renaming it instead of deleting it")
+    raise ConflictError(
+        f"{what} has {total} past or cancelled contact(s), kept as the network's history, so it cannot be "
+        f"{action}\n\nRetire it by renaming it instead (and stop sharing it by deleting its sharing policies)")
+
+
+def refuse_taken(session: Session, query: Select[tuple[int]], message: Callable[[int], str]) -> None:
+    """Raise ``ConflictError`` with ``message(id)`` if ``query`` finds the id of a row in the way."""
+    taken = session.scalars(query.limit(1)).first()
+    if taken is not None:
+        raise ConflictError(message(taken))
 
 
 def page(session: Session, query: Select[tuple[M]], *, offset: int, limit: int, order_by: Any) -> tuple[list[M], int]:

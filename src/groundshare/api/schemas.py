@@ -8,13 +8,22 @@ naming the field.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from groundshare.orbits.elements import SATREC_MAX_SATNUM
-from groundshare.store import Band, ContactStatus, OrgKind, Role
-from groundshare.timeutil import parse_utc
+from groundshare.store import Band, ContactStatus, OrgKind, RequestStatus, Role
+from groundshare.timeutil import format_utc, parse_utc
 
 #: Largest row id accepted (PostgreSQL ``integer``), so a huge id is a 422 or 404, never an overflow.
 MAX_ID = 2_147_483_647
@@ -22,8 +31,23 @@ MAX_ID = 2_147_483_647
 EARLIEST = datetime(1957, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
+#: Largest ``BIGINT`` (data volumes in bytes).
+MAX_BIGINT = 2**63 - 1
+
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Label = Annotated[str, Field(max_length=200)]
+#: Priority of a request or a sharing policy: higher wins when requests compete.
+Priority = Annotated[int, Field(ge=-1000, le=1000)]
+
+# Radio and mount bounds: wide enough for any real antenna or satellite, narrow enough to refuse nonsense.
+GOverT = Annotated[float, Field(ge=-60, le=80, description="Receive figure of merit G/T in dB/K.")]
+Eirp = Annotated[float, Field(ge=-50, le=100, description="Transmit EIRP in dBW.")]
+SlewRate = Annotated[float, Field(gt=0, le=90, description="Slew rate in degrees per second.")]
+FrequencyHz = Annotated[float, Field(ge=1e6, le=3e11, description="Frequency in Hz (1 MHz to 300 GHz).")]
+DataRateBps = Annotated[float, Field(gt=0, le=1e11, description="Data rate in bits per second.")]
+#: A horizon mask: [[az_deg, min_el_deg], ...], azimuth clockwise from true north.
+HorizonMask = list[tuple[Annotated[float, Field(ge=0, le=360)], Annotated[float, Field(ge=-10, le=90)]]]
 
 
 def _parse_time(value: Any, info: ValidationInfo) -> Any:
@@ -51,6 +75,28 @@ class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class _Update(BaseModel):
+    """A PATCH body: every field optional, only those sent are changed.
+
+    ``null`` clears a field listed in ``nullable``; for any other field it is refused
+    naming the field (leave the field out to keep its value).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep its current value")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """Return the fields the client sent, with their new values."""
+        return self.model_dump(exclude_unset=True)
+
+
 T = TypeVar("T")
 
 
@@ -75,9 +121,18 @@ class StationCreate(BaseModel):
     lon_deg: float = Field(ge=-180, le=180)
     alt_m: float = Field(default=0.0, ge=-500, le=10_000)
     min_elevation_deg: float = Field(default=0.0, ge=-10, le=89)
-    # [[az_deg, min_el_deg], ...], azimuth clockwise from true north.
-    horizon_mask: list[tuple[Annotated[float, Field(ge=0, le=360)], Annotated[float, Field(ge=-10, le=90)]]] | None = (
-        Field(default=None, max_length=3600))
+    horizon_mask: HorizonMask | None = Field(default=None, max_length=3600)
+
+
+class StationUpdate(_Update):
+    nullable: ClassVar[frozenset[str]] = frozenset({"horizon_mask"})
+
+    name: Name | None = None
+    lat_deg: float | None = Field(default=None, ge=-90, le=90)
+    lon_deg: float | None = Field(default=None, ge=-180, le=180)
+    alt_m: float | None = Field(default=None, ge=-500, le=10_000)
+    min_elevation_deg: float | None = Field(default=None, ge=-10, le=89)
+    horizon_mask: HorizonMask | None = Field(default=None, max_length=3600)
 
 
 class StationPublic(_Public):
@@ -99,6 +154,23 @@ class AntennaCreate(BaseModel):
     band: Band
     setup_s: float = Field(default=0.0, ge=0, le=86_400)
     turnaround_s: float = Field(default=0.0, ge=0, le=86_400)
+    g_over_t_db_k: GOverT | None = None
+    eirp_dbw: Eirp | None = None
+    az_slew_deg_s: SlewRate | None = None
+    el_slew_deg_s: SlewRate | None = None
+
+
+class AntennaUpdate(_Update):
+    nullable: ClassVar[frozenset[str]] = frozenset({"g_over_t_db_k", "eirp_dbw", "az_slew_deg_s", "el_slew_deg_s"})
+
+    name: Name | None = None
+    band: Band | None = None
+    setup_s: float | None = Field(default=None, ge=0, le=86_400)
+    turnaround_s: float | None = Field(default=None, ge=0, le=86_400)
+    g_over_t_db_k: GOverT | None = None
+    eirp_dbw: Eirp | None = None
+    az_slew_deg_s: SlewRate | None = None
+    el_slew_deg_s: SlewRate | None = None
 
 
 class AntennaPublic(_Public):
@@ -108,6 +180,10 @@ class AntennaPublic(_Public):
     band: Band
     setup_s: float
     turnaround_s: float
+    g_over_t_db_k: float | None
+    eirp_dbw: float | None
+    az_slew_deg_s: float | None
+    el_slew_deg_s: float | None
 
 
 class SatelliteCreate(BaseModel):
@@ -116,6 +192,23 @@ class SatelliteCreate(BaseModel):
     norad_id: int = Field(ge=1, le=SATREC_MAX_SATNUM)
     name: Name
     is_public: bool = False
+    band: Band | None = None
+    downlink_frequency_hz: FrequencyHz | None = None
+    downlink_eirp_dbw: Eirp | None = None
+    data_rate_bps: DataRateBps | None = None
+
+
+class SatelliteUpdate(_Update):
+    nullable: ClassVar[frozenset[str]] = frozenset({"band", "downlink_frequency_hz", "downlink_eirp_dbw",
+                                                    "data_rate_bps"})
+
+    norad_id: int | None = Field(default=None, ge=1, le=SATREC_MAX_SATNUM)
+    name: Name | None = None
+    is_public: bool | None = None
+    band: Band | None = None
+    downlink_frequency_hz: FrequencyHz | None = None
+    downlink_eirp_dbw: Eirp | None = None
+    data_rate_bps: DataRateBps | None = None
 
 
 class SatellitePublic(_Public):
@@ -125,6 +218,10 @@ class SatellitePublic(_Public):
     name: str
     is_public: bool
     created_at: datetime
+    band: Band | None
+    downlink_frequency_hz: float | None
+    downlink_eirp_dbw: float | None
+    data_rate_bps: float | None
 
 
 class ElementSetPublic(_Public):
@@ -163,6 +260,126 @@ class ContactPublic(BaseModel):
     finished_at: datetime | None = None
 
 
+class BlackoutWindow(BaseModel):
+    """A period ``[start, end)`` (aware UTC) when a sharing policy does not apply."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    start: UtcTime
+    end: UtcTime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlackoutWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end ({format_utc(self.end)}) must be after start ({format_utc(self.start)}); a "
+                             "blackout window covers [start, end)")
+        return self
+
+    def stored(self) -> dict[str, str]:
+        """Return the window as ``SharingPolicy.blackout_windows`` stores it (ISO 8601 UTC with ``Z``)."""
+        return {key: value.isoformat().replace("+00:00", "Z") for key, value in (("start", self.start),
+                                                                                ("end", self.end))}
+
+
+Bands = Annotated[list[Band], Field(max_length=len(Band), description=(
+    "Bands of the antenna the grant covers; empty: every band of the antenna."))]
+HoursPerWeek = Annotated[float, Field(ge=0, le=168, description="Hours per ISO (UTC) week; null: no cap.")]
+BlackoutWindows = Annotated[list[BlackoutWindow], Field(max_length=1000)]
+
+
+class PolicyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    antenna_id: RowId
+    grantee_org_id: RowId
+    bands: Bands = Field(default_factory=list)
+    hours_per_week: HoursPerWeek | None = None
+    priority: Priority = 0
+    blackout_windows: BlackoutWindows = Field(default_factory=list)
+
+
+class PolicyUpdate(_Update):
+    nullable: ClassVar[frozenset[str]] = frozenset({"hours_per_week"})
+
+    bands: Bands | None = None
+    hours_per_week: HoursPerWeek | None = None
+    priority: Priority | None = None
+    blackout_windows: BlackoutWindows | None = None
+
+
+class PolicyPublic(_Public):
+    id: int
+    owner_org_id: int
+    grantee_org_id: int
+    antenna_id: int
+    bands: list[Band]
+    hours_per_week: float | None
+    priority: int
+    blackout_windows: list[BlackoutWindow]
+    created_at: datetime
+
+
+class RequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    satellite_id: RowId
+    window_start: UtcTime
+    window_end: UtcTime
+    min_duration_s: float = Field(default=0.0, ge=0, le=86_400)
+    min_elevation_deg: float = Field(default=0.0, ge=-10, le=89)
+    min_volume_bytes: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
+    priority: Priority = 0
+
+
+class RequestUpdate(_Update):
+    nullable: ClassVar[frozenset[str]] = frozenset({"min_volume_bytes"})
+
+    window_start: UtcTime | None = None
+    window_end: UtcTime | None = None
+    min_duration_s: float | None = Field(default=None, ge=0, le=86_400)
+    min_elevation_deg: float | None = Field(default=None, ge=-10, le=89)
+    min_volume_bytes: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
+    priority: Priority | None = None
+
+
+class RequestPublic(_Public):
+    id: int
+    org_id: int
+    satellite_id: int
+    window_start: datetime
+    window_end: datetime
+    min_duration_s: float
+    min_elevation_deg: float
+    min_volume_bytes: int | None
+    priority: int
+    status: RequestStatus
+    created_at: datetime
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    label: Label = ""
+
+
+class TokenPublic(_Public):
+    """A token of the caller's organisation, without its secret (only its hash is stored)."""
+
+    id: int
+    org_id: int
+    role: Role
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    """A new token; ``token`` is shown this once and cannot be read again."""
+
+    token: str
+
+
 class Page(BaseModel, Generic[T]):
     data: list[T]
     count: int
@@ -180,11 +397,27 @@ class SatellitesPublic(Page[SatellitePublic]):
     pass
 
 
+class OrgsPublic(Page[OrgPublic]):
+    pass
+
+
 class ElementSetsPublic(Page[ElementSetPublic]):
     pass
 
 
 class ContactsPublic(Page[ContactPublic]):
+    pass
+
+
+class PoliciesPublic(Page[PolicyPublic]):
+    pass
+
+
+class RequestsPublic(Page[RequestPublic]):
+    pass
+
+
+class TokensPublic(Page[TokenPublic]):
     pass
 
 

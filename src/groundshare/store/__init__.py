@@ -25,6 +25,7 @@ from groundshare.store.db import (
     session_scope,
 )
 from groundshare.store.guards import OVERLAP_GUARD
+from groundshare.store.ledger import Ledger, LedgerRow, compute_ledger
 from groundshare.store.models import (
     Antenna,
     ApiToken,
@@ -44,6 +45,7 @@ from groundshare.store.models import (
     Station,
     hash_token,
 )
+from groundshare.store.outcomes import report_outcome, start_contact
 from groundshare.store.types import NaiveDatetimeError, UtcDateTime
 
 __all__ = [
@@ -59,6 +61,8 @@ __all__ = [
     "ElementSetRecord",
     "ElementTextFormat",
     "IdempotencyKeyReusedError",
+    "Ledger",
+    "LedgerRow",
     "NaiveDatetimeError",
     "OrgKind",
     "Organisation",
@@ -71,6 +75,7 @@ __all__ = [
     "UtcDateTime",
     "book_contact",
     "cancel_contact",
+    "compute_ledger",
     "create_engine_for",
     "default_database_path",
     "default_database_url",
@@ -79,6 +84,8 @@ __all__ = [
     "init_db",
     "is_transient",
     "make_session_factory",
+    "report_outcome",
     "run_unit_of_work",
     "session_scope",
+    "start_contact",
 ]

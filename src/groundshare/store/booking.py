@@ -155,14 +155,25 @@ def cancel_contact(session: Session, contact_id: int) -> Contact:
     Cancelling a cancelled contact changes nothing; a completed or failed one is history
     and cannot be cancelled (``ConflictError``).
     """
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFoundError(f"contact {contact_id} does not exist")
+    contact = locked_contact(session, contact_id)  # an outcome reported meanwhile is seen, not overwritten
     if contact.status not in CANCELLABLE:
         raise ConflictError(f"contact {contact_id} is {contact.status.value} and cannot be cancelled; "
                             "only scheduled or in-progress contacts can")
     contact.status = ContactStatus.CANCELLED
     session.flush()
+    return contact
+
+
+def locked_contact(session: Session, contact_id: int) -> Contact:
+    """Return the contact with its row locked until the unit of work ends (refreshed from the database)."""
+    if sqlite_begin_mode(session) == "DEFERRED":
+        raise RuntimeError("contact transitions need a unit of work that holds SQLite's write lock from its "
+                           "start; open it with session_scope(factory) (write=True), not write=False")
+    contact = session.scalars(
+        select(Contact).where(Contact.id == contact_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if contact is None:
+        raise NotFoundError(f"contact {contact_id} does not exist")
     return contact
 
 

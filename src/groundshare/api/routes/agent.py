@@ -1,7 +1,203 @@
-"""The station agent's routes: fetch the station's schedule, report how each contact went."""
+"""The station agent's routes: fetch the station's schedule, report how each contact went.
+
+A station's agent authenticates with a token of the organisation that owns the station
+(operator or admin for the POSTs; a viewer token may read the schedule).  Partners do
+not run other organisations' antennas: a station (or contact) the caller can see only
+through a sharing policy is a 403; one it cannot see at all is a 404.
+
+- ``GET /agent/schedule``: the live (scheduled or in-progress) contacts on the station's
+  antennas, in start order, with the element set each was planned with, so the agent
+  can propagate offline;
+- ``POST /agent/contacts/{id}/start`` and ``POST /agent/contacts/{id}/outcome``: the life
+  cycle of ``store.outcomes`` (409 for an illegal move; a repeated report is harmless).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from groundshare.api.deps import CurrentOrg, CurrentToken, SessionDep, WriterToken
+from groundshare.api.queries import get_visible, require_owner, visible_contacts, visible_stations
+from groundshare.api.routes.contacts import contact_public
+from groundshare.api.routes.params import PathId
+from groundshare.api.schemas import MAX_ID, ContactPublic, UtcTime
+from groundshare.errors import InvalidInputError, PolicyError
+from groundshare.store import Antenna, Band, Contact, ContactStatus, Organisation, Station
+from groundshare.store.outcomes import MAX_BYTES, MAX_NOTES_LENGTH, report_outcome, start_contact
+from groundshare.timeutil import format_utc, utc_now
 
 router = APIRouter(prefix="/agent", tags=["agent"])
+
+#: The schedule's window when none is given: now to now + 48 h.
+DEFAULT_SCHEDULE_S = 48 * 3600
+#: Longest schedule window an agent may ask for.
+MAX_SCHEDULE_SPAN = timedelta(days=14)
+LIVE = (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS)
+
+
+class AgentStation(BaseModel):
+    id: int
+    name: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    min_elevation_deg: float
+    horizon_mask: list[Any] | None
+
+
+class AgentAntenna(BaseModel):
+    """The antenna as it is now (its hardware), with slew rates in degrees per second (None: unknown)."""
+
+    id: int
+    name: str
+    band: Band
+    setup_s: float
+    turnaround_s: float
+    az_slew_deg_s: float | None
+    el_slew_deg_s: float | None
+
+
+class AgentSatellite(BaseModel):
+    id: int
+    norad_id: int
+    name: str
+    downlink_frequency_hz: float | None
+
+
+class AgentElementSet(BaseModel):
+    """The element set the contact was planned with (from its booking snapshot), as uploaded."""
+
+    id: int | None
+    epoch: str | None
+    format: str
+    text: str
+
+
+class AgentContact(BaseModel):
+    contact_id: int
+    status: ContactStatus
+    org_id: int
+    start: datetime
+    end: datetime
+    busy_until: datetime
+    antenna: AgentAntenna
+    satellite: AgentSatellite
+    element_set: AgentElementSet | None
+
+
+class AgentSchedule(BaseModel):
+    station: AgentStation
+    start: datetime
+    end: datetime
+    data: list[AgentContact]
+    count: int
+
+
+class ContactStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: UtcTime | None = None
+
+
+class ContactOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["completed", "failed"]
+    bytes_received: int = Field(ge=0, le=MAX_BYTES)
+    notes: str | None = Field(default=None, max_length=MAX_NOTES_LENGTH)
+    started_at: UtcTime | None = None
+    finished_at: UtcTime | None = None
+
+
+@router.get("/schedule")
+def schedule(
+    session: SessionDep, org: CurrentOrg, _token: CurrentToken,
+    station_id: Annotated[int, Query(ge=1, le=MAX_ID, description="The caller's own station.")],
+    start: Annotated[UtcTime | None, Query(description="Contacts ending after this time (default: now).")] = None,
+    end: Annotated[UtcTime | None, Query(description="Contacts starting before this time (default: start + "
+                                                     "48 h; at most 14 days after start).")] = None,
+) -> AgentSchedule:
+    """Return the station's scheduled and in-progress contacts overlapping [start, end), in start order."""
+    station = _own_station(session, org, station_id)
+    start = start if start is not None else utc_now()
+    end = end if end is not None else start + timedelta(seconds=DEFAULT_SCHEDULE_S)
+    if end <= start:
+        raise InvalidInputError(f"end ({format_utc(end)}) must be after start ({format_utc(start)})",
+                                loc=("query", "end"))
+    if end - start > MAX_SCHEDULE_SPAN:
+        raise InvalidInputError(f"the schedule covers at most {MAX_SCHEDULE_SPAN.days} days; ask again for the "
+                                "next window", loc=("query", "end"))
+    contacts = session.scalars(
+        select(Contact)
+        .join(Antenna, Contact.antenna_id == Antenna.id)
+        .where(Antenna.station_id == station.id, Contact.status.in_(LIVE), Contact.end_time > start,
+               Contact.start_time < end)
+        .options(selectinload(Contact.antenna), selectinload(Contact.satellite))
+        .order_by(Contact.start_time, Contact.id)
+    ).all()
+    data = [_agent_contact(c) for c in contacts]
+    return AgentSchedule(station=AgentStation.model_validate(station, from_attributes=True), start=start, end=end,
+                         data=data, count=len(data))
+
+
+@router.post("/contacts/{contact_id}/start", name="start_contact")
+def start(contact_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken,
+          body: Annotated[ContactStart | None, Body()] = None) -> ContactPublic:
+    """Mark a scheduled contact in progress (``started_at`` default: now); repeating it changes nothing."""
+    _own_contact(session, org, contact_id, "start it")
+    at = body.started_at if body is not None else None
+    return contact_public(start_contact(session, contact_id, at))
+
+
+@router.post("/contacts/{contact_id}/outcome", name="report_outcome")
+def outcome(contact_id: PathId, body: ContactOutcome, session: SessionDep, org: CurrentOrg,
+            _token: WriterToken) -> ContactPublic:
+    """Record a contact as completed or failed, with the bytes received (``finished_at`` default: now).
+
+    Repeating the same report returns the contact unchanged; a different one is a 409.
+    """
+    _own_contact(session, org, contact_id, "report its outcome")
+    contact = report_outcome(session, contact_id, status=body.status, bytes_received=body.bytes_received,
+                             notes=body.notes, started_at=body.started_at, finished_at=body.finished_at)
+    return contact_public(contact)
+
+
+def _own_station(session: Session, org: Organisation, station_id: int) -> Station:
+    """Return the caller's own station: 404 when invisible, 403 when only shared with it."""
+    station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    require_owner(org, station, "station", "run its agent and read its schedule")
+    return station
+
+
+def _own_contact(session: Session, org: Organisation, contact_id: int, action: str) -> Contact:
+    """Return a contact on the caller's antennas: 404 when invisible, 403 when on a partner's antenna."""
+    contact = get_visible(session, visible_contacts(session, org), Contact, contact_id, "contact")
+    owner_id = contact.antenna.station.org_id
+    if owner_id != org.id:
+        raise PolicyError(f"contact {contact_id} is on antenna {contact.antenna_id} of organisation {owner_id}; "
+                          f"only the antenna owner's station agent may {action}")
+    return contact
+
+
+def _agent_contact(contact: Contact) -> AgentContact:
+    antenna, satellite = contact.antenna, contact.satellite
+    snapshot = (contact.snapshot or {}).get("element_set")
+    element_set = None
+    if snapshot and snapshot.get("text"):
+        element_set = AgentElementSet(id=snapshot.get("id"), epoch=snapshot.get("epoch"),
+                                      format=str(snapshot.get("format", "")), text=snapshot["text"])
+    return AgentContact(
+        contact_id=contact.id, status=contact.status, org_id=contact.org_id, start=contact.start_time,
+        end=contact.end_time, busy_until=contact.busy_until,
+        antenna=AgentAntenna(id=antenna.id, name=antenna.name, band=antenna.band, setup_s=antenna.setup_s,
+                             turnaround_s=antenna.turnaround_s, az_slew_deg_s=antenna.az_slew_deg_s,
+                             el_slew_deg_s=antenna.el_slew_deg_s),
+        satellite=AgentSatellite(id=satellite.id, norad_id=satellite.norad_id, name=satellite.name,
+                                 downlink_frequency_hz=satellite.downlink_frequency_hz),
+        element_set=element_set)

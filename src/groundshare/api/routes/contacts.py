@@ -67,6 +67,12 @@ def list_contacts(
     return ContactsPublic(data=[contact_public(c) for c in rows], count=count)
 
 
+@router.get("/{contact_id}")
+def read_contact(contact_id: PathId, session: SessionDep, org: CurrentOrg) -> ContactPublic:
+    """Return one contact the caller booked or that is on its antennas (404 otherwise)."""
+    return contact_public(get_visible(session, visible_contacts(session, org), Contact, contact_id, "contact"))
+
+
 @router.post("/{contact_id}/cancel", name="cancel_contact")
 def cancel(contact_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken) -> ContactPublic:
     """Cancel a contact booked by the caller or on its antennas; its antenna time is free again."""

@@ -1,14 +1,28 @@
-"""Satellites and their element sets."""
+"""Satellites and their element sets: register, read, list, update, delete, upload elements.
+
+Writes are the owner's: another organisation gets 403 for a public satellite and 404 for
+a private one.  A satellite with contacts cannot be deleted (409); deleting one deletes
+its element sets and the contact requests for it.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
-from groundshare.api.queries import get_visible, page, require_owner, visible_satellites, visible_stations
+from groundshare.api.queries import (
+    get_visible,
+    page,
+    refuse_if_contacts,
+    refuse_taken,
+    require_owner,
+    visible_satellites,
+    visible_stations,
+)
 from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.routes.passes import (
     PassHours,
@@ -25,11 +39,12 @@ from groundshare.api.schemas import (
     SatelliteCreate,
     SatellitePublic,
     SatellitesPublic,
+    SatelliteUpdate,
 )
-from groundshare.errors import ConflictError, InvalidInputError
+from groundshare.errors import InvalidInputError
 from groundshare.orbits import parse_elements
 from groundshare.orbits.catalog import ElementFormat, detect_format
-from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, Station
+from groundshare.store import Contact, ContactRequest, ElementSetRecord, ElementTextFormat, Satellite, Station
 
 router = APIRouter(prefix="/satellites", tags=["satellites"])
 
@@ -43,9 +58,7 @@ ElementText = Annotated[str, Body(media_type="text/plain", max_length=MAX_ELEMEN
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_satellite(body: SatelliteCreate, session: SessionDep, token: WriterToken) -> SatellitePublic:
     """Register a satellite owned by the caller's organisation."""
-    if session.scalar(select(Satellite.id).where(Satellite.norad_id == body.norad_id)) is not None:
-        raise ConflictError(f"NORAD {body.norad_id} is already registered; each satellite is registered once, "
-                            "by its owner")
+    _refuse_norad_id(session, body.norad_id)
     satellite = Satellite(org_id=token.org_id, **body.model_dump())
     session.add(satellite)
     session.flush()
@@ -65,6 +78,33 @@ def read_satellite(satellite_id: PathId, session: SessionDep, org: CurrentOrg) -
     """Return one visible satellite (404 if it does not exist or is private to another organisation)."""
     return SatellitePublic.model_validate(get_visible(session, visible_satellites(session, org), Satellite,
                                                       satellite_id, "satellite"))
+
+
+@router.patch("/{satellite_id}")
+def update_satellite(satellite_id: PathId, body: SatelliteUpdate, session: SessionDep, org: CurrentOrg,
+                     _token: WriterToken) -> SatellitePublic:
+    """Change the fields sent of one of the caller's satellites (booked contacts keep their snapshot)."""
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    require_owner(org, satellite, "satellite", "change it")
+    changes = body.changes()
+    if "norad_id" in changes:
+        _refuse_norad_id(session, changes["norad_id"], but=satellite.id)
+    for field, value in changes.items():
+        setattr(satellite, field, value)
+    session.flush()
+    return SatellitePublic.model_validate(satellite)
+
+
+@router.delete("/{satellite_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_satellite(satellite_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken) -> None:
+    """Delete one of the caller's satellites, its element sets and the requests for it (409 if it has contacts)."""
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    require_owner(org, satellite, "satellite", "delete it")
+    refuse_if_contacts(session, Contact.satellite_id == satellite.id,
+                       f"satellite {satellite.id} (NORAD {satellite.norad_id})")
+    session.execute(delete(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite.id))
+    session.execute(delete(ContactRequest).where(ContactRequest.satellite_id == satellite.id))
+    session.execute(delete(Satellite).where(Satellite.id == satellite.id))
 
 
 @router.post("/{satellite_id}/elements", status_code=status.HTTP_201_CREATED)
@@ -111,3 +151,9 @@ def list_satellite_passes(satellite_id: PathId, start: PassStart, session: Sessi
     stations = list(session.scalars(visible_stations(session, org).order_by(Station.id)))
     return passes_over(elements, station_sites(stations), start=start, hours=hours,
                        min_elevation_deg=min_elevation_deg)
+
+
+def _refuse_norad_id(session: Session, norad_id: int, *, but: int | None = None) -> None:
+    query = select(Satellite.id).where(Satellite.norad_id == norad_id, Satellite.id != (but or 0))
+    refuse_taken(session, query, lambda taken: f"NORAD {norad_id} is already registered (satellite {taken}); each "
+                 "satellite is registered once, by its owner")

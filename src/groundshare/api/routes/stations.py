@@ -1,14 +1,22 @@
-"""Ground stations and their antennas."""
+"""Ground stations and their antennas: create, read, list, update and delete.
+
+Writes are the owner's (a partner that sees a shared station or antenna gets 403, and
+anyone else 404).  Deleting keeps history: a station or antenna with contacts is 409,
+and deleting an antenna deletes its sharing policies.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
 from groundshare.api.queries import (
     get_visible,
     page,
+    refuse_if_contacts,
+    refuse_taken,
     require_owner,
     visible_antennas,
     visible_satellites,
@@ -27,13 +35,15 @@ from groundshare.api.schemas import (
     AntennaCreate,
     AntennaPublic,
     AntennasPublic,
+    AntennaUpdate,
     PassesPublic,
     StationCreate,
     StationPublic,
     StationsPublic,
+    StationUpdate,
 )
 from groundshare.errors import ConflictError
-from groundshare.store import Antenna, Satellite, Station
+from groundshare.store import Antenna, Band, Contact, Organisation, Satellite, SharingPolicy, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -41,10 +51,7 @@ router = APIRouter(prefix="/stations", tags=["stations"])
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_station(body: StationCreate, session: SessionDep, token: WriterToken) -> StationPublic:
     """Register a ground station owned by the caller's organisation."""
-    taken = session.scalar(select(Station.id).where(Station.org_id == token.org_id, Station.name == body.name))
-    if taken is not None:
-        raise ConflictError(f"your organisation already has a station named {body.name!r} (station {taken}); "
-                            "choose another name")
+    _refuse_station_name(session, token.org_id, body.name)
     station = Station(org_id=token.org_id, **body.model_dump())
     session.add(station)
     session.flush()
@@ -80,14 +87,76 @@ def create_antenna(station_id: PathId, body: AntennaCreate, session: SessionDep,
     """Add an antenna to one of the caller's own stations."""
     station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
     require_owner(org, station, "station", "add antennas to it")
-    taken = session.scalar(select(Antenna.id).where(Antenna.station_id == station_id, Antenna.name == body.name))
-    if taken is not None:
-        raise ConflictError(f"station {station_id} already has an antenna named {body.name!r} (antenna {taken}); "
-                            "choose another name")
+    _refuse_antenna_name(session, station_id, body.name)
     antenna = Antenna(station_id=station_id, **body.model_dump())
     session.add(antenna)
     session.flush()
     return AntennaPublic.model_validate(antenna)
+
+
+@router.patch("/{station_id}")
+def update_station(station_id: PathId, body: StationUpdate, session: SessionDep, org: CurrentOrg,
+                   _token: WriterToken) -> StationPublic:
+    """Change the fields sent of one of the caller's stations (booked contacts keep their snapshot)."""
+    station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    require_owner(org, station, "station", "change it")
+    changes = body.changes()
+    if "name" in changes:
+        _refuse_station_name(session, station.org_id, changes["name"], but=station.id)
+    for field, value in changes.items():
+        setattr(station, field, value)
+    session.flush()
+    return StationPublic.model_validate(station)
+
+
+@router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_station(station_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken) -> None:
+    """Delete one of the caller's stations with its antennas and their sharing policies (409 if any has contacts)."""
+    station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    require_owner(org, station, "station", "delete it")
+    antenna_ids = select(Antenna.id).where(Antenna.station_id == station_id)
+    refuse_if_contacts(session, Contact.antenna_id.in_(antenna_ids), f"station {station_id} (its antennas)")
+    session.execute(delete(SharingPolicy).where(SharingPolicy.antenna_id.in_(antenna_ids)))
+    session.execute(delete(Antenna).where(Antenna.station_id == station_id))
+    session.execute(delete(Station).where(Station.id == station_id))
+
+
+@router.get("/{station_id}/antennas/{antenna_id}")
+def read_antenna(station_id: PathId, antenna_id: PathId, session: SessionDep, org: CurrentOrg) -> AntennaPublic:
+    """Return one antenna of a station that the caller may see (its own, or shared with it)."""
+    return AntennaPublic.model_validate(_visible_antenna(session, org, station_id, antenna_id))
+
+
+@router.patch("/{station_id}/antennas/{antenna_id}")
+def update_antenna(station_id: PathId, antenna_id: PathId, body: AntennaUpdate, session: SessionDep,
+                   org: CurrentOrg, _token: WriterToken) -> AntennaPublic:
+    """Change the fields sent of an antenna of one of the caller's stations.
+
+    A new band is 409 while a sharing policy of the antenna lists only other bands
+    (change or delete the policy first); booked contacts keep their snapshot.
+    """
+    antenna = _visible_antenna(session, org, station_id, antenna_id)
+    require_owner(org, antenna, "antenna", "change it")
+    changes = body.changes()
+    if "name" in changes:
+        _refuse_antenna_name(session, station_id, changes["name"], but=antenna.id)
+    if "band" in changes:
+        _refuse_band_outside_policies(session, antenna, changes["band"])
+    for field, value in changes.items():
+        setattr(antenna, field, value)
+    session.flush()
+    return AntennaPublic.model_validate(antenna)
+
+
+@router.delete("/{station_id}/antennas/{antenna_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_antenna(station_id: PathId, antenna_id: PathId, session: SessionDep, org: CurrentOrg,
+                   _token: WriterToken) -> None:
+    """Delete an antenna of one of the caller's stations and its sharing policies (409 if it has contacts)."""
+    antenna = _visible_antenna(session, org, station_id, antenna_id)
+    require_owner(org, antenna, "antenna", "delete it")
+    refuse_if_contacts(session, Contact.antenna_id == antenna.id, f"antenna {antenna.id} ({antenna.name!r})")
+    session.execute(delete(SharingPolicy).where(SharingPolicy.antenna_id == antenna.id))
+    session.execute(delete(Antenna).where(Antenna.id == antenna.id))
 
 
 @router.get("/{station_id}/passes")
@@ -98,3 +167,32 @@ def list_station_passes(station_id: PathId, start: PassStart, session: SessionDe
     satellites = list(session.scalars(visible_satellites(session, org).order_by(Satellite.id)))
     return passes_over(newest_element_sets(session, satellites), station_sites([station]), start=start, hours=hours,
                        min_elevation_deg=min_elevation_deg)
+
+
+def _visible_antenna(session: Session, org: Organisation, station_id: int, antenna_id: int) -> Antenna:
+    get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    return get_visible(session, visible_antennas(session, org).where(Antenna.station_id == station_id), Antenna,
+                       antenna_id, "antenna")
+
+
+def _refuse_station_name(session: Session, org_id: int, name: str, *, but: int | None = None) -> None:
+    query = select(Station.id).where(Station.org_id == org_id, Station.name == name, Station.id != (but or 0))
+    refuse_taken(session, query, lambda taken: f"your organisation already has a station named {name!r} (station "
+                 f"{taken}); choose another name")
+
+
+def _refuse_antenna_name(session: Session, station_id: int, name: str, *, but: int | None = None) -> None:
+    query = select(Antenna.id).where(Antenna.station_id == station_id, Antenna.name == name, Antenna.id != (but or 0))
+    refuse_taken(session, query, lambda taken: f"station {station_id} already has an antenna named {name!r} "
+                 f"(antenna {taken}); choose another name")
+
+
+def _refuse_band_outside_policies(session: Session, antenna: Antenna, band: Band) -> None:
+    for policy in session.scalars(select(SharingPolicy).where(SharingPolicy.antenna_id == antenna.id)
+                                  .order_by(SharingPolicy.id)):
+        bands = [str(b) for b in policy.bands or []]
+        if bands and band.value not in bands:
+            raise ConflictError(
+                f"sharing policy {policy.id} grants antenna {antenna.id} to organisation {policy.grantee_org_id} "
+                f"for the {', '.join(bands)} band(s) only, so the antenna cannot become {band.value}\n\nChange the "
+                f"policy's bands (PATCH /policies/{policy.id}) or delete it first")

@@ -1,7 +1,58 @@
-"""API tokens of the caller's organisation (admins only)."""
+"""API tokens of the caller's organisation (admin tokens only; others get 403 naming the role rule).
+
+A new token's text is in the creation response only: the database keeps its hash.
+Revoking is for good (the token then answers 401); revoking a revoked token changes
+nothing.  The organisation's last unrevoked admin token cannot be revoked (409), so an
+organisation cannot lock itself out of managing its tokens.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+
+from groundshare.api.deps import AdminToken, CurrentOrg, SessionDep
+from groundshare.api.queries import get_visible, own_tokens, page
+from groundshare.api.routes.params import Limit, Offset, PathId
+from groundshare.api.schemas import TokenCreate, TokenCreated, TokenPublic, TokensPublic
+from groundshare.errors import ConflictError
+from groundshare.store import ApiToken, Role
+from groundshare.timeutil import utc_now
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenCreate, session: SessionDep, org: CurrentOrg, _token: AdminToken) -> TokenCreated:
+    """Issue a token of the caller's organisation; its text is shown in this response only."""
+    row, text = ApiToken.issue(org.id, body.role, label=body.label)
+    session.add(row)
+    session.flush()
+    return TokenCreated(**TokenPublic.model_validate(row).model_dump(), token=text)
+
+
+@router.get("")
+def list_tokens(session: SessionDep, org: CurrentOrg, _token: AdminToken, offset: Offset = 0,
+                limit: Limit = 100) -> TokensPublic:
+    """List the organisation's tokens, revoked ones included (never their text or hash)."""
+    rows, count = page(session, own_tokens(session, org), offset=offset, limit=limit, order_by=[ApiToken.id])
+    return TokensPublic(data=[TokenPublic.model_validate(t) for t in rows], count=count)
+
+
+@router.post("/{token_id}/revoke")
+def revoke_token(token_id: PathId, session: SessionDep, org: CurrentOrg, _token: AdminToken) -> TokenPublic:
+    """Revoke a token of the caller's organisation (the caller's own included, unless it is the last admin's)."""
+    token = get_visible(session, own_tokens(session, org), ApiToken, token_id, "token")
+    if token.revoked_at is None:
+        if token.role is Role.ADMIN:
+            # Lock the organisation's live admin tokens, so two admins revoking each other at once
+            # cannot both see the other as the one left (PostgreSQL; SQLite's write lock already orders them).
+            admins = list(session.scalars(own_tokens(session, org).where(
+                ApiToken.role == Role.ADMIN, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id).with_for_update()
+                .execution_options(populate_existing=True)))
+            if [a.id for a in admins] == [token.id]:
+                raise ConflictError(f"token {token.id} is the last unrevoked admin token of {org.name}; revoking it "
+                                    "would leave nobody able to manage the organisation's tokens\n\nCreate another "
+                                    "admin token first (POST /tokens with role 'admin'), then revoke this one")
+        token.revoked_at = utc_now()
+        session.flush()
+    return TokenPublic.model_validate(token)

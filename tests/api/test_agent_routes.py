@@ -1,0 +1,256 @@
+"""The station agent's routes: the schedule it runs, and the start and outcome it reports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from groundshare.store import Role
+from tests.api.test_satellites import NEXUS_TLE
+
+WINDOW = {"start": "2030-05-01T00:00:00Z", "end": "2030-05-02T00:00:00Z"}
+
+
+def iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def book(client, org, antenna_id, satellite_id, start, end, role=Role.OPERATOR):
+    body = {"antenna_id": antenna_id, "satellite_id": satellite_id, "start": start, "end": end}
+    response = client.post("/contacts", json=body, headers=org.auth(role))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def upload_nexus(client, world):
+    response = client.post(f"/satellites/{world.aem.satellite_id}/elements", content=NEXUS_TLE,
+                           headers={**world.aem.auth(), "Content-Type": "text/plain"})
+    assert response.status_code == 201, response.text
+
+
+def schedule(client, world, org=None, role=Role.OPERATOR, **params):
+    org = org or world.kasa
+    return client.get("/agent/schedule", params={"station_id": world.kasa.station_id, **params},
+                      headers=org.auth(role))
+
+
+def start(client, contact_id, org, role=Role.OPERATOR, **body):
+    return client.post(f"/agent/contacts/{contact_id}/start", json=body or None, headers=org.auth(role))
+
+
+def outcome(client, contact_id, org, role=Role.OPERATOR, **fields):
+    body = {"status": "completed", "bytes_received": 4096, **fields}
+    return client.post(f"/agent/contacts/{contact_id}/outcome", json=body, headers=org.auth(role))
+
+
+@pytest.fixture
+def booked(client, world):
+    """Contacts on kasa's station and elsewhere on 2030-05-01, by name."""
+    upload_nexus(client, world)
+    k, a = world.kasa, world.aem
+    ids = {
+        "partner_on_uhf": book(client, a, k.antenna_id, a.satellite_id, "2030-05-01T03:00:00Z", "2030-05-01T03:10:00Z"),
+        "own_on_dish": book(client, k, k.unshared_antenna_id, k.satellite_id, "2030-05-01T02:00:00Z",
+                            "2030-05-01T02:08:00Z"),
+        "cancelled": book(client, k, k.antenna_id, k.satellite_id, "2030-05-01T05:00:00Z", "2030-05-01T05:10:00Z"),
+        "completed": book(client, k, k.antenna_id, k.satellite_id, "2030-05-01T06:00:00Z", "2030-05-01T06:10:00Z"),
+        "next_day": book(client, k, k.antenna_id, k.satellite_id, "2030-05-02T01:00:00Z", "2030-05-02T01:10:00Z"),
+        "aem_station": book(client, a, a.antenna_id, a.satellite_id, "2030-05-01T04:00:00Z", "2030-05-01T04:10:00Z"),
+    }
+    assert client.post(f"/contacts/{ids['cancelled']}/cancel", headers=k.auth()).status_code == 200
+    assert outcome(client, ids["completed"], k).status_code == 200
+    return ids
+
+
+def test_schedule_lists_the_stations_live_contacts_in_start_order(client, world, booked):
+    response = schedule(client, world, **WINDOW)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["station"]["id"] == world.kasa.station_id and body["station"]["name"] == "daejeon-1"
+    assert (body["start"], body["end"]) == ("2030-05-01T00:00:00Z", "2030-05-02T00:00:00Z")
+    assert [c["contact_id"] for c in body["data"]] == [booked["own_on_dish"], booked["partner_on_uhf"]]
+    assert body["count"] == 2
+    own, partner = body["data"]
+    assert partner["status"] == "scheduled" and partner["org_id"] == world.aem.id
+    assert (partner["start"], partner["end"]) == ("2030-05-01T03:00:00Z", "2030-05-01T03:10:00Z")
+    assert partner["antenna"] == {"id": world.kasa.antenna_id, "name": "uhf", "band": "uhf", "setup_s": 30.0,
+                                  "turnaround_s": 60.0, "az_slew_deg_s": None, "el_slew_deg_s": None}
+    assert partner["satellite"] == {"id": world.aem.satellite_id, "norad_id": 49263, "name": "CHETUMAL-SAT",
+                                    "downlink_frequency_hz": None}
+    element_set = partner["element_set"]
+    assert element_set["format"] == "tle" and element_set["epoch"].startswith("2026-03-19T04:38:01")
+    assert element_set["text"].splitlines()[1:] == NEXUS_TLE.splitlines()[1:]  # both TLE lines, for offline SGP4
+    assert own["antenna"]["name"] == "dish" and own["element_set"] is None  # kasa's satellite has no elements
+
+
+def test_schedule_time_filter(client, world, booked):
+    narrow = schedule(client, world, start="2030-05-01T02:30:00Z", end="2030-05-01T03:05:00Z").json()
+    assert [c["contact_id"] for c in narrow["data"]] == [booked["partner_on_uhf"]]
+    # A contact still running at the window's start is listed; one ending exactly then is not.
+    assert schedule(client, world, start="2030-05-01T02:07:00Z", end="2030-05-01T02:30:00Z").json()["count"] == 1
+    assert schedule(client, world, start="2030-05-01T02:08:00Z", end="2030-05-01T02:30:00Z").json()["count"] == 0
+    later = schedule(client, world, start="2030-05-01T12:00:00Z", end="2030-05-03T00:00:00Z").json()
+    assert [c["contact_id"] for c in later["data"]] == [booked["next_day"]]
+
+
+def test_schedule_lists_in_progress_contacts(client, world, booked):
+    assert start(client, booked["partner_on_uhf"], world.kasa).json()["status"] == "in_progress"
+    statuses = [c["status"] for c in schedule(client, world, **WINDOW).json()["data"]]
+    assert statuses == ["scheduled", "in_progress"]
+
+
+def test_schedule_defaults_to_the_next_48_hours(client, world):
+    now = datetime.now(UTC).replace(microsecond=0)
+    soon = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, iso(now + timedelta(hours=1)),
+                iso(now + timedelta(hours=1, minutes=10)))
+    book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, iso(now + timedelta(hours=49)),
+         iso(now + timedelta(hours=49, minutes=10)))
+    body = schedule(client, world).json()
+    assert [c["contact_id"] for c in body["data"]] == [soon]
+    span = datetime.fromisoformat(body["end"]) - datetime.fromisoformat(body["start"])
+    assert span == timedelta(hours=48)
+
+
+@pytest.mark.parametrize(("org", "status"), [("aem", 403), ("uni", 404)])
+def test_schedule_of_another_organisations_station(client, world, booked, org, status):
+    response = schedule(client, world, org=getattr(world, org), **WINDOW)
+    assert response.status_code == status
+    if status == 403:  # shared with aem, but partners do not run kasa's antennas
+        assert response.json()["detail"][0]["msg"] == (
+            f"station {world.kasa.station_id} belongs to organisation {world.kasa.id}; only its owner may run its "
+            "agent and read its schedule")
+    else:
+        assert "does not exist or is not shared with your organisation" in response.json()["detail"][0]["msg"]
+
+
+def test_schedule_of_missing_station_is_404(client, world):
+    response = client.get("/agent/schedule", params={"station_id": 999_999}, headers=world.kasa.auth())
+    assert response.status_code == 404
+
+
+def test_viewer_may_read_the_schedule(client, world, booked):
+    assert schedule(client, world, role=Role.VIEWER, **WINDOW).json()["count"] == 2
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/agent/schedule?station_id=1"), ("POST", "/agent/contacts/1/start"), ("POST", "/agent/contacts/1/outcome"),
+])
+def test_agent_routes_need_a_token(client, world, method, path):
+    response = client.request(method, path, json={})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["detail"][0]["loc"] == ["header", "Authorization"]
+
+
+@pytest.mark.parametrize(("params", "loc"), [
+    ({"station_id": None}, ["query", "station_id"]),
+    ({"station_id": 0}, ["query", "station_id"]),
+    ({"start": "2030-05-01T00:00:00"}, ["query", "start"]),
+    ({"start": "2030-05-02T00:00:00Z", "end": "2030-05-01T00:00:00Z"}, ["query", "end"]),
+    ({"start": "2030-05-01T00:00:00Z", "end": "2030-05-16T00:00:00Z"}, ["query", "end"]),
+])
+def test_bad_schedule_query_names_the_field(client, world, params, loc):
+    query = {"station_id": world.kasa.station_id, **params}
+    response = client.get("/agent/schedule", params={k: v for k, v in query.items() if v is not None},
+                          headers=world.kasa.auth())
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_start_then_report(client, world, booked):
+    contact_id = booked["partner_on_uhf"]
+    started = start(client, contact_id, world.kasa, started_at="2030-05-01T12:00:02+09:00")
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "in_progress" and started.json()["started_at"] == "2030-05-01T03:00:02Z"
+    assert start(client, contact_id, world.kasa).json() == started.json()  # a retry changes nothing
+    report = outcome(client, contact_id, world.kasa, role=Role.ADMIN, bytes_received=2_500_000, notes="AOS ok",
+                     finished_at="2030-05-01T03:10:00Z")
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["status"] == "completed" and body["bytes_received"] == 2_500_000 and body["notes"] == "AOS ok"
+    assert (body["started_at"], body["finished_at"]) == ("2030-05-01T03:00:02Z", "2030-05-01T03:10:00Z")
+    # The booking partner sees the outcome in its contacts.
+    [seen] = client.get("/contacts", headers=world.aem.auth()).json()["data"][:1]
+    assert seen["id"] == contact_id and seen["status"] == "completed"
+
+
+def test_repeated_report_is_idempotent_and_a_different_one_409(client, world, booked):
+    contact_id = booked["partner_on_uhf"]
+    first = outcome(client, contact_id, world.kasa, status="failed", bytes_received=10,
+                    finished_at="2030-05-01T03:05:00Z")
+    again = outcome(client, contact_id, world.kasa, status="failed", bytes_received=10,
+                    finished_at="2030-05-01T03:05:00Z")
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    other = outcome(client, contact_id, world.kasa, status="completed", bytes_received=10)
+    assert other.status_code == 409
+    [error] = other.json()["detail"]
+    assert error["type"] == "conflict"
+    assert error["msg"].startswith(
+        f"contact {contact_id} is already failed with a different report: status failed (reported: completed)")
+    assert start(client, contact_id, world.kasa).status_code == 409
+
+
+def test_report_on_cancelled_contact_is_409(client, world, booked):
+    response = outcome(client, booked["cancelled"], world.kasa)
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["msg"] == (
+        f"contact {booked['cancelled']} is cancelled; an outcome can be reported only for a scheduled or "
+        "in_progress contact (cancelled is final)")
+
+
+@pytest.mark.parametrize(("org", "role", "status"), [
+    ("aem", Role.OPERATOR, 403),  # booked it, but the antenna is kasa's
+    ("aem", Role.ADMIN, 403),
+    ("kasa", Role.VIEWER, 403),
+    ("uni", Role.OPERATOR, 404),
+])
+def test_only_the_antenna_owners_writers_report(client, world, booked, org, role, status):
+    contact_id = booked["partner_on_uhf"]
+    assert start(client, contact_id, getattr(world, org), role).status_code == status
+    assert outcome(client, contact_id, getattr(world, org), role).status_code == status
+    assert client.get("/contacts", headers=world.aem.auth()).json()["data"][0]["status"] == "scheduled"
+
+
+def test_partner_reports_on_its_own_antenna(client, world, booked):
+    assert outcome(client, booked["aem_station"], world.aem).status_code == 200
+    assert outcome(client, booked["aem_station"], world.kasa).status_code == 404
+
+
+def test_no_side_effects_by_get(client, world, booked):
+    for action in ("start", "outcome"):
+        response = client.get(f"/agent/contacts/{booked['partner_on_uhf']}/{action}", headers=world.kasa.auth())
+        assert response.status_code == 405
+
+
+def test_unknown_contact_is_404(client, world):
+    assert start(client, 999_999, world.kasa).status_code == 404
+    assert outcome(client, 2_147_483_648, world.kasa).status_code == 422  # past the largest id
+
+
+@pytest.mark.parametrize(("fields", "loc"), [
+    ({"status": "cancelled"}, ["body", "status"]),
+    ({"bytes_received": -1}, ["body", "bytes_received"]),
+    ({"bytes_received": 2**63}, ["body", "bytes_received"]),
+    ({"bytes_received": "lots"}, ["body", "bytes_received"]),
+    ({"finished_at": "2030-05-01T03:10:00"}, ["body", "finished_at"]),
+    ({"started_at": "2030-05-01T03:10:00Z", "finished_at": "2030-05-01T03:00:00Z"}, ["body", "finished_at"]),
+    ({"notes": "x" * 10_001}, ["body", "notes"]),
+    ({"extra": 1}, ["body", "extra"]),
+])
+def test_bad_outcome_names_the_field(client, world, booked, fields, loc):
+    response = outcome(client, booked["partner_on_uhf"], world.kasa, **fields)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_missing_outcome_fields_are_named(client, world, booked):
+    response = client.post(f"/agent/contacts/{booked['partner_on_uhf']}/outcome", json={}, headers=world.kasa.auth())
+    assert response.status_code == 422
+    assert {tuple(e["loc"]) for e in response.json()["detail"]} == {("body", "status"), ("body", "bytes_received")}
+
+
+def test_bad_start_body_names_the_field(client, world, booked):
+    response = start(client, booked["partner_on_uhf"], world.kasa, started_at="yesterday")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "started_at"]
