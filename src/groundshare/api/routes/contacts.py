@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
+from sqlalchemy.orm import defer, selectinload
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
 from groundshare.api.queries import (
@@ -54,7 +55,8 @@ def list_contacts(
     end: Annotated[UtcTime | None, Query(description="Contacts starting before this time (ISO 8601, Z).")] = None,
 ) -> ContactsPublic:
     """List the contacts the caller may see, oldest first, filtered by station, satellite and time."""
-    query = visible_contacts(session, org)
+    # A listing needs neither the planning snapshot (a JSON document per contact) nor whole antennas.
+    query = visible_contacts(session, org).options(defer(Contact.snapshot), selectinload(Contact.antenna))
     if station_id is not None:
         query = query.where(Contact.antenna_id.in_(select(Antenna.id).where(Antenna.station_id == station_id)))
     if satellite_id is not None:
