@@ -7,6 +7,7 @@ database (``tests.store.conftest.empty_database_url``).  ``GROUNDSHARE_DATABASE_
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -33,6 +34,7 @@ from groundshare.store import (
 )
 from groundshare.store.migrate import current, head
 from tests.store.conftest import empty_database_url
+from tests.store.race import OVERLAPPING_PAIRS_SQL
 
 
 @pytest.fixture(autouse=True)
@@ -196,7 +198,7 @@ def test_demo_load_fills_the_network_once_and_prints_a_token_per_organisation(ur
     counts = table_counts(url)
     satellites = len(load_elements(data_path("celestrak_cubesat_2025-11-06.tle")))
     assert counts == {"organisation": 6, "api_token": 6, "station": 6, "antenna": 6, "sharing_policy": 14,
-                      "satellite": satellites, "element_set": satellites, "contact_request": 0, "contact": 0}
+                      "satellite": satellites, "element_set": satellites, "contact_request": satellites, "contact": 0}
     assert "added 6 organisations, 6 stations, 6 antennas, 14 sharing policies" in first.stderr
 
     lines = [line.split("\t") for line in first.stdout.splitlines()]
@@ -251,3 +253,34 @@ def test_demo_load_asks_for_a_migrated_database(tmp_path) -> None:
     assert result.exit_code == 1
     assert "has no groundshare tables; migrate it first with:  groundshare db upgrade" in result.stderr
     assert result.stdout == ""
+
+
+def test_schedule_plan_books_the_demo_networks_requests_without_overlap(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("db", "upgrade", "--database-url", url)
+    assert run("demo", "load", "--database-url", url).exit_code == 0
+    args = ("schedule", "plan", "--database-url", url, "--start", "2025-11-07T00:00Z", "--days", "0.25",
+            "--time-limit", "5")
+    dry = run(*args, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    planned = json.loads(dry.stdout)
+    assert planned["dry_run"] is True and planned["violations"] == [] and planned["booked_contact_ids"] == []
+    assert table_counts(url)["contact"] == 0
+    booked = run(*args)
+    assert booked.exit_code == 0, booked.stderr
+    result = json.loads(booked.stdout)
+    assert result["violations"] == [] and result["refused"] == []
+    assert len(result["booked_contact_ids"]) == len(result["plan"]["contacts"]) == table_counts(url)["contact"] > 0
+    assert result["plan"]["objective"] <= result["plan"]["bound"] + 1e-6
+    assert {o["organisation"] for o in result["fairness"]["organisations"]} <= set(
+        row.name for row in rows(url, Organisation))
+    # The week-long requests stay open for later runs, which only add: nothing booked moves.
+    again = json.loads(run(*args).stdout)
+    assert again["violations"] == [] and table_counts(url)["contact"] == len(result["booked_contact_ids"]) + len(
+        again["booked_contact_ids"])
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(OVERLAPPING_PAIRS_SQL).scalar_one() == 0
+    finally:
+        engine.dispose()

@@ -633,6 +633,112 @@ def _find_org(session: Session, name: str) -> Organisation | None:
     return session.scalars(select(Organisation).where(Organisation.name == name)).one_or_none()
 
 
+# ``schedule``: which contacts to book.
+
+
+class ScheduleFormat(StrEnum):
+    """How ``schedule solve`` prints the plan."""
+
+    json = "json"
+    text = "text"
+
+
+class SolverChoice(StrEnum):
+    """Which solver ``schedule solve`` runs."""
+
+    auto = "auto"
+    cpsat = "cpsat"
+    greedy = "greedy"
+    rolling = "rolling"
+
+
+schedule_app = typer.Typer(name="schedule", help="Choose which contacts to book across the network.",
+                           no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(schedule_app)
+
+ProblemOpt = Annotated[Path, typer.Option(
+    "--problem", "-p", metavar="FILE", show_default=False,
+    help="Problem file: JSON with start, end, antennas, satellites and passes.")]
+TimeLimitOpt = Annotated[float, typer.Option(
+    "--time-limit", "-t", min=0.01, metavar="S", help="Seconds the solver may take.")]
+SolverOpt = Annotated[SolverChoice, typer.Option(
+    "--solver", case_sensitive=False, help="auto: one CP-SAT model up to 1.5 days, rolling daily windows beyond.")]
+ScheduleWorkersOpt = Annotated[int, typer.Option(
+    "--workers", "-j", min=1, metavar="N", help="CP-SAT search threads (8 or more even on 2 cores).")]
+ScheduleFormatOpt = Annotated[ScheduleFormat, typer.Option(
+    "--format", "-f", case_sensitive=False, help="json for scripts; text for people.")]
+
+
+@schedule_app.command("solve")
+def schedule_solve(ctx: typer.Context, problem: ProblemOpt, time_limit: TimeLimitOpt = 30.0,
+                   solver: SolverOpt = SolverChoice.auto, workers: ScheduleWorkersOpt = 8,
+                   fmt: ScheduleFormatOpt = ScheduleFormat.json) -> None:
+    """Solve a scheduling problem file and print the plan (status, objective, bound, gap, contacts).
+
+    The plan is checked against every rule before it is printed; a plan that breaks one
+    (a solver bug) is reported on stderr with exit status 3.
+    """
+    from groundshare.schedule import Problem, check_schedule, solve
+
+    with user_errors(ctx):
+        loaded = Problem.load(problem)
+        plan = solve(loaded, solver=solver.value, time_limit_s=time_limit, workers=workers)
+        violations = check_schedule(loaded, plan.contacts)
+    if violations and plan.status != "infeasible":
+        for v in violations:
+            typer.echo(f"error: the plan breaks a rule ({v.kind}): {v.message}", err=True)
+        raise typer.Exit(3)
+    if fmt is ScheduleFormat.json:
+        _write_stdout(json.dumps(plan.to_dict(), indent=1))
+    else:
+        bound = "none" if plan.bound is None else f"{plan.bound:.6g}"
+        gap = "n/a" if plan.gap is None else f"{100 * plan.gap:.2f} %"
+        _write_stdout(f"{plan.status} plan by {plan.solver}: {_count(len(plan.contacts), 'contact')}, "
+                      f"value {plan.objective:.6g}, bound {bound}, gap {gap}, {plan.wall_s:.1f} s")
+    if plan.status == "infeasible":
+        typer.echo(f"error: no plan keeps the rules: {plan.stats.get('message', 'the locked passes clash')}",
+                   err=True)
+        raise typer.Exit(1)
+
+
+PlanStartOpt = Annotated[str, typer.Option(
+    "--start", metavar="ISO|now", help="Start of the planned horizon: ISO 8601 UTC such as 2025-11-07T00:00Z, or now.")]
+PlanDaysOpt = Annotated[float, typer.Option(
+    "--days", "-d", metavar="N", min=0.01, max=14.0, help="Length of the planned horizon in days (at most 14).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan and print, but book nothing.")]
+
+
+@schedule_app.command("plan")
+def schedule_plan(ctx: typer.Context, days: PlanDaysOpt = 1.0, start: PlanStartOpt = "now",
+                  time_limit: TimeLimitOpt = 30.0, solver: SolverOpt = SolverChoice.auto,
+                  workers: ScheduleWorkersOpt = 8, dry_run: DryRunOpt = False,
+                  database_url: DatabaseUrlOpt = None) -> None:
+    """Plan every organisation's open contact requests over the network and book the plan.
+
+    Contacts already booked never move; partners' antennas are used only as their sharing
+    policies allow.  Prints the run's summary (plan, bookings, fairness, unserved requests)
+    as JSON on stdout.
+    """
+    from groundshare.store.planning import book_plan, build_problem, solve_run
+
+    with user_errors(ctx):
+        begin = parse_utc(start, "--start")
+        with _store_session(database_url) as session:
+            run = build_problem(session, start=begin, end=begin + timedelta(days=days), workers=None)
+        solve_run(run, solver=solver.value, time_limit_s=time_limit, workers=workers)
+        if not dry_run and run.plan.contacts:
+            with _store_session(database_url) as session:
+                book_plan(session, run)
+        run.dry_run = dry_run
+    _write_stdout(json.dumps(run.to_dict(), indent=1))
+    plan = run.plan
+    typer.echo(f"{plan.status} plan by {plan.solver}: {_count(len(plan.contacts), 'contact')} of "
+               f"{_count(len(run.problem.passes), 'candidate')}, value {plan.objective:.6g}, gap "
+               f"{'n/a' if plan.gap is None else f'{100 * plan.gap:.2f} %'}; "
+               f"{'nothing booked (dry run)' if dry_run else _count(len(run.booked), 'contact') + ' booked'}"
+               f"{', ' + _count(len(run.refused), 'refusal') if run.refused else ''}", err=True)
+
+
 # ``serve``: the shared network's REST API.
 
 HostOpt = Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")]

@@ -24,6 +24,7 @@ ROUTES = [
     ("GET", "/agent/schedule"), ("POST", "/agent/contacts/1/start"), ("POST", "/agent/contacts/1/outcome"),
     ("GET", "/ledger"), ("GET", "/ledger.csv"), ("GET", "/exports/contacts.ics"),
     ("GET", "/exports/contacts.csv"), ("GET", "/exports/contacts.json"), ("GET", "/contacts/1"),
+    ("POST", "/schedule/runs"),
 ]
 
 

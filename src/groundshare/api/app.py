@@ -19,6 +19,7 @@ from groundshare.api.routes import (
     policies,
     requests,
     satellites,
+    schedule,
     stations,
     tokens,
 )
@@ -48,6 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
-    for module in (orgs, tokens, stations, satellites, policies, requests, contacts, agent, ledger, exports):
+    for module in (orgs, tokens, stations, satellites, policies, requests, contacts, schedule, agent, ledger, exports):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -27,8 +27,16 @@ WRITER_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """Yield the request's session; commit after the route returns, roll back if it raises."""
-    with session_scope(request.app.state.session_factory, write=request.method not in READ_METHODS) as session:
+    """Yield the request's session; commit after the route returns, roll back if it raises.
+
+    A POST whose endpoint is marked ``reads_only`` (it writes in units of work of its own,
+    e.g. a planning run that solves for seconds before booking) gets a read session, so
+    SQLite's write lock is not held while it computes.
+    """
+    route = request.scope.get("route")
+    reads_only = getattr(getattr(route, "endpoint", None), "reads_only", False)
+    write = request.method not in READ_METHODS and not reads_only
+    with session_scope(request.app.state.session_factory, write=write) as session:
         yield session
 
 

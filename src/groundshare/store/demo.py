@@ -20,6 +20,7 @@ from groundshare.store.models import (
     Antenna,
     ApiToken,
     Band,
+    ContactRequest,
     ElementSetRecord,
     ElementTextFormat,
     Organisation,
@@ -29,6 +30,7 @@ from groundshare.store.models import (
     SharingPolicy,
     Station,
 )
+from groundshare.timeutil import parse_utc
 from groundshare.tomlfile import read_toml
 
 #: Label of the admin token ``load_demo_network`` issues each organisation (replaced on every load).
@@ -45,7 +47,8 @@ def load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tup
     network = read_toml(data_path("demo_network.toml"), "demo network file")
     sites = {site.name: site for site in load_stations(data_path("demo_stations.toml"))}
     nouns = {"organisation": "organisations", "station": "stations", "antenna": "antennas",
-             "sharing policy": "sharing policies", "satellite": "satellites", "element set": "element sets"}
+             "sharing policy": "sharing policies", "satellite": "satellites", "element set": "element sets",
+             "contact request": "contact requests"}
     added = dict.fromkeys(nouns, 0)
 
     def get_or_add(entity: type, noun: str, **key: object) -> Any:
@@ -104,6 +107,18 @@ def load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tup
         record.format = ElementTextFormat.TLE
         record.text = f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n"
         record.source = satellites["elements"]
+    session.flush()
+    wanted = network["requests"]
+    window_start = parse_utc(wanted["window_start"], "requests.window_start")
+    window_end = parse_utc(wanted["window_end"], "requests.window_end")
+    satellites_by_norad = {s.norad_id: s for s in session.scalars(select(Satellite))}
+    for index, element_set in enumerate(elements):
+        satellite = satellites_by_norad[element_set.norad_id]
+        request = get_or_add(ContactRequest, "contact request", org_id=satellite.org_id, satellite_id=satellite.id,
+                             window_start=window_start, window_end=window_end)
+        request.min_duration_s = wanted["min_duration_s"]
+        request.min_elevation_deg = wanted["min_elevation_deg"]
+        request.priority = wanted["priorities"][index % len(wanted["priorities"])]
     session.flush()
     tokens = []
     for org in orgs.values():

@@ -1,0 +1,236 @@
+"""The CP-SAT model: one optional interval per allowed pass, NoOverlap per antenna and satellite.
+
+Model (times in whole seconds from ``problem.start``; a start is floored and an end
+ceiled, so rounding can only widen an interval, never hide an overlap):
+
+- ``x[i]``: pass ``i`` is chosen (``None`` where the pass is not allowed);
+- per antenna: ``AddNoOverlap`` over optional intervals ``[busy_start_s, busy_end_s)``;
+- per satellite (unless redundant): ``AddNoOverlap`` over ``[start_s, end_s)``;
+- per (satellite, UTC day): ``sum(x) <= max_contacts_per_day``;
+- per (antenna, guest organisation, ISO week) with a policy's ``hours_per_week``:
+  ``sum(duration_ms * x) <= hours * 3 600 000``;
+- locked and ``fixed`` passes: ``x == 1``;
+- objective: maximise ``sum(weights[i] * x[i])`` where ``weights = round(value * priority *
+  scale)`` (integers), plus ``move_cost`` for each ``keep`` pass chosen (a kept pass that
+  is dropped costs ``move_cost`` value units).
+
+``build_model`` returns the model for other modules (fairness, repair) to extend;
+``solve_cpsat`` solves it, hinted with the greedy plan. Objectives and bounds come back in
+value units: the objective from the chosen passes, never from the scaled model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from groundshare.errors import ConflictError, InvalidInputError
+from groundshare.schedule.check import HOUR_S, HOURS_SLACK_H, check_schedule
+from groundshare.schedule.plan import Plan
+from groundshare.schedule.problem import Problem
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
+# Integer weights reach about this size; keeps the objective exact to ~1e-6 relative.
+WEIGHT_RANGE = 1_000_000
+MS_PER_S = 1000
+
+
+@dataclass
+class CpsatModel:
+    """A CP-SAT model of ``problem``: ``x[i]`` per pass index (None if not allowed), integer ``weights``.
+
+    ``weights[i] = round(weight[i] * scale)``; ``rounding`` is the largest total error that
+    rounding can add to any plan's scaled value, in value units (for an honest bound).
+    """
+
+    problem: Problem
+    model: cp_model.CpModel
+    x: list[Any]
+    weights: list[int]
+    scale: float
+    rounding: float = 0.0
+    keep_bonus: dict[int, int] = field(default_factory=dict)
+
+
+def weight_scale(weights: np.ndarray) -> float:
+    """Return a power of ten that maps the largest weight to at most ``WEIGHT_RANGE``."""
+    top = float(weights.max()) if weights.size else 0.0
+    if top <= 0:
+        return 1.0
+    return 10.0 ** math.floor(math.log10(WEIGHT_RANGE / top))
+
+
+def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, fixed: Sequence[str] = (),
+                keep: Sequence[str] | None = None, move_cost: float | None = None) -> CpsatModel:
+    """Return the CP-SAT model of ``problem`` with the objective set (see the module docstring).
+
+    ``fixed`` (pass ids) must be chosen, as ``problem.locked``; a fixed pass that is not
+    allowed raises ``ConflictError`` naming it. ``keep`` are booked pass ids; each one not
+    chosen costs ``move_cost`` value units (default: a bit more than the largest weight).
+    """
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    n = len(problem.passes)
+    allowed = problem.allowed
+    w = problem.weight
+    scale = weight_scale(w[allowed])
+    w_int = np.rint(w * scale).astype(np.int64)
+    rounding = float(np.abs(w[allowed] * scale - w_int[allowed]).sum() / scale)
+    x: list[Any] = [model.new_bool_var(f"x[{p.id}]") if allowed[i] else None for i, p in enumerate(problem.passes)]
+
+    busy_lo = np.floor(problem.busy_start_s).astype(np.int64).tolist()
+    busy_hi = np.ceil(problem.busy_end_s).astype(np.int64).tolist()
+    lo = np.floor(problem.start_s).astype(np.int64).tolist()
+    hi = np.ceil(problem.end_s).astype(np.int64).tolist()
+    antenna, satellite = problem.antenna.tolist(), problem.satellite.tolist()
+    by_antenna: dict[int, list[Any]] = defaultdict(list)
+    by_satellite: dict[int, list[Any]] = defaultdict(list)
+    per_day: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    redundant = [s.allow_redundant for s in problem.satellites]
+    caps = [s.max_contacts_per_day for s in problem.satellites]
+    day = problem.day.tolist()
+    for i in range(n):
+        if x[i] is None:
+            continue
+        by_antenna[antenna[i]].append(model.new_optional_fixed_size_interval_var(
+            busy_lo[i], busy_hi[i] - busy_lo[i], x[i], f"busy[{i}]"))
+        if not redundant[satellite[i]]:
+            by_satellite[satellite[i]].append(model.new_optional_fixed_size_interval_var(
+                lo[i], hi[i] - lo[i], x[i], f"link[{i}]"))
+        if caps[satellite[i]] is not None:
+            per_day[(satellite[i], day[i])].append(x[i])
+    for group in (*by_antenna.values(), *by_satellite.values()):
+        if len(group) > 1:
+            model.add_no_overlap(group)
+    for (s, _), members in per_day.items():
+        if len(members) > caps[s]:
+            model.add(sum(members) <= caps[s])
+    _add_weekly_hours(problem, model, x)
+
+    for pass_id in dict.fromkeys([*problem.locked, *fixed]):
+        if pass_id not in problem.pass_index:
+            raise InvalidInputError(f"fixed pass {pass_id!r} is not in the problem", loc=("fixed",))
+        i = problem.pass_index[pass_id]
+        if x[i] is None:
+            raise ConflictError(f"locked pass {pass_id!r} is not allowed (no sharing policy, or a blackout); "
+                                "unlock it or change the policy")
+        model.add(x[i] == 1)
+
+    keep_bonus: dict[int, int] = {}
+    if keep:
+        top = int(w_int.max()) if n else 0
+        bonus = top + 1 if move_cost is None else round(move_cost * scale)
+        for pass_id in keep:
+            i = problem.pass_index.get(pass_id)
+            if i is not None and x[i] is not None:
+                keep_bonus[i] = bonus
+    terms = [(int(w_int[i]) + keep_bonus.get(i, 0), v) for i, v in enumerate(x) if v is not None]
+    model.maximize(sum(c * v for c, v in terms if c != 0))
+    cm = CpsatModel(problem=problem, model=model, x=x, weights=w_int.tolist(), scale=scale, rounding=rounding,
+                    keep_bonus=keep_bonus)
+    if hint is not None:
+        set_hint(cm, hint.contacts if isinstance(hint, Plan) else hint)
+    return cm
+
+
+def _add_weekly_hours(problem: Problem, model: cp_model.CpModel, x: list[Any]) -> None:
+    if not problem.policies:
+        return
+    groups: dict[tuple[int, str, int], list[int]] = defaultdict(list)
+    caps: dict[tuple[int, str, int], float] = {}
+    for i, p in enumerate(problem.passes):
+        org = problem.satellite_org[i]
+        if x[i] is None or problem.antenna_org[i] == org:
+            continue
+        policy = problem.policy_for(p.antenna, org)
+        if policy is not None and policy.hours_per_week is not None:
+            key = (int(problem.antenna[i]), org, int(problem.week[i]))
+            groups[key].append(i)
+            caps[key] = policy.hours_per_week
+    duration_ms = np.rint((problem.end_s - problem.start_s) * MS_PER_S).astype(np.int64)
+    for key, members in groups.items():
+        cap_ms = math.floor((caps[key] + HOURS_SLACK_H) * HOUR_S * MS_PER_S)
+        if int(duration_ms[members].sum()) > cap_ms:
+            model.add(sum(int(duration_ms[i]) * x[i] for i in members) <= cap_ms)
+
+
+def set_hint(cm: CpsatModel, contacts: Sequence[str]) -> None:
+    """Hint ``cm`` with the plan ``contacts`` (pass ids): chosen ones 1, every other 0."""
+    cm.model.clear_hints()
+    chosen = {cm.problem.pass_index[c] for c in contacts if c in cm.problem.pass_index}
+    for i, v in enumerate(cm.x):
+        if v is not None:
+            cm.model.add_hint(v, i in chosen)
+
+
+def solve_cpsat(problem: Problem, *, time_limit_s: float = 30.0, workers: int = 8, hint: Plan | None = None,
+                objective: str = "efficiency", log: bool = False, keep: Sequence[str] | None = None,
+                move_cost: float | None = None, compute_bound: bool = True) -> Plan:
+    """Return the CP-SAT plan of ``problem`` within ``time_limit_s`` seconds on ``workers`` threads.
+
+    Run 8 or more workers even on 2 cores: with 2 the bound barely moves. ``hint`` defaults
+    to the greedy plan, which is also returned (solver ``"greedy"``) when CP-SAT finds
+    nothing in time. The bound is the least of CP-SAT's (in value units, rounding-safe)
+    and ``upper_bound(problem)`` (skipped when ``compute_bound`` is false).
+    """
+    from ortools.sat.python import cp_model
+
+    from groundshare.schedule.bound import upper_bound
+    from groundshare.schedule.greedy import solve_greedy
+
+    if objective != "efficiency":
+        raise InvalidInputError(f"objective must be 'efficiency', got {objective!r}; for fair plans use "
+                                "groundshare.schedule.fairness", loc=("objective",))
+    if not (time_limit_s > 0 and workers >= 1):
+        raise InvalidInputError(f"time_limit_s ({time_limit_s!r}) and workers ({workers!r}) must be positive",
+                                loc=("time_limit_s",))
+    t0 = time.monotonic()
+    ub = upper_bound(problem, budget_s=min(3.0, 0.1 * time_limit_s)) if compute_bound else None
+    clash = [v for v in check_schedule(problem, problem.locked) if v.kind != "locked_missing"]
+    if clash:
+        message = "the locked passes break the rules: " + "; ".join(v.message for v in clash[:5])
+        return Plan(status="infeasible", objective=0.0, bound=ub, contacts=[], solver="cpsat",
+                    wall_s=time.monotonic() - t0, stats={"message": message})
+    if hint is None:
+        hint = solve_greedy(problem, bound=False)
+    cm = build_model(problem, hint=hint, keep=keep, move_cost=move_cost)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s - (time.monotonic() - t0))
+    solver.parameters.num_workers = int(workers)
+    solver.parameters.log_search_progress = bool(log)
+    code = solver.solve(cm.model)
+    status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible"}.get(code, "unknown")
+    stats: dict[str, Any] = {"cpsat_status": solver.status_name(code), "branches": solver.num_branches,
+                             "conflicts": solver.num_conflicts, "workers": int(workers), "scale": cm.scale}
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if code == cp_model.INFEASIBLE:
+            return Plan(status="infeasible", objective=0.0, bound=ub, contacts=[], solver="cpsat",
+                        wall_s=time.monotonic() - t0, stats={**stats, "message": "CP-SAT proved no plan keeps "
+                                                                                  "the rules"})
+        stats["fallback"] = "CP-SAT found no plan in time; this is the greedy plan"
+        return Plan(status="feasible" if hint.status != "infeasible" else hint.status, objective=hint.objective,
+                    bound=ub, contacts=list(hint.contacts), solver="greedy", wall_s=time.monotonic() - t0,
+                    stats=stats)
+    picked = [i for i, v in enumerate(cm.x) if v is not None and solver.boolean_value(v)]
+    picked.sort(key=lambda i: (problem.start_s[i], problem.passes[i].id))
+    value = float(problem.weight[picked].sum()) if picked else 0.0
+    bound = ub
+    if not keep:
+        cp_bound = solver.best_objective_bound / cm.scale + cm.rounding
+        cp_bound += 1e-9 * max(1.0, abs(cp_bound))
+        bound = cp_bound if bound is None else min(bound, cp_bound)
+    if bound is not None:
+        bound = max(bound, value)
+    if keep:
+        stats["kept"] = sum(1 for i in picked if i in cm.keep_bonus)
+    return Plan(status=status, objective=value, bound=bound, contacts=problem.ids(picked), solver="cpsat",
+                wall_s=time.monotonic() - t0, stats=stats)

@@ -1,0 +1,35 @@
+"""``groundshare schedule solve``: JSON on stdout, clean errors on a bad file."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from groundshare.cli import app
+
+from .conftest import random_problem
+
+runner = CliRunner()
+
+
+def test_solve_prints_the_plan(tmp_path) -> None:
+    path = tmp_path / "problem.json"
+    path.write_text(random_problem(3, n_passes=30).to_json())
+    result = runner.invoke(app, ["schedule", "solve", "--problem", str(path), "--time-limit", "5", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert {"status", "objective", "bound", "gap", "contacts", "solver", "wall_s"} <= set(plan)
+    assert plan["status"] == "optimal"
+    text = runner.invoke(app, ["schedule", "solve", "-p", str(path), "--solver", "greedy", "--format", "text"])
+    assert text.exit_code == 0 and "feasible plan by greedy" in text.stdout
+
+
+def test_bad_problem_file_is_a_clean_error(tmp_path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"start": "2025-11-07T00:00:00Z", "end": "2025-11-08T00:00:00Z", "antennas": []}))
+    result = runner.invoke(app, ["schedule", "solve", "--problem", str(path)])
+    assert result.exit_code == 1
+    assert "satellites" in result.output and "Traceback" not in result.output
+    missing = runner.invoke(app, ["schedule", "solve", "--problem", str(tmp_path / "none.json")])
+    assert missing.exit_code == 1 and "cannot read" in missing.output

@@ -1,0 +1,106 @@
+"""Reasons for unserved requests, one hand-made case per kind."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from groundshare.schedule.explain import Request, explain_unserved
+from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
+from tests.schedule.test_fairness import T0, at
+
+
+def network(passes: list[Candidate], **extra) -> Problem:
+    """KSAT-like owner K with antenna k1, and guest G; satellites g1 (G, cap 1/day) and k9 (K, priority 3 passes)."""
+    antennas = [AntennaSpec("k1", "K", setup_s=60.0, teardown_s=60.0), AntennaSpec("g1", "G")]
+    satellites = [SatelliteSpec("sat-g", "G", max_contacts_per_day=1), SatelliteSpec("sat-k", "K"),
+                  SatelliteSpec("sat-none", "G")]
+    return Problem(start=T0, end=T0 + timedelta(days=1), antennas=antennas, satellites=satellites, passes=passes,
+                   **extra)
+
+
+def kinds(reasons) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in reasons:
+        out.setdefault(r.request, []).append(r.kind)
+    return out
+
+
+def test_no_visibility_names_the_satellite_and_window():
+    problem = network([Candidate("p1", "sat-g", "g1", at(0), at(10), value=1.0)])
+    reasons = explain_unserved(problem, ["p1"])
+    assert kinds(reasons) == {"sat-k": ["no_visibility"], "sat-none": ["no_visibility"]}
+    reason = reasons[1]
+    assert reason.kind == "no_visibility" and reason.satellite == "sat-none" and reason.organisation == "G"
+    assert reason.message == ("satellite sat-none (G) has no pass over any antenna in "
+                              "2025-11-07T00:00:00.000Z..2025-11-08T00:00:00.000Z")
+
+
+def test_a_served_request_gets_no_reason_and_a_short_pass_is_no_visibility():
+    problem = network([Candidate("p1", "sat-g", "g1", at(0), at(3), value=1.0)])
+    assert explain_unserved(problem, ["p1"], requests=[Request("sat-g")]) == []
+    (reason,) = explain_unserved(problem, ["p1"], requests=[Request("sat-g", min_duration_s=600.0, id="r1")])
+    assert (reason.request, reason.kind) == ("r1", "no_visibility")
+    assert "for 600 s or more" in reason.message
+
+
+def test_link_that_does_not_close():
+    problem = network([Candidate("p1", "sat-g", "g1", at(0), at(10), value=0.0)])
+    (reason,) = explain_unserved(problem, [], requests=[Request("sat-g")])
+    assert reason.kind == "link" and reason.pass_ids == ("p1",)
+    assert "value 0 (the link does not close)" in reason.message
+
+
+def test_not_allowed_names_the_missing_policy_and_the_blackout():
+    passes = [Candidate("p1", "sat-g", "k1", at(0), at(10), value=5.0),
+              Candidate("p2", "sat-g", "g1", at(100), at(110), value=5.0)]
+    problem = network(passes, policies=[], blackouts=[Blackout("g1", at(105), at(200))])
+    (reason,) = explain_unserved(problem, [], requests=[Request("sat-g")])
+    assert reason.kind == "not_allowed" and reason.pass_ids == ("p1", "p2")
+    assert "pass p1: K grants G no policy on antenna k1" in reason.message
+    assert "pass p2: antenna g1 is blacked out 2025-11-07T01:45:00.000Z..2025-11-07T03:20:00.000Z" in reason.message
+
+
+def test_daily_cap():
+    passes = [Candidate("p1", "sat-g", "g1", at(0), at(10), value=5.0),
+              Candidate("p2", "sat-g", "g1", at(100), at(110), value=5.0)]
+    problem = network(passes)
+    (reason,) = explain_unserved(problem, ["p1"], requests=[Request("sat-g", count=2)])
+    assert reason.kind == "cap" and reason.pass_ids == ("p2",)
+    assert "satellite sat-g already has its 1 contact(s) that UTC day" in reason.message
+    assert reason.message.startswith("satellite sat-g (G) has 1 of 2 contact(s)")
+
+
+def test_weekly_policy_hours():
+    passes = [Candidate("p1", "sat-g", "k1", at(0), at(40), value=5.0),
+              Candidate("p2", "sat-k", "k1", at(300), at(330), value=5.0),
+              Candidate("p3", "sat-g", "k1", at(2000), at(2030), value=5.0)]
+    problem = Problem(start=T0, end=T0 + timedelta(days=3), antennas=[AntennaSpec("k1", "K")],
+                      satellites=[SatelliteSpec("sat-g", "G"), SatelliteSpec("sat-k", "K")], passes=passes,
+                      policies=[PolicySpec("k1", "G", hours_per_week=1.0)])
+    (reason,) = explain_unserved(problem, ["p1", "p2"], requests=[Request("sat-g", count=2)])
+    assert reason.kind == "policy_hours" and reason.pass_ids == ("p3",)
+    assert "policy of K on k1 allows G 1 h per week, 0.67 h already used" in reason.message
+
+
+def test_blocked_names_the_contact_its_organisation_and_priority():
+    passes = [Candidate("p1", "sat-g", "k1", at(0), at(10), value=5.0),
+              # ends 30 s after p1 starts less the 60 s setup: the busy intervals overlap
+              Candidate("p2", "sat-k", "k1", at(-10), at(-0.5), value=5.0, priority=3.0)]
+    problem = Problem(start=T0 - timedelta(hours=1), end=T0 + timedelta(days=1), antennas=network([]).antennas,
+                      satellites=network([]).satellites[:2], passes=passes)
+    (reason,) = explain_unserved(problem, ["p2"], requests=[Request("sat-g")])
+    assert reason.kind == "blocked" and reason.pass_ids == ("p1",)
+    (blocker,) = reason.blockers
+    assert (blocker.pass_id, blocker.satellite, blocker.organisation, blocker.priority) == ("p2", "sat-k", "K", 3.0)
+    assert "pass p1 on k1 is blocked by contact p2 (K, priority 3)" in reason.message
+    assert reason.to_dict()["blockers"][0]["organisation"] == "K"
+
+
+def test_several_causes_give_several_reasons_in_kind_order():
+    passes = [Candidate("p1", "sat-g", "g1", at(0), at(10), value=0.0),
+              Candidate("p2", "sat-g", "g1", at(100), at(110), value=5.0),
+              Candidate("p3", "sat-k", "g1", at(105), at(115), value=5.0)]
+    problem = network(passes)
+    reasons = explain_unserved(problem, ["p3"])
+    assert kinds(reasons) == {"sat-g": ["link", "blocked"], "sat-none": ["no_visibility"]}
+    assert explain_unserved(problem, [])[1].kind == "not_chosen"

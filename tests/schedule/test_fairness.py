@@ -1,0 +1,207 @@
+"""Fairness metrics on hand-computed cases, and the fair solver on seeded random networks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from groundshare.schedule.fairness import (
+    contributed_hours,
+    entitlements,
+    fairness_report,
+    jain_index,
+    requested,
+    solve_fair,
+)
+from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
+
+T0 = datetime(2025, 11, 7, tzinfo=UTC)
+tiny_value = 1e-9
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def random_problem(seed: int, *, n_orgs: int = 4, n_antennas: int = 8, n_satellites: int = 16, hours: float = 24.0,
+                   passes_per_pair_day: float = 4.0, visibility: float = 0.5,
+                   owners: list[int] | None = None, skew: float = 0.0) -> Problem:
+    """Return a seeded random network: the last organisation owns satellites but no antenna.
+
+    Antenna ``k`` belongs to ``owners[k]`` (default ``k % (n_orgs - 1)``). Each
+    satellite-antenna pair sees the other with probability ``visibility``; a visible pair
+    has Poisson(``passes_per_pair_day``) passes per day of 5-12 min, worth their duration
+    in seconds times a priority of 1, 2 or 3. Satellites cap 3-8 contacts per day. With
+    ``skew`` > 0, org0 owns more satellites and its passes are worth ``1 + skew`` times
+    more: an efficiency-only plan then favours it.
+    """
+    rng = np.random.default_rng(seed)
+    orgs = [f"org{k}" for k in range(n_orgs)]
+    owners = owners if owners is not None else [k % (n_orgs - 1) for k in range(n_antennas)]
+    antennas = [AntennaSpec(f"ant{k}", orgs[owners[k]], setup_s=30.0, teardown_s=60.0) for k in range(n_antennas)]
+    odds = np.ones(n_orgs)
+    odds[0] += 2.0 * skew
+    sat_orgs = rng.choice(n_orgs, n_satellites, p=odds / odds.sum())
+    caps = rng.integers(3, 9, n_satellites)
+    satellites = [SatelliteSpec(f"sat{s}", orgs[sat_orgs[s]], max_contacts_per_day=int(caps[s]))
+                  for s in range(n_satellites)]
+    horizon_s = hours * 3600.0
+    passes = []
+    # Draw every pair's passes whether visible or not, so instances that differ only in
+    # ownership (or visibility of one pair) share the same random stream.
+    for s in range(n_satellites):
+        for k in range(n_antennas):
+            visible = rng.random() < visibility
+            count = rng.poisson(passes_per_pair_day * hours / 24.0)
+            start_s = rng.uniform(0.0, horizon_s - 720.0, count)
+            duration_s = rng.uniform(300.0, 720.0, count)
+            priority = rng.choice([1.0, 1.0, 1.0, 2.0, 3.0], count)
+            if not visible:
+                continue
+            for j in range(count):
+                passes.append(Candidate(f"s{s}a{k}p{j}", f"sat{s}", f"ant{k}", T0 + timedelta(seconds=start_s[j]),
+                                        T0 + timedelta(seconds=start_s[j] + duration_s[j]),
+                                        value=round(float(duration_s[j]), 1),
+                                        priority=float(priority[j]) * (1.0 + skew if sat_orgs[s] == 0 else 1.0)))
+    return Problem(start=T0, end=T0 + timedelta(hours=hours), antennas=antennas, satellites=satellites, passes=passes)
+
+
+def two_org_problem(**extra) -> Problem:
+    """Two partners, one antenna each; A's satellite on B's antenna and the other way."""
+    antennas = [AntennaSpec("a1", "A"), AntennaSpec("b1", "B")]
+    satellites = [SatelliteSpec("sa", "A"), SatelliteSpec("sb", "B")]
+    passes = [Candidate("p1", "sa", "b1", at(0), at(60), value=100.0),      # B serves A for 1 h
+              Candidate("p2", "sb", "a1", at(120), at(150), value=50.0),    # A serves B for 0.5 h
+              Candidate("p3", "sa", "a1", at(200), at(230), value=30.0, priority=2.0)]
+    return Problem(start=T0, end=T0 + timedelta(hours=10), antennas=antennas, satellites=satellites, passes=passes,
+                   **extra)
+
+
+# Metrics, computed by hand.
+
+
+def test_jain_index_matches_the_formula():
+    # (1 + 0.5)^2 / (2 * (1 + 0.25)) = 2.25 / 2.5
+    assert abs(jain_index([1.0, 0.5]) - 0.9) < tiny_value
+    assert abs(jain_index([0.7, 0.7, 0.7]) - 1.0) < tiny_value
+    assert abs(jain_index([1.0, 0.0, 0.0, 0.0]) - 0.25) < tiny_value
+    assert jain_index([]) == 1.0
+
+
+def test_contributed_hours_subtract_merged_blackouts():
+    problem = two_org_problem(blackouts=[Blackout("a1", at(-60), at(60)), Blackout("a1", at(30), at(90))])
+    hours = contributed_hours(problem)
+    assert abs(hours["A"] - 8.5) < tiny_value  # 10 h minus [0, 90 min), the union clipped to the horizon
+    assert abs(hours["B"] - 10.0) < tiny_value
+
+
+def test_entitlements_follow_contribution_with_a_floor_and_given_shares_win():
+    problem = two_org_problem(blackouts=[Blackout("a1", at(0), at(300))])  # A contributes 5 h, B 10 h
+    shares = entitlements(problem, floor=0.0)
+    assert abs(shares["A"] - 1 / 3) < tiny_value and abs(shares["B"] - 2 / 3) < tiny_value
+    shares = entitlements(problem, floor=0.1)
+    assert abs(shares["A"] - (0.9 / 3 + 0.05)) < tiny_value
+    assert entitlements(problem, basis="equal") == {"A": 0.5, "B": 0.5}
+    given = two_org_problem(entitlements={"A": 3.0, "B": 1.0})
+    assert entitlements(given) == {"A": 0.75, "B": 0.25}
+
+
+def test_requested_is_the_best_plan_of_each_satellite_alone():
+    satellites = [SatelliteSpec("s", "A", max_contacts_per_day=2), SatelliteSpec("r", "B", allow_redundant=True,
+                                                                               max_contacts_per_day=2)]
+    antennas = [AntennaSpec("x", "A"), AntennaSpec("y", "B")]
+    passes = [Candidate("1", "s", "x", at(0), at(10), value=5.0),
+              Candidate("2", "s", "y", at(5), at(15), value=7.0),   # overlaps 1 and 3
+              Candidate("3", "s", "x", at(12), at(20), value=4.0),
+              Candidate("4", "s", "y", at(30), at(40), value=1.0),
+              # redundant satellite: the two best passes count even though they overlap
+              Candidate("5", "r", "x", at(0), at(10), value=3.0), Candidate("6", "r", "y", at(0), at(10), value=3.0),
+              Candidate("7", "r", "x", at(50), at(55), value=1.0)]
+    problem = Problem(start=T0, end=T0 + timedelta(hours=2), antennas=antennas, satellites=satellites, passes=passes)
+    # s: {1, 3} = 9 beats {2, 4} = 8 under the cap of 2
+    assert requested(problem) == {"A": 9.0, "B": 6.0}
+
+
+def test_report_satisfaction_reciprocity_and_price():
+    problem = two_org_problem()
+    report = fairness_report(problem, ["p1", "p2"], efficient_objective=200.0)
+    # granted: A 100, B 50; requested: A 100 + 60 = 160, B 50; shares 1/2 each (10 h each, equal floor)
+    a, b = report.organisations
+    assert (a.granted_value, b.granted_value) == (100.0, 50.0)
+    assert (a.requested_value, b.requested_value) == (160.0, 50.0)
+    assert a.target_value == 100.0 and b.target_value == 50.0   # min(160, 0.5 * 200), min(50, 100)
+    assert a.satisfaction == 1.0 and b.satisfaction == 1.0
+    assert report.jain_index == 1.0 and report.min_satisfaction == 1.0
+    assert abs(report.price_of_fairness - 0.25) < tiny_value   # (200 - 150) / 200
+    (pair,) = report.reciprocity
+    # A's antenna served B 0.5 h; B's antenna served A 1 h: A gives less than it gets
+    assert (pair.org_a, pair.org_b) == ("A", "B")
+    assert abs(pair.balance_h - (0.5 - 1.0)) < tiny_value
+    report = fairness_report(problem, ["p2"], efficient_objective=200.0)
+    assert report.satisfaction("A") == 0.0 and report.min_satisfaction == 0.0
+    assert abs(report.jain_index - 0.5) < tiny_value
+    as_dict = report.to_dict()
+    assert as_dict["reciprocity"][0]["balance_h"] == 0.5  # only A served B
+
+
+def test_satisfaction_is_one_without_demand_and_jain_ignores_antenna_only_partners():
+    problem = two_org_problem()
+    problem = Problem(start=problem.start, end=problem.end, antennas=[*problem.antennas, AntennaSpec("c1", "C")],
+                      satellites=problem.satellites, passes=problem.passes)
+    report = fairness_report(problem, ["p1"])
+    assert report.satisfaction("C") == 1.0
+    assert report.satisfaction("B") == 0.0
+    assert abs(report.jain_index - 0.5) < tiny_value  # over A (1.0) and B (0.0) only
+
+
+def test_policies_limit_requested_value():
+    problem = two_org_problem(policies=[PolicySpec("b1", "A")])  # B grants A its antenna, A grants B nothing
+    assert requested(problem) == {"A": 160.0, "B": 0.0}
+
+
+# The fair solver.
+
+
+def test_solve_fair_keeps_the_rules_the_value_floor_and_lifts_the_worst_off():
+    from groundshare.schedule.check import check_schedule
+
+    problem = random_problem(7, n_satellites=14, hours=12.0)
+    plan, report = solve_fair(problem, time_limit_s=6.0, workers=4)
+    assert check_schedule(problem, plan.contacts) == []
+    assert report.price_of_fairness <= 0.03 + tiny_value
+    assert abs(plan.objective - report.total_value) < 1e-6
+    eff_min = plan.stats["efficient_min_satisfaction"]
+    assert report.min_satisfaction >= eff_min - 0.01 - tiny_value
+    assert report.jain_index >= 0.95
+
+
+@pytest.mark.parametrize("method", ["maxmin", "alpha"])
+def test_both_fair_objectives_return_valid_plans(method):
+    from groundshare.schedule.check import check_schedule
+
+    problem = random_problem(3, n_satellites=10, n_antennas=6, hours=8.0)
+    plan, report = solve_fair(problem, time_limit_s=4.0, workers=4, method=method)
+    assert check_schedule(problem, plan.contacts) == []
+    assert plan.solver == f"cpsat-fair-{method}"
+    assert report.price_of_fairness <= 0.03 + tiny_value
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15])
+def test_an_organisation_that_contributes_more_is_never_served_less(seed):
+    """Hand one antenna from org1 to org0: same capacity, same satellites, org0 contributes more.
+
+    Capacity and demand are identical in both networks (no policies: every antenna is
+    open to every partner), so only the entitlements change: org0's share grows, and its
+    satellites must get at least as much value under the fair objective.
+    """
+    n_antennas = 6
+    before = [0, 1, 2, 1, 1, 2]
+    after = [0, 0, 2, 1, 1, 2]   # antenna 1 moves from org1 to org0
+    p_before = random_problem(seed, n_antennas=n_antennas, n_satellites=10, hours=8.0, owners=before)
+    p_after = random_problem(seed, n_antennas=n_antennas, n_satellites=10, hours=8.0, owners=after)
+    assert entitlements(p_after)["org0"] > entitlements(p_before)["org0"]
+    _, r_before = solve_fair(p_before, time_limit_s=4.0, workers=4)
+    _, r_after = solve_fair(p_after, time_limit_s=4.0, workers=4)
+    assert r_after.granted("org0") >= r_before.granted("org0") - tiny_value
