@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from groundshare.data import data_path
+from groundshare.errors import GroundshareError
 from groundshare.orbits import load_elements
 from groundshare.passes import Site, find_passes
 from groundshare.schedule import AntennaSpec, PolicySpec, Problem, SatelliteSpec
@@ -265,8 +266,12 @@ def run_instance(instance: Instance, *, seed: int, time_limit_s: float | None, w
         t0 = problem.start + (problem.end - problem.start) / 4
         changed = Problem.from_dict(problem.to_dict() | {"blackouts": [
             {"antenna": busiest.id, "start": format_utc(t0), "end": format_utc(t0 + timedelta(hours=6))}]})
-        result, repair_s = _timed(repair, changed, list(best.contacts), time_limit_s=min(limit_s, 10.0),
-                                  workers=workers, previous=problem)
+        try:
+            result, repair_s = _timed(repair, changed, list(best.contacts), time_limit_s=min(limit_s, 30.0),
+                                      workers=workers, previous=problem)
+        except GroundshareError as exc:
+            print(f"  repair          failed ({busiest.id} dark 6 h): {exc}")
+            return out
         print(f"  repair          objective {result.plan.objective:14,.0f}   {repair_s:7.2f} s   "
               f"({busiest.id} dark 6 h: {len(result.lost)} lost, {len(result.dropped)} moved, "
               f"{len(result.added)} added of {result.booked_count} booked; "

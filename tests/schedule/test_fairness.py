@@ -167,7 +167,7 @@ def test_policies_limit_requested_value():
 def test_solve_fair_keeps_the_rules_the_value_floor_and_lifts_the_worst_off():
     from groundshare.schedule.check import check_schedule
 
-    problem = random_problem(7, n_satellites=14, hours=12.0)
+    problem = random_problem(7, n_antennas=6, n_satellites=40, hours=8.0, skew=1.0)
     plan, report = solve_fair(problem, time_limit_s=6.0, workers=4)
     assert check_schedule(problem, plan.contacts) == []
     assert report.price_of_fairness <= 0.03 + tiny_value
@@ -188,20 +188,22 @@ def test_both_fair_objectives_return_valid_plans(method):
     assert report.price_of_fairness <= 0.03 + tiny_value
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15])
-def test_an_organisation_that_contributes_more_is_never_served_less(seed):
-    """Hand one antenna from org1 to org0: same capacity, same satellites, org0 contributes more.
+def test_an_organisation_that_contributes_more_is_never_served_less():
+    """Hand one antenna from org0 to org1: same capacity, same satellites, org1 contributes more.
 
     Capacity and demand are identical in both networks (no policies: every antenna is
-    open to every partner), so only the entitlements change: org0's share grows, and its
-    satellites must get at least as much value under the fair objective.
+    open to every partner), so only the entitlements change: org1's share grows, and its
+    satellites must get at least as much value under the fair objective. org0 owns more,
+    higher-valued satellites (``skew``), so an efficiency-only plan favours it and org1's
+    entitlement binds in several seeds: the property is then tested where it matters.
     """
-    n_antennas = 6
-    before = [0, 1, 2, 1, 1, 2]
-    after = [0, 0, 2, 1, 1, 2]   # antenna 1 moves from org1 to org0
-    p_before = random_problem(seed, n_antennas=n_antennas, n_satellites=10, hours=8.0, owners=before)
-    p_after = random_problem(seed, n_antennas=n_antennas, n_satellites=10, hours=8.0, owners=after)
-    assert entitlements(p_after)["org0"] > entitlements(p_before)["org0"]
-    _, r_before = solve_fair(p_before, time_limit_s=4.0, workers=4)
-    _, r_after = solve_fair(p_after, time_limit_s=4.0, workers=4)
-    assert r_after.granted("org0") >= r_before.granted("org0") - tiny_value
+    grew = 0
+    for seed in range(11, 19):
+        before = random_problem(seed, n_antennas=4, n_satellites=30, hours=6.0, owners=[0, 0, 1, 2], skew=1.0)
+        after = random_problem(seed, n_antennas=4, n_satellites=30, hours=6.0, owners=[0, 1, 1, 2], skew=1.0)
+        assert entitlements(after)["org1"] > entitlements(before)["org1"]
+        _, r_before = solve_fair(before, time_limit_s=4.0, workers=4)
+        _, r_after = solve_fair(after, time_limit_s=4.0, workers=4)
+        assert r_after.granted("org1") >= r_before.granted("org1") - tiny_value, seed
+        grew += r_after.granted("org1") > r_before.granted("org1") + tiny_value
+    assert grew >= 2  # not vacuous: org1's larger entitlement bought it more service in some networks

@@ -53,6 +53,18 @@ def test_a_station_down_moves_few_and_refills(booked_day):
     assert result.to_dict()["booked_count"] == len(booked)
 
 
+def test_an_element_set_update_that_shifts_passes_moves_few(booked_day):
+    problem, booked = booked_day
+    # a new element set for sat3 moves its passes 2 minutes later (the ids stay: same order per station)
+    shifted = [dataclasses.replace(p, start=p.start + timedelta(minutes=2), end=p.end + timedelta(minutes=2))
+               if p.satellite == "sat3" else p for p in problem.passes]
+    new = dataclasses.replace(problem, passes=shifted, locked=[])
+    result = repair(new, booked, time_limit_s=3.0, workers=4)
+    assert result.lost == []
+    assert check_schedule(new, result.plan.contacts) == []
+    assert result.moved_fraction <= max_moved_fraction
+
+
 def test_a_blackout_counts_as_lost_and_locked_passes_stay(booked_day):
     problem, booked = booked_day
     locked = booked[:3]

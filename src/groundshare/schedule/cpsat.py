@@ -1,7 +1,8 @@
 """The CP-SAT model: one optional interval per allowed pass, NoOverlap per antenna and satellite.
 
-Model (times in whole seconds from ``problem.start``; a start is floored and an end
-ceiled, so rounding can only widen an interval, never hide an overlap):
+Model (times in whole milliseconds from ``problem.start``; a start is floored and an end
+ceiled, so rounding can only widen an interval, never hide an overlap, and times on whole
+milliseconds, as pass tables and problem files carry them, are exact):
 
 - ``x[i]``: pass ``i`` is chosen (``None`` where the pass is not allowed);
 - per antenna: ``AddNoOverlap`` over optional intervals ``[busy_start_s, busy_end_s)``;
@@ -60,6 +61,12 @@ class CpsatModel:
     keep_bonus: dict[int, int] = field(default_factory=dict)
 
 
+def _ms(t_s: np.ndarray, rounding: Any) -> list[int]:
+    """Return times in whole milliseconds, rounded outwards (exact for times on whole milliseconds)."""
+    nudge = -1e-6 if rounding is np.ceil else 1e-6
+    return rounding(t_s * MS_PER_S + nudge).astype(np.int64).tolist()
+
+
 def weight_scale(weights: np.ndarray) -> float:
     """Return a power of ten that maps the largest weight to at most ``WEIGHT_RANGE``."""
     top = float(weights.max()) if weights.size else 0.0
@@ -87,10 +94,8 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
     rounding = float(np.abs(w[allowed] * scale - w_int[allowed]).sum() / scale)
     x: list[Any] = [model.new_bool_var(f"x[{p.id}]") if allowed[i] else None for i, p in enumerate(problem.passes)]
 
-    busy_lo = np.floor(problem.busy_start_s).astype(np.int64).tolist()
-    busy_hi = np.ceil(problem.busy_end_s).astype(np.int64).tolist()
-    lo = np.floor(problem.start_s).astype(np.int64).tolist()
-    hi = np.ceil(problem.end_s).astype(np.int64).tolist()
+    busy_lo, busy_hi = _ms(problem.busy_start_s, np.floor), _ms(problem.busy_end_s, np.ceil)
+    lo, hi = _ms(problem.start_s, np.floor), _ms(problem.end_s, np.ceil)
     antenna, satellite = problem.antenna.tolist(), problem.satellite.tolist()
     by_antenna: dict[int, list[Any]] = defaultdict(list)
     by_satellite: dict[int, list[Any]] = defaultdict(list)
@@ -228,6 +233,12 @@ def solve_cpsat(problem: Problem, *, time_limit_s: float = 30.0, workers: int = 
         cp_bound = solver.best_objective_bound / cm.scale + cm.rounding
         cp_bound += 1e-9 * max(1.0, abs(cp_bound))
         bound = cp_bound if bound is None else min(bound, cp_bound)
+    if not keep and hint.status != "infeasible" and hint.objective > value + 1e-9:
+        # Sub-millisecond widening (or the time limit) kept CP-SAT below its own hint: keep the better plan.
+        picked = [problem.pass_index[c] for c in hint.contacts]
+        picked.sort(key=lambda i: (problem.start_s[i], problem.passes[i].id))
+        value, status = float(hint.objective), "feasible"
+        stats["kept_hint"] = "the hint was better than CP-SAT's plan and is returned"
     if bound is not None:
         bound = max(bound, value)
     if keep:

@@ -144,8 +144,7 @@ def _explain_one(problem: Problem, chosen: np.ndarray, request: Request) -> list
         if kind not in groups:
             continue
         shown = "; ".join(notes[kind][:5]) + (f"; and {len(notes[kind]) - 5} more" if len(notes[kind]) > 5 else "")
-        kind_blockers = [blockers[b] for b in dict.fromkeys(
-            b.pass_id for i in groups[kind] for b in _blocking(problem, chosen, i))] if kind == "blocked" else []
+        kind_blockers = list(blockers.values()) if kind == "blocked" else []  # only "blocked" has blockers
         out.append(reason(kind, f"{head}: {shown}", groups[kind], kind_blockers))
     return out
 
@@ -154,8 +153,11 @@ def _td(seconds: float) -> timedelta:
     return timedelta(seconds=float(seconds))
 
 
-def _blocking(problem: Problem, chosen: np.ndarray, i: int) -> list[Blocker]:
-    """Return the chosen contacts that hold pass ``i``'s antenna or its satellite."""
+def blocking_contacts(problem: Problem, chosen: np.ndarray, i: int) -> list[Blocker]:
+    """Return the chosen contacts that hold pass ``i``'s antenna or its satellite.
+
+    ``chosen`` is a boolean mask over passes; pass ``i`` itself is never its own blocker.
+    """
     overlap_antenna = ((problem.antenna == problem.antenna[i]) & (problem.busy_start_s < problem.busy_end_s[i])
                        & (problem.busy_end_s > problem.busy_start_s[i]))
     overlap_sat = np.zeros_like(overlap_antenna)
@@ -199,7 +201,7 @@ def _cause(problem: Problem, chosen: np.ndarray, i: int) -> tuple[str, str, list
         if used_h + (problem.end_s[i] - problem.start_s[i]) / HOUR_S > policy.hours_per_week + 1e-9:
             return "policy_hours", (f"pass {p.id}: policy of {problem.antenna_org[i]} on {p.antenna} allows {org} "
                                     f"{policy.hours_per_week:g} h per week, {used_h:.2f} h already used"), []
-    blocking = _blocking(problem, chosen, i)
+    blocking = blocking_contacts(problem, chosen, i)
     if blocking:
         names = ", ".join(f"{b.pass_id} ({b.organisation}, priority {b.priority:g})" for b in blocking)
         return "blocked", f"pass {p.id} on {p.antenna} is blocked by contact {names}", blocking

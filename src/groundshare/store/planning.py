@@ -171,7 +171,8 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: 
         satellite_id = satellite_of_norad[p.norad_id]
         station_id = int(p.station)
         for r in requests_of[satellite_id]:
-            aos, los = max(p.aos, r.window_start, start), min(p.los, r.window_end, end)
+            # Inward to whole milliseconds, as the solvers count time exactly in milliseconds.
+            aos, los = _ms_up(max(p.aos, r.window_start, start)), _ms_down(min(p.los, r.window_end, end))
             duration_s = (los - aos).total_seconds()
             if duration_s <= 0 or duration_s < r.min_duration_s or p.max_elevation_deg < r.min_elevation_deg:
                 continue
@@ -249,6 +250,15 @@ def book_plan(session: Session, run: PlanRun) -> PlanRun:
             request.status = RequestStatus.SCHEDULED
     session.flush()
     return run
+
+
+def _ms_down(t: datetime) -> datetime:
+    return t.replace(microsecond=t.microsecond - t.microsecond % 1000)
+
+
+def _ms_up(t: datetime) -> datetime:
+    down = _ms_down(t)
+    return down if down == t else down + timedelta(milliseconds=1)
 
 
 def _in_blackout(policy: SharingPolicy, start: datetime, end: datetime) -> bool:
