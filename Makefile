@@ -44,6 +44,8 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PY) bench/passes.py
 	$(PY) bench/link.py
+	$(PY) bench/api.py
+	$(PY) bench/schedule.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist src/*.egg-info .pytest_cache .ruff_cache
