@@ -44,6 +44,7 @@ from groundshare.store.models import (
     SharingPolicy,
     Station,
     hash_token,
+    newest_element_set,
 )
 from groundshare.store.outcomes import report_outcome, start_contact
 from groundshare.store.types import NaiveDatetimeError, UtcDateTime
@@ -84,6 +85,7 @@ __all__ = [
     "init_db",
     "is_transient",
     "make_session_factory",
+    "newest_element_set",
     "report_outcome",
     "run_unit_of_work",
     "session_scope",

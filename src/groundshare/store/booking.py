@@ -21,7 +21,7 @@ Nothing here commits: the caller's unit of work (``db.session_scope`` or
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,14 +34,16 @@ from groundshare.store.models import (
     Antenna,
     Contact,
     ContactStatus,
-    ElementSetRecord,
     Organisation,
     Satellite,
+    newest_element_set,
 )
 from groundshare.store.policy import check_sharing_policy
 from groundshare.timeutil import format_utc, require_utc
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+R = TypeVar("R", Antenna, Contact)
 
 
 class DoubleBookingError(ConflictError):
@@ -91,17 +93,8 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         raise InvalidInputError(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters, "
                                 f"got {len(idempotency_key)}", loc=("idempotency_key",))
-    if sqlite_begin_mode(session) == "DEFERRED":
-        raise RuntimeError("book_contact needs a unit of work that holds SQLite's write lock from its start; "
-                           "open it with session_scope(factory) (write=True), not write=False")
-
     # The per-antenna lock: bookings of this antenna queue here until the holder commits.
-    # populate_existing: an antenna this session read before the lock is refreshed (turnaround_s).
-    antenna = session.scalars(
-        select(Antenna).where(Antenna.id == antenna_id).with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
-    if antenna is None:
-        raise NotFoundError(f"antenna {antenna_id} does not exist")
+    antenna = _locked_row(session, Antenna, antenna_id, "antenna", needed_by="book_contact needs")
 
     if idempotency_key is not None:
         existing = _contact_by_key(session, org_id, idempotency_key)
@@ -166,15 +159,25 @@ def cancel_contact(session: Session, contact_id: int) -> Contact:
 
 def locked_contact(session: Session, contact_id: int) -> Contact:
     """Return the contact with its row locked until the unit of work ends (refreshed from the database)."""
+    return _locked_row(session, Contact, contact_id, "contact", needed_by="contact transitions need")
+
+
+def _locked_row(session: Session, model: type[R], row_id: int, what: str, *, needed_by: str) -> R:
+    """Return row ``row_id`` locked until the unit of work ends (FOR UPDATE; SQLite's write lock).
+
+    ``populate_existing``: a row this session read before the lock is refreshed, so what
+    is checked is what is stored.  ``NotFoundError`` names a missing row.
+    """
     if sqlite_begin_mode(session) == "DEFERRED":
-        raise RuntimeError("contact transitions need a unit of work that holds SQLite's write lock from its "
-                           "start; open it with session_scope(factory) (write=True), not write=False")
-    contact = session.scalars(
-        select(Contact).where(Contact.id == contact_id).with_for_update().execution_options(populate_existing=True)
+        raise RuntimeError(f"{needed_by} a unit of work that holds SQLite's write lock from its start; "
+                           "open it with session_scope(factory) (write=True), not write=False")
+    row = session.scalars(
+        select(model).where(model.id == row_id).with_for_update()  # type: ignore[attr-defined]
+        .execution_options(populate_existing=True)
     ).one_or_none()
-    if contact is None:
-        raise NotFoundError(f"contact {contact_id} does not exist")
-    return contact
+    if row is None:
+        raise NotFoundError(f"{what} {row_id} does not exist")
+    return row
 
 
 def first_overlapping_contact(session: Session, antenna_id: int, start: datetime,
@@ -235,12 +238,7 @@ def _is_overlap_refusal(exc: IntegrityError) -> bool:
 
 def _snapshot(session: Session, antenna: Antenna, satellite: Satellite) -> dict[str, Any]:
     """Return the inputs a contact is planned with, as they are at booking time."""
-    newest = session.scalars(
-        select(ElementSetRecord)
-        .where(ElementSetRecord.satellite_id == satellite.id)
-        .order_by(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc())
-        .limit(1)
-    ).first()
+    newest = newest_element_set(session, satellite.id)
     return {
         "station": antenna.station.snapshot(),
         "antenna": antenna.snapshot(),

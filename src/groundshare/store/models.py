@@ -35,9 +35,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from groundshare.store.types import UtcDateTime
 from groundshare.timeutil import utc_now
@@ -296,6 +297,14 @@ class ElementSetRecord(Base):
     def snapshot(self) -> dict[str, Any]:
         """Return what a contact records of the element set it was planned with."""
         return {"id": self.id, "epoch": self.epoch.isoformat(), "format": self.format.value, "text": self.text}
+
+
+def newest_element_set(session: Session, satellite_id: int) -> ElementSetRecord | None:
+    """Return the satellite's newest element set by epoch (the later upload on a tie), or None."""
+    return session.scalars(
+        select(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite_id)
+        .order_by(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()).limit(1)
+    ).first()
 
 
 class SharingPolicy(Base):

@@ -40,15 +40,15 @@ from groundshare.store.models import (
     Contact,
     ContactRequest,
     ContactStatus,
-    ElementSetRecord,
     Organisation,
     RequestStatus,
     Satellite,
     SharingPolicy,
     Station,
+    newest_element_set,
 )
-from groundshare.store.policy import booked_hours, week_start
-from groundshare.timeutil import format_utc, parse_utc, require_utc
+from groundshare.store.policy import booked_hours, check_blackouts, week_start
+from groundshare.timeutil import format_utc, require_utc
 
 HOUR_S = 3600.0
 #: Longest horizon one plan may cover (the pass search and the model grow with it).
@@ -117,8 +117,7 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: 
     elements = {}
     skipped = []
     for satellite_id in satellites:
-        record = session.scalars(select(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite_id)
-                                 .order_by(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()).limit(1)).first()
+        record = newest_element_set(session, satellite_id)
         if record is not None:
             elements[satellite_id] = record.to_element_set()
     # A satellite is planned for one organisation: the first to request it in the horizon (usually its owner).
@@ -183,7 +182,7 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: 
                 policy = grants.get((antenna.id, r.org_id))
                 if owner != r.org_id and policy is None:
                     continue
-                if policy is not None and _in_blackout(policy, aos, los):
+                if policy is not None and _blacked_out(policy, aos, los):
                     continue
                 pass_id = f"r{r.id}:a{antenna.id}:{format_utc(aos)}"
                 candidates.append(Candidate(id=pass_id, satellite=str(satellite_id), antenna=str(antenna.id),
@@ -261,12 +260,10 @@ def _ms_up(t: datetime) -> datetime:
     return down if down == t else down + timedelta(milliseconds=1)
 
 
-def _in_blackout(policy: SharingPolicy, start: datetime, end: datetime) -> bool:
-    for window in policy.blackout_windows or []:
-        try:
-            w0, w1 = parse_utc(str(window["start"])), parse_utc(str(window["end"]))
-        except (KeyError, TypeError, ValueError):
-            return True  # a malformed window cannot be honoured; book_contact refuses it too
-        if start < w1 and end > w0:
-            return True
+def _blacked_out(policy: SharingPolicy, start: datetime, end: datetime) -> bool:
+    """Whether the policy's blackouts (``store.policy``'s reading of them) refuse ``[start, end)``."""
+    try:
+        check_blackouts(policy, start, end, f"sharing policy {policy.id}")
+    except PolicyError:
+        return True
     return False

@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groundshare.api.schemas import PassesPublic, PassPublic, UtcTime
 from groundshare.errors import InvalidInputError
 from groundshare.orbits import ElementSet
 from groundshare.passes import Site, find_passes
-from groundshare.store import ElementSetRecord, Satellite, Station
+from groundshare.store import Satellite, Station, newest_element_set
 
 #: Longest window one query may search: a week (the engine's cost grows with it).
 MAX_PASS_HOURS = 168.0
@@ -43,10 +42,7 @@ def newest_element_sets(session: Session, satellites: Sequence[Satellite]) -> li
             loc=("query",))
     found = []
     for satellite in satellites:
-        record = session.scalars(
-            select(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite.id)
-            .order_by(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()).limit(1)
-        ).first()
+        record = newest_element_set(session, satellite.id)
         if record is not None:
             found.append(record.to_element_set())
     return found
