@@ -176,7 +176,7 @@ def run_instance(instance: Instance, *, seed: int, time_limit_s: float | None, w
 
     solve_greedy = _optional("groundshare.schedule.greedy", "solve_greedy")
     solve_cpsat = _optional("groundshare.schedule.cpsat", "solve_cpsat")
-    solve_rolling = _optional("groundshare.schedule.rolling", "solve_rolling")
+    solve_auto = _optional("groundshare.schedule.solve", "solve")
     upper_bound = _optional("groundshare.schedule.bound", "upper_bound")
     check_schedule = _optional("groundshare.schedule.check", "check_schedule")
 
@@ -210,7 +210,7 @@ def run_instance(instance: Instance, *, seed: int, time_limit_s: float | None, w
     if instance.days == 1 and solve_cpsat is not None:
         solvers.append(("cp-sat", solve_cpsat))
     if instance.days > 1:
-        solvers += [(name, fn) for name, fn in (("rolling", solve_rolling), ("cp-sat", solve_cpsat))
+        solvers += [(name, fn) for name, fn in (("cp-sat", solve_cpsat), ("rolling+cp-sat", solve_auto))
                     if fn is not None]
     best = None
     for name, solve in solvers:

@@ -662,7 +662,8 @@ ProblemOpt = Annotated[Path, typer.Option(
 TimeLimitOpt = Annotated[float, typer.Option(
     "--time-limit", "-t", min=0.01, metavar="S", help="Seconds the solver may take.")]
 SolverOpt = Annotated[SolverChoice, typer.Option(
-    "--solver", case_sensitive=False, help="auto: one CP-SAT model up to 1.5 days, rolling daily windows beyond.")]
+    "--solver", case_sensitive=False,
+    help="auto: one CP-SAT model up to 1.5 days; beyond, rolling daily windows, then one model hinted with them.")]
 ScheduleWorkersOpt = Annotated[int, typer.Option(
     "--workers", "-j", min=1, metavar="N", help="CP-SAT search threads (8 or more even on 2 cores).")]
 ScheduleFormatOpt = Annotated[ScheduleFormat, typer.Option(

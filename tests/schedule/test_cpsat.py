@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 
 from groundshare.schedule import build_model, check_schedule, solve_cpsat, solve_greedy
+from groundshare.schedule.cpsat import overlap_cliques
 
 from .brute import brute_force_optimum
 from .conftest import random_problem
@@ -58,3 +62,18 @@ def test_build_model_exposes_vars_and_integer_weights() -> None:
     assert all((v is None) == (not ok) for v, ok in zip(cm.x, problem.allowed, strict=True))
     assert all(isinstance(w, int) for w in cm.weights)
     assert abs(cm.weights[0] - problem.weight[0] * cm.scale) <= 0.5
+
+
+def test_overlap_cliques_say_exactly_which_sets_overlap() -> None:
+    # A set of intervals is pairwise disjoint exactly when no maximal clique holds two of them.
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 9))
+        starts = rng.integers(0, 40, n)
+        ends = starts + rng.integers(0, 15, n)
+        cliques = overlap_cliques(starts.tolist(), ends.tolist())
+        for mask in range(1 << n):
+            chosen = [k for k in range(n) if mask >> k & 1]
+            disjoint = all(ends[a] <= starts[b] or ends[b] <= starts[a] or starts[a] == ends[a]
+                           or starts[b] == ends[b] for a, b in itertools.combinations(chosen, 2))
+            assert disjoint == all(len(set(c) & set(chosen)) <= 1 for c in cliques)

@@ -35,8 +35,14 @@ def test_rolling_keeps_locked_passes_near_boundaries() -> None:
     assert set(problem.locked) <= set(plan.contacts)
 
 
-def test_auto_rolls_long_horizons() -> None:
+def test_auto_rolls_long_horizons_then_solves_one_model() -> None:
     problem = _three_days(3)
-    assert solve(problem, solver="auto", time_limit_s=6, workers=2).solver == "rolling-cpsat"
+    rolling = solve_rolling(problem, time_limit_s=3, workers=2)
+    plan = solve(problem, solver="auto", time_limit_s=6, workers=2)
+    assert plan.solver == "rolling+cpsat" and len(plan.stats["rolling"]["windows"]) == 3
+    assert check_schedule(problem, plan.contacts) == []
+    assert plan.objective >= plan.stats["rolling"]["objective"] - 1e-6
+    assert plan.objective >= rolling.objective - 1e-6
+    assert plan.bound <= rolling.bound + 1e-6
     short = random_problem(3, n_passes=30, days=1)
     assert solve(short, solver="auto", time_limit_s=5, workers=2).solver in ("cpsat", "greedy")

@@ -1,12 +1,13 @@
-"""The CP-SAT model: one optional interval per allowed pass, NoOverlap per antenna and satellite.
+"""The CP-SAT model: one Boolean per allowed pass, at most one per clique of overlapping passes.
 
 Model (times in whole milliseconds from ``problem.start``; a start is floored and an end
 ceiled, so rounding can only widen an interval, never hide an overlap, and times on whole
 milliseconds, as pass tables and problem files carry them, are exact):
 
 - ``x[i]``: pass ``i`` is chosen (``None`` where the pass is not allowed);
-- per antenna: ``AddNoOverlap`` over optional intervals ``[busy_start_s, busy_end_s)``;
-- per satellite (unless redundant): ``AddNoOverlap`` over ``[start_s, end_s)``;
+- per antenna: ``AddAtMostOne`` over each maximal set of passes whose busy intervals
+  ``[busy_start_s, busy_end_s)`` share an instant;
+- per satellite (unless redundant): the same over ``[start_s, end_s)``;
 - per (satellite, UTC day): ``sum(x) <= max_contacts_per_day``;
 - per (antenna, guest organisation, ISO week) with a policy's ``hours_per_week``:
   ``sum(duration_ms * x) <= hours * 3 600 000``;
@@ -14,6 +15,14 @@ milliseconds, as pass tables and problem files carry them, are exact):
 - objective: maximise ``sum(weights[i] * x[i])`` where ``weights = round(value * priority *
   scale)`` (integers), plus ``move_cost`` for each ``keep`` pass chosen (a kept pass that
   is dropped costs ``move_cost`` value units).
+
+Pass times are fixed, so "no two chosen intervals overlap" is exactly "at most one chosen
+per maximal clique" of the interval graph (overlapping intervals on a line always share a
+point, and the maximal cliques are found by one sweep). Stated so, the rule enters CP-SAT's
+linear relaxation: the clique matrix of an interval graph has consecutive ones, so each
+antenna's and each satellite's relaxation is integral, and the bound closes within seconds
+where ``AddNoOverlap`` over optional intervals left a day's bound stuck (92 satellites x 20
+antennas x 1 day: proven optimal in about 3 s instead of 0.46 % open after 60 s).
 
 ``build_model`` returns the model for other modules (fairness, repair) to extend;
 ``solve_cpsat`` solves it, hinted with the greedy plan. Objectives and bounds come back in
@@ -67,6 +76,39 @@ def _ms(t_s: np.ndarray, rounding: Any) -> list[int]:
     return rounding(t_s * MS_PER_S + nudge).astype(np.int64).tolist()
 
 
+def overlap_cliques(starts: Sequence[int], ends: Sequence[int]) -> list[list[int]]:
+    """Return the maximal cliques (of two or more) of the half-open intervals ``[starts[k], ends[k])``.
+
+    Each clique is a list of positions into ``starts``, found by one sweep over the end
+    points: an interval ending at ``t`` and one starting at ``t`` do not overlap, and an
+    empty interval overlaps nothing.
+
+    >>> overlap_cliques([0, 5, 8, 20], [10, 9, 12, 30])
+    [[0, 1, 2]]
+    >>> overlap_cliques([0, 10, 5], [10, 20, 5])
+    []
+    """
+    lo, hi = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+    n = len(lo)
+    keep = np.flatnonzero(hi > lo)
+    times = np.r_[lo[keep], hi[keep]]
+    events = np.r_[keep, keep + n]  # k: start of interval k; k + n: its end
+    order = events[np.lexsort((events < n, times))]  # by time, ends before starts
+    cliques: list[list[int]] = []
+    active: dict[int, None] = {}
+    grown = False
+    for e in order.tolist():
+        if e < n:
+            active[e] = None
+            grown = True
+            continue
+        if grown and len(active) > 1:
+            cliques.append(sorted(active))
+        grown = False
+        del active[e - n]
+    return cliques
+
+
 def weight_scale(weights: np.ndarray) -> float:
     """Return a power of ten that maps the largest weight to at most ``WEIGHT_RANGE``."""
     top = float(weights.max()) if weights.size else 0.0
@@ -97,8 +139,8 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
     busy_lo, busy_hi = _ms(problem.busy_start_s, np.floor), _ms(problem.busy_end_s, np.ceil)
     lo, hi = _ms(problem.start_s, np.floor), _ms(problem.end_s, np.ceil)
     antenna, satellite = problem.antenna.tolist(), problem.satellite.tolist()
-    by_antenna: dict[int, list[Any]] = defaultdict(list)
-    by_satellite: dict[int, list[Any]] = defaultdict(list)
+    by_antenna: dict[int, list[int]] = defaultdict(list)
+    by_satellite: dict[int, list[int]] = defaultdict(list)
     per_day: dict[tuple[int, int], list[Any]] = defaultdict(list)
     redundant = [s.allow_redundant for s in problem.satellites]
     caps = [s.max_contacts_per_day for s in problem.satellites]
@@ -106,16 +148,15 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
     for i in range(n):
         if x[i] is None:
             continue
-        by_antenna[antenna[i]].append(model.new_optional_fixed_size_interval_var(
-            busy_lo[i], busy_hi[i] - busy_lo[i], x[i], f"busy[{i}]"))
+        by_antenna[antenna[i]].append(i)
         if not redundant[satellite[i]]:
-            by_satellite[satellite[i]].append(model.new_optional_fixed_size_interval_var(
-                lo[i], hi[i] - lo[i], x[i], f"link[{i}]"))
+            by_satellite[satellite[i]].append(i)
         if caps[satellite[i]] is not None:
             per_day[(satellite[i], day[i])].append(x[i])
-    for group in (*by_antenna.values(), *by_satellite.values()):
-        if len(group) > 1:
-            model.add_no_overlap(group)
+    for starts, ends, groups in ((busy_lo, busy_hi, by_antenna), (lo, hi, by_satellite)):
+        for members in groups.values():
+            for clique in overlap_cliques([starts[i] for i in members], [ends[i] for i in members]):
+                model.add_at_most_one([x[members[k]] for k in clique])
     for (s, _), members in per_day.items():
         if len(members) > caps[s]:
             model.add(sum(members) <= caps[s])
@@ -221,9 +262,9 @@ def solve_cpsat(problem: Problem, *, time_limit_s: float = 30.0, workers: int = 
             return Plan(status="infeasible", objective=0.0, bound=ub, contacts=[], solver="cpsat",
                         wall_s=time.monotonic() - t0, stats={**stats, "message": "CP-SAT proved no plan keeps "
                                                                                   "the rules"})
-        stats["fallback"] = "CP-SAT found no plan in time; this is the greedy plan"
+        stats["fallback"] = f"CP-SAT found no plan in time; this is its hint, the {hint.solver} plan"
         return Plan(status="feasible" if hint.status != "infeasible" else hint.status, objective=hint.objective,
-                    bound=ub, contacts=list(hint.contacts), solver="greedy", wall_s=time.monotonic() - t0,
+                    bound=ub, contacts=list(hint.contacts), solver=hint.solver, wall_s=time.monotonic() - t0,
                     stats=stats)
     picked = [i for i, v in enumerate(cm.x) if v is not None and solver.boolean_value(v)]
     picked.sort(key=lambda i: (problem.start_s[i], problem.passes[i].id))

@@ -48,7 +48,8 @@ targets), so both stages are ordinary CP-SAT models with integer weights, each h
 the plan before. ``method="alpha"`` offers proportional fairness (alpha = 1: maximise the
 sum of ``log(satisfaction)``, a concave piecewise-linear approximation by tangents) under
 the same value floor, for operators who prefer to weigh every partner, not only the worst.
-Measured (2-core machine, ``time_limit_s=60``, 8 workers) on seeded random 1-day networks of 6
+Measured with the earlier interval (NoOverlap) form of the model (2-core machine, ``time_limit_s=60``,
+8 workers) on seeded random 1-day networks of 6
 partners, 10 antennas, 100 satellites and about 2,000 candidate passes, where one partner
 owns more satellites worth more per pass (``tests/schedule/test_fairness.py::random_problem``
 with ``skew=3``, seeds 1-3): the efficiency-only plan has Jain 0.978-0.992 and minimum

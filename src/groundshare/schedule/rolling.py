@@ -1,6 +1,7 @@
 """Rolling-window CP-SAT for horizons longer than a day or two.
 
-A week does not converge as one model, so the horizon is cut into consecutive windows
+A day's model closes in seconds; a week's is slower to find good plans than to bound them.
+So the horizon is cut into consecutive windows
 (``window_s`` seconds, aligned to UTC midnight so that the daily cap never spans two
 windows). Each pass belongs to the window of its start. Window ``k`` is solved as its own
 problem: its passes, plus those starting up to ``overlap_s`` after it (a look-ahead that
@@ -8,7 +9,8 @@ is solved but not committed), plus every pass already committed in earlier windo
 every locked pass of the whole problem, both as locked passes. So conflicts across a
 boundary, the ISO week's policy hours already used and the frozen window are all kept.
 The time limit is shared out over the windows still to solve. The plan's bound is the
-global ``upper_bound(problem)``.
+global ``upper_bound(problem)``; ``solve(..., solver="auto")`` follows the windows with one
+model of the whole horizon, hinted with their plan, which tightens both.
 """
 
 from __future__ import annotations

@@ -1,20 +1,28 @@
 """solve(): one entry point that picks the solver for the horizon.
 
-``"auto"`` builds one CP-SAT model when the problem spans at most 1.5 days and solves
-rolling daily windows otherwise; ``"cpsat"`` always builds one model; ``"greedy"`` is the
-baseline. CP-SAT that finds nothing in time falls back to the greedy plan (solver
-``"greedy"``, status ``"feasible"``).
+``"auto"`` builds one CP-SAT model when the problem spans at most 1.5 days. A longer
+horizon is solved in two steps: rolling daily windows first (up to ``ROLLING_SHARE`` of
+the time; a window that is proven optimal early hands its time on), then one CP-SAT model
+of the whole horizon, hinted with the rolling plan, for the rest. The windows find a good
+plan fast; the whole model improves it across window boundaries and gives the honest
+bound (never below the hint, so the result is at least the rolling plan). ``"rolling"``
+and ``"cpsat"`` run one step alone; ``"greedy"`` is the baseline. CP-SAT that finds
+nothing in time falls back to the greedy plan (solver ``"greedy"``, status ``"feasible"``).
 """
 
 from __future__ import annotations
+
+import time
 
 from groundshare.errors import InvalidInputError
 from groundshare.schedule.plan import Plan
 from groundshare.schedule.problem import DAY_S, Problem
 
 SOLVERS = ("auto", "cpsat", "greedy", "rolling")
-# Longest horizon (s) that "auto" solves as one model.
+# Longest horizon (s) that "auto" solves as one model alone.
 ONE_MODEL_MAX_S = 1.5 * DAY_S
+# Share of the time limit the rolling windows may take before the whole model (longer horizons).
+ROLLING_SHARE = 0.5
 
 
 def solve(problem: Problem, *, solver: str = "auto", time_limit_s: float = 30.0, workers: int = 8) -> Plan:
@@ -25,9 +33,23 @@ def solve(problem: Problem, *, solver: str = "auto", time_limit_s: float = 30.0,
 
     if solver not in SOLVERS:
         raise InvalidInputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}", loc=("solver",))
+    if not time_limit_s > 0:
+        raise InvalidInputError(f"time_limit_s must be positive, got {time_limit_s!r}", loc=("time_limit_s",))
     if solver == "greedy":
         return solve_greedy(problem)
-    horizon_s = (problem.end - problem.start).total_seconds()
-    if solver == "rolling" or (solver == "auto" and horizon_s > ONE_MODEL_MAX_S):
+    if solver == "rolling":
         return solve_rolling(problem, time_limit_s=time_limit_s, workers=workers)
-    return solve_cpsat(problem, time_limit_s=time_limit_s, workers=workers)
+    horizon_s = (problem.end - problem.start).total_seconds()
+    if solver == "cpsat" or horizon_s <= ONE_MODEL_MAX_S:
+        return solve_cpsat(problem, time_limit_s=time_limit_s, workers=workers)
+    t0 = time.monotonic()
+    rolling = solve_rolling(problem, time_limit_s=ROLLING_SHARE * time_limit_s, workers=workers)
+    if rolling.status == "infeasible":
+        return rolling
+    left_s = max(0.5, time_limit_s - (time.monotonic() - t0))
+    plan = solve_cpsat(problem, time_limit_s=left_s, workers=workers, hint=rolling)
+    plan.solver = "rolling+cpsat"
+    plan.wall_s = time.monotonic() - t0
+    plan.stats |= {"rolling": {"objective": rolling.objective, "wall_s": round(rolling.wall_s, 3),
+                               "windows": rolling.stats.get("windows", [])}}
+    return plan
