@@ -29,7 +29,8 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 run: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/groundshare db upgrade --database-url $(DEMO_DATABASE_URL)
-	$(VENV)/bin/groundshare demo load --database-url $(DEMO_DATABASE_URL)
+	$(VENV)/bin/groundshare demo load --plan-days 2 --database-url $(DEMO_DATABASE_URL)
+	@echo "dashboard: http://$(HOST):$(PORT)/dashboard/ (sign in with a token printed above)"
 	$(VENV)/bin/groundshare serve --host $(HOST) --port $(PORT) --database-url $(DEMO_DATABASE_URL)
 
 # The demo CubeSats' passes over the demo stations, for one day from the snapshot's epoch.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from groundshare.orbits import load_elements
 from groundshare.stations import load_stations
 from groundshare.store import (
     ApiToken,
+    Contact,
     ElementSetRecord,
     Organisation,
     OrgKind,
@@ -284,3 +286,18 @@ def test_schedule_plan_books_the_demo_networks_requests_without_overlap(tmp_path
             assert connection.exec_driver_sql(OVERLAPPING_PAIRS_SQL).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_demo_load_plans_its_first_days_once(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("db", "upgrade", "--database-url", url)
+    first = run("demo", "load", "--database-url", url, "--plan-days", "0.25")
+    assert first.exit_code == 0, first.stderr
+    booked = table_counts(url)["contact"]
+    assert booked > 0 and f"{booked} contacts booked" in first.stderr
+    starts = [c.start_time for c in rows(url, Contact)]
+    assert min(starts) >= datetime(2025, 11, 7, tzinfo=UTC) and max(starts) < datetime(2025, 11, 7, 6, tzinfo=UTC)
+    again = run("demo", "load", "--database-url", url, "--plan-days", "0.25")
+    assert again.exit_code == 0, again.stderr
+    assert f"demo plan skipped: the store already holds {booked} contacts" in again.stderr
+    assert table_counts(url)["contact"] == booked

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from groundshare.link.along import PassLinks
     from groundshare.store import Organisation
+    from groundshare.store.planning import PlanRun
 
 MAX_DAYS = 400.0
 # A search is "long" (worth a progress bar) past either bound; below them it takes a few
@@ -552,14 +553,24 @@ demo_app = typer.Typer(name="demo", help="The demo network of partner agencies, 
 app.add_typer(demo_app)
 
 
+DemoPlanDaysOpt = Annotated[float, typer.Option(
+    "--plan-days", min=0.0, max=7.0, metavar="N",
+    help="Also plan and book the first N days of the demo's requests, when nothing is booked yet.")]
+
+
 @demo_app.command("load")
-def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
+def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None, plan_days: DemoPlanDaysOpt = 0.0) -> None:
     """Load the demo network (data/demo_network.toml) and print a new token per organisation.
 
     Prints ``NAME<TAB>TOKEN`` lines on stdout, one per organisation (admin tokens; each
     replaces the organisation's previous demo token).  Loading again adds nothing else.
+    With ``--plan-days N`` and no contact booked yet, plans and books the first N days of
+    the demo's requests (from their window start, the day after the element sets' epoch).
     """
-    from groundshare.store.demo import load_demo_network
+    from sqlalchemy import func, select
+
+    from groundshare.store import Contact
+    from groundshare.store.demo import demo_requests_start, load_demo_network
 
     with user_errors(ctx):
         with _store_session(database_url) as session:
@@ -569,6 +580,15 @@ def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
         what = ", ".join(f"{n} {noun if n == 1 else plural}" for (noun, plural), n in added.items() if n)
         typer.echo(f"demo network loaded into {_shown_url(database_url)}: added {what or 'nothing new'}; "
                    f"{_count(len(tokens), 'token')} printed above, each shown only this once", err=True)
+        if plan_days > 0:
+            with _store_session(database_url) as session:
+                booked = session.scalar(select(func.count()).select_from(Contact))
+            if booked:
+                typer.echo(f"demo plan skipped: the store already holds {_count(booked, 'contact')}", err=True)
+            else:
+                run = _plan_and_book(database_url, demo_requests_start(), plan_days, solver="auto",
+                                     time_limit_s=30.0, workers=8)
+                _echo_run(run)
 
 
 # Helpers of ``db`` and ``admin``.
@@ -720,19 +740,31 @@ def schedule_plan(ctx: typer.Context, days: PlanDaysOpt = 1.0, start: PlanStartO
     policies allow.  Prints the run's summary (plan, bookings, fairness, unserved requests)
     as JSON on stdout.
     """
+    with user_errors(ctx):
+        run = _plan_and_book(database_url, parse_utc(start, "--start"), days, solver=solver.value,
+                             time_limit_s=time_limit, workers=workers, dry_run=dry_run)
+    _write_stdout(json.dumps(run.to_dict(), indent=1))
+    _echo_run(run)
+
+
+def _plan_and_book(database_url: str | None, begin: datetime, days: float, *, solver: str, time_limit_s: float,
+                   workers: int, dry_run: bool = False) -> PlanRun:
+    """Plan the store's open requests over ``[begin, begin + days)`` and book the plan unless ``dry_run``."""
     from groundshare.store.planning import book_plan, build_problem, solve_run
 
-    with user_errors(ctx):
-        begin = parse_utc(start, "--start")
+    with _store_session(database_url) as session:
+        run = build_problem(session, start=begin, end=begin + timedelta(days=days), workers=None)
+    solve_run(run, solver=solver, time_limit_s=time_limit_s, workers=workers)
+    if not dry_run and run.plan.contacts:
         with _store_session(database_url) as session:
-            run = build_problem(session, start=begin, end=begin + timedelta(days=days), workers=None)
-        solve_run(run, solver=solver.value, time_limit_s=time_limit, workers=workers)
-        if not dry_run and run.plan.contacts:
-            with _store_session(database_url) as session:
-                book_plan(session, run)
-        run.dry_run = dry_run
-    _write_stdout(json.dumps(run.to_dict(), indent=1))
-    plan = run.plan
+            book_plan(session, run)
+    run.dry_run = dry_run
+    return run
+
+
+def _echo_run(run: PlanRun) -> None:
+    """Print a planning run's one-line summary on stderr."""
+    plan, dry_run = run.plan, run.dry_run
     typer.echo(f"{plan.status} plan by {plan.solver}: {_count(len(plan.contacts), 'contact')} of "
                f"{_count(len(run.problem.passes), 'candidate')}, value {plan.objective:.6g}, gap "
                f"{'n/a' if plan.gap is None else f'{100 * plan.gap:.2f} %'}; "

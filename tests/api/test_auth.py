@@ -25,6 +25,8 @@ ROUTES = [
     ("GET", "/ledger"), ("GET", "/ledger.csv"), ("GET", "/exports/contacts.ics"),
     ("GET", "/exports/contacts.csv"), ("GET", "/exports/contacts.json"), ("GET", "/contacts/1"),
     ("POST", "/schedule/runs"),
+    # The dashboard's views.
+    ("GET", "/clock"), ("GET", "/satellites/tracks"), ("GET", "/contacts/1/geometry"),
 ]
 
 

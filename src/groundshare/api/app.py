@@ -12,6 +12,7 @@ import groundshare
 from groundshare.api.errors import ERROR_RESPONSES, install_error_handlers
 from groundshare.api.routes import (
     agent,
+    clock,
     contacts,
     exports,
     ledger,
@@ -49,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
-    for module in (orgs, tokens, stations, satellites, policies, requests, contacts, schedule, agent, ledger, exports):
+    for module in (orgs, tokens, stations, satellites, policies, requests, contacts, schedule, agent, ledger, exports,
+                   clock):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    from groundshare.web import install_dashboard  # the dashboard's static pages at /dashboard/ (no API routes)
+    install_dashboard(app)
     return app

@@ -8,6 +8,7 @@ It is what ``groundshare demo load`` and ``make run`` use.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -35,6 +36,12 @@ from groundshare.tomlfile import read_toml
 
 #: Label of the admin token ``load_demo_network`` issues each organisation (replaced on every load).
 DEMO_TOKEN_LABEL = "demo"
+
+
+def demo_requests_start() -> datetime:
+    """Return when the demo network's contact requests begin (``requests.window_start``)."""
+    network = read_toml(data_path("demo_network.toml"), "demo network file")
+    return parse_utc(network["requests"]["window_start"], "requests.window_start")
 
 
 def load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tuple[str, str], int]]:
@@ -93,13 +100,14 @@ def load_demo_network(session: Session) -> tuple[list[tuple[str, str]], dict[tup
             policy.blackout_windows = policy.blackout_windows or []
     satellites = network["satellites"]
     owners = [orgs[name] for name in satellites["owners"]]
+    public_owners = {orgs[name].id for name in satellites.get("public_owners", [])}
     elements = sorted(load_elements(data_path(satellites["elements"])).elements, key=lambda e: e.norad_id)
     for index, element_set in enumerate(elements):
         satellite = session.scalars(select(Satellite).filter_by(norad_id=element_set.norad_id)).one_or_none()
         if satellite is None:
             owner = owners[index % len(owners)]
             satellite = Satellite(org_id=owner.id, norad_id=element_set.norad_id, name=element_set.name,
-                                  is_public=satellites["is_public"])
+                                  is_public=owner.id in public_owners)
             session.add(satellite)
             session.flush()
             added["satellite"] += 1

@@ -1,12 +1,15 @@
-"""Contacts: book an antenna for a satellite, list, cancel."""
+"""Contacts: book an antenna for a satellite, list, cancel, and the pass geometry of one."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from datetime import timedelta
+from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
 from groundshare.api.queries import (
@@ -18,9 +21,28 @@ from groundshare.api.queries import (
 )
 from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.schemas import MAX_ID, ContactCreate, ContactPublic, ContactsPublic, UtcTime
-from groundshare.store import Antenna, Contact, Satellite, book_contact, cancel_contact
+from groundshare.api.views import ContactElementSet, ContactGeometry, GeometrySamples
+from groundshare.errors import ConflictError, InvalidInputError
+from groundshare.link import LinkConfig, LinkParams, NoiseModel, PathLosses, Receiver, Transmitter
+from groundshare.link.along import link_along_passes
+from groundshare.link.doppler import received_frequency_hz
+from groundshare.orbits import ElementSet, parse_elements
+from groundshare.passes import PassTable, Site
+from groundshare.passes.track import sample_passes
+from groundshare.store import Antenna, Contact, Satellite, book_contact, cancel_contact, newest_element_set
+from groundshare.timeutil import format_utc, seconds_between, to_datetime64
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+#: Most samples one geometry request returns (a 10-minute pass at 0.5 s is 1,201).
+MAX_GEOMETRY_SAMPLES = 20_000
+#: The network stores a satellite's EIRP, rate and frequency and an antenna's G/T, not the demodulator's
+#: threshold: margins assume the Eb/N0 of the demo UHF link (GMSK with convolutional coding,
+#: data/demo_link_uhf.toml) and no pointing, polarisation, atmospheric, ionospheric or rain loss.
+ASSUMED_REQUIRED_EBN0_DB = 10.4
+
+GeometryStep = Annotated[float, Query(ge=0.5, le=60, allow_inf_nan=False,
+                                      description="Seconds between samples, 0.5 to 60.")]
 
 
 def contact_public(contact: Contact) -> ContactPublic:
@@ -73,6 +95,147 @@ def list_contacts(
 def read_contact(contact_id: PathId, session: SessionDep, org: CurrentOrg) -> ContactPublic:
     """Return one contact the caller booked or that is on its antennas (404 otherwise)."""
     return contact_public(get_visible(session, visible_contacts(session, org), Contact, contact_id, "contact"))
+
+
+@router.get("/{contact_id}/geometry")
+def read_contact_geometry(contact_id: PathId, session: SessionDep, org: CurrentOrg,
+                          step_s: GeometryStep = 1.0) -> ContactGeometry:
+    """Return the pass geometry of a visible contact from what it was planned with (its booking snapshot).
+
+    Azimuth, elevation, range and range rate every ``step_s`` from start to end (both
+    included); the Doppler-shifted downlink and the link margin and data rate where the
+    radio parameters are known (``link_note`` says what is missing or assumed).  409 when
+    neither the snapshot nor the satellite has an element set.
+    """
+    contact = get_visible(session, visible_contacts(session, org), Contact, contact_id, "contact")
+    return contact_geometry(session, contact, step_s)
+
+
+def contact_geometry(session: Session, contact: Contact, step_s: float) -> ContactGeometry:
+    """Return the geometry of ``contact`` sampled every ``step_s`` seconds."""
+    snapshot = contact.snapshot or {}
+    station = snapshot.get("station") or contact.antenna.station.snapshot()
+    antenna = snapshot.get("antenna") or contact.antenna.snapshot()
+    satellite = contact.satellite
+    notes: list[str] = []
+    elements, element_view = _planned_elements(session, contact, snapshot.get("element_set"), notes)
+    site = Site(station["name"], lat_deg=station["lat_deg"], lon_deg=station["lon_deg"], alt_m=station["alt_m"],
+                min_elevation_deg=station.get("min_elevation_deg") or 0.0, horizon_mask=station.get("horizon_mask"))
+    duration_s = seconds_between(contact.start_time, contact.end_time)
+    n_samples = math.ceil(duration_s / step_s) + 1
+    if n_samples > MAX_GEOMETRY_SAMPLES:
+        raise InvalidInputError(
+            f"contact {contact.id} lasts {duration_s:g} s, which at step_s={step_s:g} is {n_samples:,} samples, more "
+            f"than {MAX_GEOMETRY_SAMPLES:,}; use step_s of at least {math.ceil(duration_s / MAX_GEOMETRY_SAMPLES):g}",
+            loc=("query", "step_s"))
+    # The contact's window as a one-pass table, so the pass engine samples it exactly as it samples passes.
+    aos, los = to_datetime64(contact.start_time, np.array([0.0, duration_s]))
+    table = PassTable({"sat_index": [0], "site_index": [0], "aos": [aos], "tca": [aos], "los": [los]},
+                      norad_ids=[elements.norad_id], sat_names=[elements.name], site_names=[site.name])
+    tracks = sample_passes(table, [elements], [site], step_s=step_s, workers=1)
+    ok = tracks.ok
+    if not ok.all():
+        notes.append(f"SGP4 cannot propagate the element set at {int((~ok).sum())} of {ok.size} sample times; "
+                     "those samples are left out.")
+    el_deg = tracks.el_deg[ok]
+    samples = GeometrySamples(
+        t=[format_utc(contact.start_time + timedelta(seconds=float(s))) for s in tracks.offset_s[ok]],
+        az_deg=_rounded(tracks.az_deg[ok], 4), el_deg=_rounded(el_deg, 4), range_km=_rounded(tracks.range_km[ok], 4),
+        range_rate_km_s=_rounded(tracks.range_rate_km_s[ok], 6),
+        downlink_hz=None, margin_db=None, data_rate_bps=None)
+    if satellite.downlink_frequency_hz is not None:
+        samples.downlink_hz = _rounded(received_frequency_hz(satellite.downlink_frequency_hz,
+                                                             tracks.range_rate_km_s[ok]), 1)
+    config = _link_config(satellite, antenna, contact.antenna, notes)
+    if config is not None:
+        margin = np.asarray(link_along_passes(table, tracks, config, [site]).budget.margin_db)[ok]
+        samples.margin_db = _rounded(margin, 3)
+        samples.data_rate_bps = np.where(margin >= 0.0, config.link.data_rate_bps, 0.0).tolist()
+    return ContactGeometry(
+        contact_id=contact.id, satellite_id=satellite.id, norad_id=satellite.norad_id, satellite_name=satellite.name,
+        station_id=station.get("id", contact.antenna.station_id), station_name=station["name"],
+        antenna_id=contact.antenna_id, antenna_name=antenna.get("name", contact.antenna.name),
+        start=contact.start_time, end=contact.end_time, status=contact.status,
+        bytes_received=contact.bytes_received, started_at=contact.started_at, finished_at=contact.finished_at,
+        element_set=element_view, max_elevation_deg=_peak(tracks.offset_s[ok], el_deg), samples=samples,
+        link_note=" ".join(notes))
+
+
+def _planned_elements(session: Session, contact: Contact, snapshot: dict[str, Any] | None,
+                      notes: list[str]) -> tuple[ElementSet, ContactElementSet]:
+    """Return the element set the contact was booked with, else the satellite's newest (noted); 409 if none."""
+    if snapshot and snapshot.get("text"):
+        try:
+            catalog = parse_elements(snapshot["text"], source=f"contact {contact.id} snapshot",
+                                     fmt=snapshot.get("format") or None, on_error="raise")
+            elements = catalog.elements[0]
+            return elements, ContactElementSet(epoch=elements.epoch, source="booking snapshot",
+                                               format=str(snapshot.get("format") or "tle"), text=snapshot["text"])
+        except InvalidInputError as exc:
+            notes.append(f"The element set recorded at booking does not parse ({exc}); the satellite's newest is "
+                         "used instead.")
+    else:
+        notes.append("The contact was booked before its satellite had an element set; the satellite's newest "
+                     "is used instead.")
+    record = newest_element_set(session, contact.satellite_id)
+    if record is None:
+        raise ConflictError(f"contact {contact.id}: satellite {contact.satellite_id} has no element set, neither "
+                            "recorded at booking nor stored since, so its geometry cannot be computed\n\nIts "
+                            f"owner uploads them with POST /satellites/{contact.satellite_id}/elements")
+    elements = record.to_element_set()
+    return elements, ContactElementSet(epoch=record.epoch, source=f"newest stored ({record.source or 'unknown'})",
+                                       format=record.format.value, text=record.text)
+
+
+def _link_config(satellite: Satellite, antenna: dict[str, Any], current: Antenna,
+                 notes: list[str]) -> LinkConfig | None:
+    """Return the downlink of ``satellite`` into the antenna, or None with a note naming what is missing."""
+    g_over_t_dbk = antenna.get("g_over_t_db_k")
+    if g_over_t_dbk is None:
+        g_over_t_dbk = current.g_over_t_db_k
+    known = {
+        "the satellite's downlink_frequency_hz": satellite.downlink_frequency_hz,
+        "the satellite's downlink_eirp_dbw": satellite.downlink_eirp_dbw,
+        "the satellite's data_rate_bps": satellite.data_rate_bps,
+        "the antenna's g_over_t_db_k": g_over_t_dbk,
+    }
+    missing = [name for name, value in known.items() if value is None]
+    if missing:
+        notes.append(f"No link margin or data rate: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not "
+                     f"set (PATCH /satellites/{satellite.id}; PATCH /stations/{current.station_id}/antennas/"
+                     f"{current.id}).")
+        if satellite.downlink_frequency_hz is None:
+            notes.append("No Doppler: the satellite's downlink_frequency_hz is not set.")
+        return None
+    notes.append(f"Margin from the satellite's EIRP {satellite.downlink_eirp_dbw:g} dBW at "
+                 f"{satellite.downlink_frequency_hz:g} Hz and {satellite.data_rate_bps:g} bit/s into the antenna's "
+                 f"G/T {g_over_t_dbk:g} dB/K, assuming a required Eb/N0 of {ASSUMED_REQUIRED_EBN0_DB:g} dB and no "
+                 "pointing, polarisation, atmospheric or rain loss; data_rate_bps is the satellite's rate where the "
+                 "margin is at least 0 dB, else 0.")
+    return LinkConfig(
+        link=LinkParams(frequency_hz=satellite.downlink_frequency_hz, data_rate_bps=satellite.data_rate_bps,
+                        required_ebn0_db=ASSUMED_REQUIRED_EBN0_DB),
+        transmitter=Transmitter(eirp_dbw=satellite.downlink_eirp_dbw),
+        receiver=Receiver(noise_model=NoiseModel.g_over_t, g_over_t_dbk=g_over_t_dbk),
+        path=PathLosses(atmospheric_loss_db=0.0, rain_loss_db=0.0), source=f"satellite {satellite.id}")
+
+
+def _peak(offset_s: np.ndarray, el_deg: np.ndarray) -> float | None:
+    """Return the highest elevation, refined by the parabola through the top three equally spaced samples."""
+    if el_deg.size == 0:
+        return None
+    i = int(np.argmax(el_deg))
+    peak = float(el_deg[i])
+    if 0 < i < el_deg.size - 1 and math.isclose(offset_s[i] - offset_s[i - 1], offset_s[i + 1] - offset_s[i]):
+        y0, y1, y2 = el_deg[i - 1], el_deg[i], el_deg[i + 1]
+        curvature = y0 - 2.0 * y1 + y2
+        if curvature < 0.0:
+            peak = float(y1 - (y2 - y0) ** 2 / (8.0 * curvature))
+    return round(peak, 4)
+
+
+def _rounded(values: np.ndarray, decimals: int) -> list[float]:
+    return np.round(np.asarray(values, dtype=float), decimals).tolist()
 
 
 @router.post("/{contact_id}/cancel", name="cancel_contact")

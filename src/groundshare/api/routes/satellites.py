@@ -7,9 +7,12 @@ its element sets and the contact requests for it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Body, Query, status
+from pydantic import Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -23,8 +26,10 @@ from groundshare.api.queries import (
     visible_satellites,
     visible_stations,
 )
+from groundshare.api.routes.clock import clock_for
 from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.routes.passes import (
+    MAX_PASS_SATELLITES,
     PassHours,
     PassMinElevation,
     PassStart,
@@ -33,6 +38,7 @@ from groundshare.api.routes.passes import (
     station_sites,
 )
 from groundshare.api.schemas import (
+    MAX_ID,
     ElementSetPublic,
     ElementSetsPublic,
     PassesPublic,
@@ -40,11 +46,25 @@ from groundshare.api.schemas import (
     SatellitePublic,
     SatellitesPublic,
     SatelliteUpdate,
+    UtcTime,
 )
-from groundshare.errors import InvalidInputError
-from groundshare.orbits import parse_elements
+from groundshare.api.views import SatelliteTrack, SubPoint, TracksPublic
+from groundshare.errors import InvalidInputError, NotFoundError
+from groundshare.orbits import ElementSet, parse_elements
 from groundshare.orbits.catalog import ElementFormat, detect_format
-from groundshare.store import Contact, ContactRequest, ElementSetRecord, ElementTextFormat, Satellite, Station
+from groundshare.orbits.frames import gmst82_rad, itrs_to_geodetic, teme_to_itrs
+from groundshare.orbits.propagate import error_message, propagate_pairs
+from groundshare.store import (
+    Contact,
+    ContactRequest,
+    ElementSetRecord,
+    ElementTextFormat,
+    Satellite,
+    Station,
+    newest_element_set,
+)
+from groundshare.timeutil import jd_fr
+from groundshare.units import DAY_S
 
 router = APIRouter(prefix="/satellites", tags=["satellites"])
 
@@ -53,6 +73,20 @@ MAX_ELEMENT_TEXT_CHARS = 4_000_000
 
 ElementText = Annotated[str, Body(media_type="text/plain", max_length=MAX_ELEMENT_TEXT_CHARS,
                                   description="TLE/3LE or CCSDS OMM (JSON, CSV, XML, KVN) text.")]
+
+#: Longest stretch of ground track before or after ``at``: two days.
+MAX_TRACK_SPAN_S = 172_800.0
+#: Most track points one request computes (all satellites together), so a request stays well under a second.
+MAX_TRACK_POINTS = 500_000
+
+TrackStep = Annotated[float, Query(ge=10, le=600, allow_inf_nan=False,
+                                   description="Seconds between track points, 10 to 600.")]
+TrackSpan = Annotated[float | None, Query(ge=0, le=MAX_TRACK_SPAN_S, allow_inf_nan=False, description=(
+    "Seconds of track to compute on this side of 'at', 0 to 172800 (default: one orbital period of each "
+    "satellite)."))]
+TrackSatelliteIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Query(
+    max_length=MAX_PASS_SATELLITES, description="Only these satellites (repeat the parameter); default: every "
+                                                "visible satellite.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -71,6 +105,104 @@ def list_satellites(session: SessionDep, org: CurrentOrg, offset: Offset = 0, li
     rows, count = page(session, visible_satellites(session, org), offset=offset, limit=limit,
                        order_by=[Satellite.id])
     return SatellitesPublic(data=[SatellitePublic.model_validate(s) for s in rows], count=count)
+
+
+@router.get("/tracks")
+def list_tracks(session: SessionDep, org: CurrentOrg,
+                at: Annotated[UtcTime | None, Query(description="The instant of 'position' (ISO 8601, Z); default: "
+                                                                "the clock's now (GET /clock).")] = None,
+                step_s: TrackStep = 60.0, before_s: TrackSpan = None, after_s: TrackSpan = None,
+                satellite_id: TrackSatelliteIds = None) -> TracksPublic:
+    """Return where every visible satellite is at ``at`` and its ground track around it (newest elements).
+
+    Satellites without an element set, or that SGP4 cannot propagate to ``at``, are left
+    out and named in ``warnings``.
+    """
+    if at is None:
+        at = clock_for(session, org).now
+    query = visible_satellites(session, org).order_by(Satellite.id)
+    if satellite_id:
+        query = query.where(Satellite.id.in_(satellite_id))
+    satellites = list(session.scalars(query))
+    if satellite_id:
+        missing = sorted(set(satellite_id) - {s.id for s in satellites})
+        if missing:
+            raise NotFoundError(f"satellite {missing[0]} does not exist or is not shared with your organisation")
+    if len(satellites) > MAX_PASS_SATELLITES:
+        raise InvalidInputError(
+            f"{len(satellites)} satellites are visible to your organisation; one track query covers at most "
+            f"{MAX_PASS_SATELLITES}\n\nName the ones to show with satellite_id", loc=("query", "satellite_id"))
+    warnings: list[str] = []
+    chosen: list[tuple[Satellite, ElementSet]] = []
+    for satellite in satellites:
+        label = f"satellite {satellite.id} ({satellite.name}, NORAD {satellite.norad_id})"
+        record = newest_element_set(session, satellite.id)
+        if record is None:
+            warnings.append(f"{label} has no element set, so it is left out; its owner uploads them with POST "
+                            f"/satellites/{satellite.id}/elements")
+            continue
+        try:
+            chosen.append((satellite, record.to_element_set()))
+        except InvalidInputError as exc:
+            warnings.append(f"{label} is left out: its newest element set does not parse ({exc})")
+    data = _tracks(chosen, at, step_s, before_s, after_s, warnings)
+    return TracksPublic(at=at, step_s=step_s, data=data, warnings=warnings)
+
+
+def _tracks(chosen: list[tuple[Satellite, ElementSet]], at: datetime, step_s: float, before_s: float | None,
+            after_s: float | None, warnings: list[str]) -> list[SatelliteTrack]:
+    """Return the sub-satellite point at ``at`` and the ground track of each satellite.
+
+    Each satellite has its own window (one orbital period each side by default), so the
+    samples are ragged: one flat array of (satellite index, offset) pairs, propagated with
+    one ``sgp4_array`` call per satellite and rotated and converted all at once.
+    """
+    if not chosen:
+        return []
+    period_s = np.array([e.period_s for _, e in chosen])
+    n_before = np.floor((period_s if before_s is None else np.full(period_s.shape, before_s)) / step_s + 1e-9)
+    n_after = np.floor((period_s if after_s is None else np.full(period_s.shape, after_s)) / step_s + 1e-9)
+    counts = (n_before + n_after + 1).astype(np.int64)
+    if counts.sum() > MAX_TRACK_POINTS:
+        raise InvalidInputError(
+            f"{int(counts.sum()):,} track points ({len(chosen)} satellites at step_s={step_s:g}) is more than "
+            f"{MAX_TRACK_POINTS:,}; use a longer step_s, shorter before_s and after_s, or fewer satellites",
+            loc=("query", "step_s"))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    sat_index = np.repeat(np.arange(len(chosen)), counts)
+    offset_s = (np.arange(sat_index.size) - starts[sat_index] - n_before[sat_index]) * step_s
+    err, r_teme, v_teme = propagate_pairs([e.to_satrec() for _, e in chosen], sat_index, at, offset_s)
+    theta, theta_dot = gmst82_rad(*jd_fr(at, offset_s))
+    r_itrs, _ = teme_to_itrs(r_teme, v_teme, theta, theta_dot)
+    lat_deg, lon_deg, alt_km = itrs_to_geodetic(r_itrs)
+    ok = (err == 0) & np.isfinite(alt_km)
+    lat_deg = np.round(lat_deg, 5)
+    lon_deg = np.round(lon_deg, 5)
+    lon_deg[lon_deg >= 180.0] -= 360.0  # rounding may reach +180
+    alt_km = np.round(alt_km, 4)
+    points = np.column_stack([offset_s, lat_deg, lon_deg])
+    data = []
+    for i, (satellite, elements) in enumerate(chosen):
+        rows = slice(int(starts[i]), int(starts[i + 1]))
+        here = starts[i] + int(n_before[i])
+        label = f"satellite {satellite.id} ({satellite.name}, NORAD {satellite.norad_id})"
+        if not ok[here]:
+            warnings.append(f"{label} is left out: SGP4 cannot propagate its element set of "
+                            f"{elements.epoch.date().isoformat()} to {at.isoformat()} ({error_message(err[here])})")
+            continue
+        good = ok[rows]
+        if not good.all():
+            first = int(np.flatnonzero(~good)[0])
+            warnings.append(f"{label}: {int((~good).sum())} of {good.size} track points are left out, where SGP4 "
+                            f"fails ({error_message(err[rows][first])})")
+        data.append(SatelliteTrack(
+            satellite_id=satellite.id, norad_id=satellite.norad_id, name=satellite.name, org_id=satellite.org_id,
+            is_public=satellite.is_public, element_epoch=elements.epoch,
+            element_age_days=round((at - elements.epoch).total_seconds() / DAY_S, 6),
+            period_s=round(float(period_s[i]), 3),
+            position=SubPoint(lat_deg=float(lat_deg[here]), lon_deg=float(lon_deg[here]), alt_km=float(alt_km[here])),
+            track=points[rows][good].tolist()))
+    return data
 
 
 @router.get("/{satellite_id}")

@@ -1,0 +1,186 @@
+// The dashboard's shell: sign-in, the shared context (who, what they may see, the clock),
+// hash routes and the nav bar.  Each page module exports render(main, ctx) -> cleanup?.
+
+import { ApiError, get, getAll, setToken, token } from "./api.js";
+import * as ledger from "./ledger.js";
+import * as map from "./map.js";
+import * as pages from "./pages.js";
+import * as timeline from "./timeline.js";
+import { showError } from "./ui.js";
+
+const d3 = window.d3;
+
+const ROUTES = {
+  "#/map": map.render,
+  "#/timeline": timeline.render,
+  "#/ledger": ledger.render,
+  "#/stations": pages.renderStations,
+  "#/satellites": pages.renderSatellites,
+};
+
+const main = document.getElementById("main");
+let ctx = null; // the signed-in context; null when signed out
+let cleanup = null;
+
+/** The dashboard clock: the server's `now` (shifted to the demo's data in "epoch" mode), then the wall clock's pace. */
+class Clock {
+  constructor(body) {
+    this.mode = body.mode;
+    this.message = body.message || "";
+    this.dataEpoch = body.data_epoch ? new Date(body.data_epoch) : null;
+    this.base = new Date(body.now).getTime();
+    this.fetchedAt = Date.now();
+  }
+
+  now() {
+    return new Date(this.base + (Date.now() - this.fetchedAt));
+  }
+}
+
+async function loadClock() {
+  try {
+    return new Clock(await get("/clock"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {  // an API without /clock: live wall clock
+      return new Clock({ now: new Date().toISOString(), mode: "live", message: "" });
+    }
+    throw error;
+  }
+}
+
+/** Everything the pages share: the caller, organisations and their colours, stations, antennas, satellites. */
+async function loadContext() {
+  const [me, orgs, stations, satellites, clock] = await Promise.all([
+    get("/orgs/me"), getAll("/orgs"), getAll("/stations"), getAll("/satellites"), loadClock()]);
+  const antennaLists = await Promise.all(stations.map((s) => get(`/stations/${s.id}/antennas`)));
+  const antennas = new Map();
+  stations.forEach((station, i) => {
+    for (const antenna of antennaLists[i].data) antennas.set(antenna.id, { ...antenna, station });
+  });
+  orgs.sort((a, b) => a.id - b.id);
+  const palette = d3.schemeTableau10;
+  const colours = new Map(orgs.map((org, i) => [org.id, palette[i % palette.length]]));
+  const listeners = new Set();
+  const context = {
+    me, clock, stations, antennas,
+    orgs: new Map(orgs.map((org) => [org.id, org])),
+    satellites: new Map(satellites.map((s) => [s.id, s])),
+    orgColour: (id) => colours.get(id) || "#777",
+    orgName: (id) => context.orgs.get(id)?.name || `organisation ${id}`,
+    time: clock.now(), // the time the map shows (play, pause, jump)
+    setTime(date) {
+      context.time = date;
+      for (const fn of listeners) fn(date);
+    },
+    onTime(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+  };
+  return context;
+}
+
+function showBanner() {
+  const banner = document.getElementById("demo-banner");
+  const epoch = ctx && ctx.clock.mode === "epoch";
+  banner.hidden = !epoch;
+  banner.textContent = epoch ? ctx.clock.message || "Demo data: the dashboard clock runs at the data's epoch." : "";
+}
+
+function showWho() {
+  document.getElementById("org-name").textContent = ctx ? `Signed in as ${ctx.me.org.name} (${ctx.me.role})` : "";
+  document.getElementById("sign-out").hidden = !ctx;
+  document.getElementById("nav-links").hidden = !ctx;
+}
+
+function renderSignIn(message = "") {
+  main.innerHTML = `
+    <section class="panel signin" aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in</h1>
+      <p>Paste your organisation's API token (from <code>groundshare admin create-token</code> or
+        <code>groundshare demo load</code>). It is kept in this browser tab only.</p>
+      <form id="signin-form">
+        <p><label for="token-input">API token</label><br>
+          <input id="token-input" name="token" type="password" autocomplete="off" spellcheck="false" required></p>
+        <p><button type="submit" class="primary">Sign in</button></p>
+        <p id="signin-message" class="muted" role="status"></p>
+      </form>
+    </section>`;
+  document.getElementById("signin-message").textContent = message;
+  document.getElementById("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = document.getElementById("token-input").value.trim();
+    const status = document.getElementById("signin-message");
+    status.textContent = "Checking the token…";
+    try {
+      await get("/orgs/me", {}, value);
+    } catch (error) {
+      status.textContent = error instanceof ApiError && error.status === 401
+        ? "That token was not accepted: check it and try again." : error.message;
+      return;
+    }
+    setToken(value);
+    await start("#/map");
+  });
+  document.getElementById("token-input").focus();
+}
+
+function signOut() {
+  setToken(null);
+  ctx = null;
+  if (cleanup) cleanup();
+  cleanup = null;
+  showWho();
+  showBanner();
+  showError(null);
+  if (location.hash !== "#/signin") history.replaceState(null, "", "#/signin");
+  renderSignIn("Signed out.");
+}
+
+async function route() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  showError(null);
+  if (!ctx) {
+    renderSignIn();
+    return;
+  }
+  const hash = ROUTES[location.hash] ? location.hash : "#/map";
+  if (hash !== location.hash) history.replaceState(null, "", hash);
+  for (const link of document.querySelectorAll("#nav-links a")) {
+    if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  main.innerHTML = "";
+  try {
+    cleanup = (await ROUTES[hash](main, ctx)) || null;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) signOut();
+    else showError(error);
+  }
+}
+
+async function start(hash) {
+  try {
+    ctx = await loadContext();
+  } catch (error) {
+    ctx = null;
+    setToken(null);
+    showWho();
+    renderSignIn(error instanceof ApiError && error.status === 401 ? "Your token is no longer valid." : error.message);
+    return;
+  }
+  showWho();
+  showBanner();
+  if (location.hash !== hash) location.hash = hash; // the hashchange event routes
+  else await route();
+}
+
+document.getElementById("sign-out").addEventListener("click", signOut);
+window.addEventListener("hashchange", () => { if (ctx || location.hash !== "#/signin") route(); });
+
+if (token()) start(ROUTES[location.hash] ? location.hash : "#/map");
+else {
+  history.replaceState(null, "", "#/signin");
+  renderSignIn();
+}

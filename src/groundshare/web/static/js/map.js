@@ -1,0 +1,266 @@
+// The map: Natural Earth land drawn offline with d3-geo, stations with their visibility
+// footprints, satellites' positions and ground tracks (GET /satellites/tracks) coloured by
+// owner, and a time control (now, play/pause, next contact).
+
+import { ApiError, get, iso, utcText } from "./api.js";
+import { esc, guarded, showError } from "./ui.js";
+
+const d3 = window.d3;
+const topojson = window.topojson;
+
+const EARTH_RADIUS_KM = 6378.137;
+const WIDTH = 960;
+const HEIGHT = 480;
+const TICK_MS = 200;
+const REFETCH_S = 1800; // fetch tracks again once the map's time is this far from the last fetch
+const SPEEDS = [1, 60, 600];
+
+let landPromise = null; // the land outline, loaded once per page load
+
+function land() {
+  landPromise ??= d3.json(new URL("vendor/world-atlas/land-110m.json", document.baseURI))
+    .then((topology) => topojson.feature(topology, topology.objects.land));
+  return landPromise;
+}
+
+/** Earth central angle (deg) of the circle where a satellite at `altKm` is `minElDeg` above the horizon. */
+export function footprintRadiusDeg(altKm, minElDeg) {
+  const el = (minElDeg * Math.PI) / 180;
+  const lambda = Math.acos((EARTH_RADIUS_KM / (EARTH_RADIUS_KM + altKm)) * Math.cos(el)) - el;
+  return (Math.max(lambda, 0) * 180) / Math.PI;
+}
+
+/** Split [[lon, lat], ...] into runs that do not cross the antimeridian. */
+export function splitAtAntimeridian(points) {
+  const runs = [];
+  let run = [];
+  for (const point of points) {
+    if (run.length && Math.abs(point[0] - run[run.length - 1][0]) > 180) {
+      if (run.length > 1) runs.push(run);
+      run = [];
+    }
+    run.push(point);
+  }
+  if (run.length > 1) runs.push(run);
+  return runs;
+}
+
+/** [lon, lat] of a track ([[offset_s, lat, lon], ...]) at `offsetS`, interpolated (null outside it). */
+function positionAt(track, offsetS) {
+  if (!track.length || offsetS < track[0][0] || offsetS > track[track.length - 1][0]) return null;
+  const i = Math.max(1, d3.bisector((p) => p[0]).left(track, offsetS));
+  const [t0, lat0, lon0] = track[i - 1];
+  const [t1, lat1, lon1] = track[Math.min(i, track.length - 1)];
+  const f = t1 > t0 ? (offsetS - t0) / (t1 - t0) : 0;
+  let dLon = lon1 - lon0;
+  if (dLon > 180) dLon -= 360;
+  if (dLon < -180) dLon += 360;
+  const lon = ((lon0 + f * dLon + 540) % 360) - 180;
+  return [lon, lat0 + f * (lat1 - lat0)];
+}
+
+/** Place labels beside their points, trying four sides so that no two overlap. */
+function placeLabels(items) {
+  const placed = [];
+  const overlaps = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  for (const item of [...items].sort((a, b) => a.py - b.py)) {
+    const w = item.text.length * 6.4 + 4;
+    const h = 12;
+    const options = [[7, -11], [7, 3], [-7 - w, -11], [-7 - w, 3], [7, -24], [7, 16]];
+    let box = null;
+    for (const [dx, dy] of options) {
+      const candidate = { x: item.px + dx, y: item.py + dy, w, h };
+      if (!placed.some((b) => overlaps(b, candidate))) { box = candidate; break; }
+    }
+    box ??= { x: item.px + 7, y: item.py - 11, w, h };
+    placed.push(box);
+    item.lx = box.x;
+    item.ly = box.y + 10;
+  }
+  return items;
+}
+
+export async function render(main, ctx) {
+  main.innerHTML = `
+    <h1>Network map</h1>
+    <section class="panel" aria-label="Time and footprint controls">
+      <div class="controls">
+        <span class="readout" id="map-time" aria-live="off"></span>
+        <button type="button" id="map-now">Now</button>
+        <button type="button" id="map-play" aria-pressed="false">Play</button>
+        <label>Speed <select id="map-speed">${SPEEDS.map((s) =>
+          `<option value="${s}"${s === 60 ? " selected" : ""}>${s}×</option>`).join("")}</select></label>
+        <button type="button" id="map-next">Jump to next contact</button>
+        <span id="map-next-info" class="muted" role="status"></span>
+      </div>
+      <div class="controls">
+        <label>Footprint altitude (km) <input type="number" id="fp-alt" min="100" max="40000" step="50" value="500"></label>
+        <label>Minimum elevation (deg) <input type="number" id="fp-el" min="0" max="89" step="1" value="10"></label>
+        <span class="muted">Footprint: where a satellite at that altitude is above that elevation.</span>
+      </div>
+    </section>
+    <section class="panel">
+      <div class="map-wrap"><svg id="map-svg" class="map-svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="map-title map-desc">
+        <title id="map-title">World map of stations, footprints and satellite ground tracks</title>
+        <desc id="map-desc"></desc>
+      </svg></div>
+      <ul class="legend" id="map-legend" aria-label="Satellite owners"></ul>
+      <p id="map-note" class="muted"></p>
+    </section>`;
+
+  const projection = d3.geoEquirectangular().fitExtent([[0, 0], [WIDTH, HEIGHT]], { type: "Sphere" });
+  const path = d3.geoPath(projection);
+  const svg = d3.select("#map-svg");
+  svg.append("path").attr("class", "graticule").attr("d", path(d3.geoGraticule10()));
+  const landLayer = svg.append("g").attr("class", "land-layer");
+  const footprintLayer = svg.append("g").attr("class", "footprints");
+  const trackLayer = svg.append("g").attr("class", "tracks");
+  const satelliteLayer = svg.append("g").attr("class", "satellites");
+  const stationLayer = svg.append("g").attr("class", "stations"); // on top: station names stay readable
+
+  let tracks = null; // the last GET /satellites/tracks answer
+  let tracksAt = null; // its `at` (ms)
+  let fetching = null;
+  let timer = null;
+
+  const readout = document.getElementById("map-time");
+  const note = document.getElementById("map-note");
+
+  function drawFootprints() {
+    const alt = Number(document.getElementById("fp-alt").value) || 500;
+    const el = Number(document.getElementById("fp-el").value) || 0;
+    const radius = footprintRadiusDeg(alt, el);
+    footprintLayer.selectAll("path").data(ctx.stations, (s) => s.id).join("path")
+      .attr("class", "footprint")
+      .attr("d", (s) => path(d3.geoCircle().center([s.lon_deg, s.lat_deg]).radius(radius).precision(2)()));
+  }
+
+  function drawStations() {
+    const items = placeLabels(ctx.stations.map((s) => {
+      const [px, py] = projection([s.lon_deg, s.lat_deg]);
+      return { station: s, px, py, text: s.name };
+    }));
+    const g = stationLayer.selectAll("g.station").data(items, (d) => d.station.id).join("g").attr("class", "station");
+    g.append("circle").attr("class", "station-marker").attr("r", 4.5)
+      .attr("cx", (d) => d.px).attr("cy", (d) => d.py).attr("data-station-id", (d) => d.station.id)
+      .append("title").text((d) => `${d.station.name} (${ctx.orgName(d.station.org_id)})`);
+    g.append("text").attr("class", "station-label").attr("x", (d) => d.lx).attr("y", (d) => d.ly).text((d) => d.text);
+  }
+
+  function drawSatellites() {
+    const now = ctx.time.getTime();
+    readout.textContent = utcText(ctx.time);
+    const rows = tracks ? tracks.data : [];
+    const offsetS = tracksAt === null ? 0 : (now - tracksAt) / 1000;
+    const lines = [];
+    const markers = [];
+    for (const sat of rows) {
+      const colour = ctx.orgColour(sat.org_id);
+      const past = [];
+      const ahead = [];
+      for (const [t, lat, lon] of sat.track) {
+        if (t <= offsetS) past.push([lon, lat]);
+        if (t >= offsetS) ahead.push([lon, lat]);
+      }
+      const here = positionAt(sat.track, offsetS);
+      if (here) { past.push(here); ahead.unshift(here); }
+      lines.push({ key: `${sat.satellite_id}-past`, cls: "track-past", colour, runs: splitAtAntimeridian(past) });
+      lines.push({ key: `${sat.satellite_id}-ahead`, cls: "track-ahead", colour, runs: splitAtAntimeridian(ahead) });
+      if (here) markers.push({ sat, colour, xy: projection(here) });
+    }
+    trackLayer.selectAll("path").data(lines, (d) => d.key).join("path")
+      .attr("class", (d) => d.cls).attr("stroke", (d) => d.colour)
+      .attr("d", (d) => (d.runs.length ? path({ type: "MultiLineString", coordinates: d.runs }) : null));
+    const g = satelliteLayer.selectAll("g.satellite").data(markers, (d) => d.sat.satellite_id)
+      .join((enter) => {
+        const e = enter.append("g").attr("class", "satellite");
+        e.append("circle").attr("class", "satellite-marker").attr("r", 3.5);
+        e.append("text").attr("class", "satellite-label");
+        e.append("title");
+        return e;
+      });
+    g.attr("data-norad", (d) => d.sat.norad_id).attr("data-satellite-id", (d) => d.sat.satellite_id);
+    g.select("circle").attr("cx", (d) => d.xy[0]).attr("cy", (d) => d.xy[1]).attr("fill", (d) => d.colour);
+    const flip = (d) => d.xy[0] > WIDTH - 120; // near the right edge: label on the left
+    g.select("text").attr("x", (d) => d.xy[0] + (flip(d) ? -5 : 5)).attr("y", (d) => d.xy[1] - 4)
+      .attr("text-anchor", (d) => (flip(d) ? "end" : "start")).text((d) => d.sat.name);
+    g.select("title").text((d) => `${d.sat.name} (NORAD ${d.sat.norad_id}), ${ctx.orgName(d.sat.org_id)}`);
+    document.getElementById("map-desc").textContent =
+      `${ctx.stations.length} stations and ${markers.length} satellites at ${utcText(ctx.time)}.`;
+    const owners = [...new Set(rows.map((s) => s.org_id))].sort((a, b) => a - b);
+    document.getElementById("map-legend").innerHTML = owners.map((id) =>
+      `<li><span class="swatch" style="background:${ctx.orgColour(id)}" aria-hidden="true"></span>${esc(ctx.orgName(id))}</li>`)
+      .join("");
+  }
+
+  async function fetchTracks() {
+    if (fetching) return fetching;
+    const at = new Date(Math.round(ctx.time.getTime() / 1000) * 1000);
+    fetching = (async () => {
+      try {
+        const body = await get("/satellites/tracks", { at: iso(at), step_s: 60 });
+        tracks = body;
+        tracksAt = new Date(body.at).getTime();
+        note.textContent = body.warnings && body.warnings.length ? `Note: ${body.warnings.join(" ")}` : "";
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) note.textContent = "Satellite tracks are not available from this server.";
+        else showError(error);
+      } finally {
+        fetching = null;
+      }
+      drawSatellites();
+    })();
+    return fetching;
+  }
+
+  function onTime() {
+    drawSatellites();
+    if (tracksAt === null || Math.abs(ctx.time.getTime() - tracksAt) / 1000 > REFETCH_S) fetchTracks();
+  }
+
+  function setPlaying(playing) {
+    const button = document.getElementById("map-play");
+    button.setAttribute("aria-pressed", String(playing));
+    button.textContent = playing ? "Pause" : "Play";
+    clearInterval(timer);
+    timer = null;
+    if (playing) {
+      timer = setInterval(() => {
+        const speed = Number(document.getElementById("map-speed").value);
+        ctx.setTime(new Date(ctx.time.getTime() + TICK_MS * speed));
+      }, TICK_MS);
+    }
+  }
+
+  document.getElementById("map-now").addEventListener("click", () => ctx.setTime(ctx.clock.now()));
+  document.getElementById("map-play").addEventListener("click", () => setPlaying(timer === null));
+  document.getElementById("map-next").addEventListener("click", guarded(async () => {
+    const info = document.getElementById("map-next-info");
+    const from = ctx.time.getTime();
+    const page = await get("/contacts", { start: iso(ctx.time), limit: 200 });
+    const next = page.data.find((c) => new Date(c.start).getTime() > from + 500 && c.status !== "cancelled");
+    if (!next) {
+      info.textContent = "No contact after this time.";
+      return;
+    }
+    setPlaying(false);
+    const antenna = ctx.antennas.get(next.antenna_id);
+    const satellite = ctx.satellites.get(next.satellite_id);
+    info.textContent = `Contact ${next.id}: ${satellite ? satellite.name : `satellite ${next.satellite_id}`} over ` +
+      `${antenna ? antenna.station.name : `antenna ${next.antenna_id}`}`;
+    ctx.setTime(new Date(next.start));
+  }));
+  for (const id of ["fp-alt", "fp-el"]) document.getElementById(id).addEventListener("input", drawFootprints);
+
+  const unsubscribe = ctx.onTime(onTime);
+  drawFootprints();
+  drawStations();
+  drawSatellites();
+  const [outline] = await Promise.all([land(), fetchTracks()]);
+  landLayer.append("path").attr("class", "land").attr("d", path(outline));
+
+  return () => {
+    setPlaying(false);
+    unsubscribe();
+  };
+}
