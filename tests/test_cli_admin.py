@@ -200,7 +200,8 @@ def test_demo_load_fills_the_network_once_and_prints_a_token_per_organisation(ur
     counts = table_counts(url)
     satellites = len(load_elements(data_path("celestrak_cubesat_2025-11-06.tle")))
     assert counts == {"organisation": 6, "api_token": 6, "station": 6, "antenna": 6, "sharing_policy": 14,
-                      "satellite": satellites, "element_set": satellites, "contact_request": satellites, "contact": 0}
+                      "satellite": satellites, "element_set": satellites, "contact_request": satellites, "contact": 0,
+                      "agent_lease": 0}
     assert "added 6 organisations, 6 stations, 6 antennas, 14 sharing policies" in first.stderr
 
     lines = [line.split("\t") for line in first.stdout.splitlines()]

@@ -31,11 +31,12 @@ from groundshare.link import AtmosphereModel, LinkBudget, LinkConfig, link_budge
 from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
 from groundshare.passes import PassTable, Site, find_passes
 from groundshare.stations import load_stations
-from groundshare.timeutil import parse_utc
+from groundshare.timeutil import format_utc, parse_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from groundshare.agent.hamlib import Rig, Rotator
     from groundshare.link.along import PassLinks
     from groundshare.store import Organisation
     from groundshare.store.planning import PlanRun
@@ -420,8 +421,6 @@ def doppler(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, no
     """
     from groundshare.link.doppler import doppler_rate_hz_s, doppler_shift_hz
     from groundshare.passes.track import sample_passes
-    from groundshare.timeutil import format_utc
-
     with user_errors(ctx):
         if (frequency_hz is None) == (link is None):
             raise InvalidInputError("give the carrier with exactly one of --frequency-hz or --link",
@@ -770,6 +769,119 @@ def _echo_run(run: PlanRun) -> None:
                f"{'n/a' if plan.gap is None else f'{100 * plan.gap:.2f} %'}; "
                f"{'nothing booked (dry run)' if dry_run else _count(len(run.booked), 'contact') + ' booked'}"
                f"{', ' + _count(len(run.refused), 'refusal') if run.refused else ''}", err=True)
+
+
+# ``agent`` and ``track``: drive a station's rotator and radio (Hamlib rotctld/rigctld).
+
+ApiUrlOpt = Annotated[str, typer.Option("--api", metavar="URL", show_default=False,
+                                        help="The groundshare server, e.g. https://groundshare.example.org.")]
+TokenOpt = Annotated[str, typer.Option("--token", metavar="TOKEN", envvar="GROUNDSHARE_TOKEN", show_default=False,
+                                       help="An operator or admin token of the station's owner "
+                                            "(or GROUNDSHARE_TOKEN).")]
+AgentStationOpt = Annotated[str, typer.Option("--station", metavar="NAME", show_default=False,
+                                              help="The station this agent runs, by its name in the API.")]
+RotctldOpt = Annotated[str | None, typer.Option(
+    "--rotctld", metavar="HOST:PORT", show_default=False,
+    help="Hamlib rotctld of the antenna's rotator (port 4533 if left out); none: no rotator.")]
+RigctldOpt = Annotated[str | None, typer.Option(
+    "--rigctld", metavar="HOST:PORT", show_default=False,
+    help="Hamlib rigctld of the radio, tuned for Doppler (port 4532 if left out); none: no radio.")]
+JournalOpt = Annotated[Path | None, typer.Option(
+    "--journal", metavar="FILE", show_default=False,
+    help="The agent's journal (SQLite); default groundshare-agent-<station>.sqlite in the current folder.")]
+OnceOpt = Annotated[bool, typer.Option("--once", help="Execute the next contact, report it and exit.")]
+MaxClockOffsetOpt = Annotated[float, typer.Option(
+    "--max-clock-offset-s", metavar="S", min=0.0,
+    help="Refuse to execute while the system clock is further than this from the server's (warns past 1 s).")]
+ToleranceOpt = Annotated[float, typer.Option(
+    "--pointing-tolerance-deg", metavar="DEG", min=0.0, max=45.0,
+    help="Send the rotator a new position once the target is this far from the last one sent.")]
+SpeedOpt = Annotated[float | None, typer.Option(
+    "--speed", metavar="X", min=0.001, show_default=False,
+    help="Rehearse on a simulated clock running X times real time, from a little before AOS.")]
+
+
+def _devices(rotctld: str | None, rigctld: str | None) -> tuple[Rotator | None, Rig | None]:
+    """Return the rotator and radio clients of ``--rotctld`` and ``--rigctld`` (None where not given)."""
+    from groundshare.agent.hamlib import Rig, Rotator, parse_address
+
+    rotator = Rotator(*parse_address(rotctld, 4533)) if rotctld else None
+    rig = Rig(*parse_address(rigctld, 4532)) if rigctld else None
+    return rotator, rig
+
+
+@app.command()
+def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: TokenOpt,
+          rotctld: RotctldOpt = None, rigctld: RigctldOpt = None, journal: JournalOpt = None, once: OnceOpt = False,
+          max_clock_offset_s: MaxClockOffsetOpt = 5.0, pointing_tolerance_deg: ToleranceOpt = 1.0) -> None:
+    """Run a station: pull its contacts, point the antenna and tune the radio through Hamlib, report outcomes.
+
+    Contacts and reports are kept in a local journal, so an API outage or a restart
+    loses nothing; a second agent for the same station refuses to start.
+    """
+    from groundshare.agent.client import AgentApi
+    from groundshare.agent.journal import Journal
+    from groundshare.agent.runner import AgentOptions, run_agent
+
+    with user_errors(ctx):
+        rotator, rig = _devices(rotctld, rigctld)
+        path = journal or Path(f"groundshare-agent-{station}.sqlite")
+        with AgentApi(api, token) as client, Journal.open(path) as book:
+            done = run_agent(station, api=client, journal=book, rotator=rotator, rig=rig, once=once,
+                             options=AgentOptions(max_clock_offset_s=max_clock_offset_s,
+                                                  pointing_tolerance_deg=pointing_tolerance_deg),
+                             log=lambda line: typer.echo(line, err=True))
+        typer.echo(f"agent for {station} stopped after {_count(done, 'contact')}", err=True)
+
+
+@app.command()
+def track(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, norad: NoradOpt,
+          station: StationNameOpt, start: StartOpt = "now", days: DaysOpt = 1.0, pass_number: PassNumberOpt = 1,
+          downlink_hz: Annotated[float | None, typer.Option("--downlink-hz", metavar="HZ", min=1.0,
+                                                            help="Tune the radio to this downlink, Doppler-"
+                                                                 "corrected.")] = None,
+          rotctld: RotctldOpt = "127.0.0.1:4533", rigctld: RigctldOpt = None, speed: SpeedOpt = None,
+          pointing_tolerance_deg: ToleranceOpt = 1.0) -> None:
+    """Track one satellite by hand over its next pass: point the antenna (and tune the radio) through Hamlib.
+
+    For testing an antenna: no API, no booking. Prints what was sent and read back.
+    """
+    from groundshare.agent.clock import SimulatedClock, WallClock
+    from groundshare.agent.runner import AgentOptions, PassExecutor
+
+    with user_errors(ctx):
+        sites = load_stations(stations)
+        names = [s.name for s in sites]
+        if station not in names:
+            raise InvalidInputError(f"--station {station!r} is not in {stations}; it has: {', '.join(names)}",
+                                    loc=("--station",))
+        site = sites[names.index(station)]
+        catalog = _load_catalog(elements)
+        satellite = catalog.by_norad_id(norad)
+        window_start = _window_start(start, catalog.elements)
+        table = find_passes([satellite], [site], start=window_start, duration_s=days * 86_400.0, workers=1)
+        if len(table) < pass_number:
+            raise InvalidInputError(f"NORAD {norad} makes {len(table)} pass(es) over {station} in the window; "
+                                    f"--pass {pass_number} does not exist (widen --days)", loc=("--pass",))
+        one = table[pass_number - 1]
+        contact = {"contact_id": 0, "start": format_utc(one.aos), "end": format_utc(one.los),
+                   "satellite": {"norad_id": norad, "name": one.name, "downlink_frequency_hz": downlink_hz}}
+        rotator, rig = _devices(rotctld, rigctld)
+        options = AgentOptions(pointing_tolerance_deg=pointing_tolerance_deg)
+        station_row = {"name": site.name, "lat_deg": site.lat_deg, "lon_deg": site.lon_deg, "alt_m": site.alt_m,
+                       "min_elevation_deg": 0.0}
+        executor = PassExecutor(station_row, rotator=rotator, rig=rig, clock=WallClock(), options=options,
+                                log=lambda line: typer.echo(line, err=True))
+        if speed is not None:
+            executor.clock = SimulatedClock(one.aos - timedelta(seconds=executor.lead_s(contact)), speed)
+        typer.echo(f"tracking {one.name} (NORAD {norad}) over {station}: AOS {_clock(one.aos)}, LOS {_clock(one.los)} "
+                   f"UTC, max elevation {one.max_elevation_deg:.1f}°", err=True)
+        run = executor.run(contact, elements=satellite)
+        outcome = run.outcome("track")
+        typer.echo(outcome["notes"], err=True)
+        _write_stdout(json.dumps(outcome, indent=1))
+        if run.fatal:
+            raise typer.Exit(1)
 
 
 # ``serve``: the shared network's REST API.

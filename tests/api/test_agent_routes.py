@@ -77,7 +77,7 @@ def test_schedule_lists_the_stations_live_contacts_in_start_order(client, world,
     assert partner["antenna"] == {"id": world.kasa.antenna_id, "name": "uhf", "band": "uhf", "setup_s": 30.0,
                                   "turnaround_s": 60.0, "az_slew_deg_s": None, "el_slew_deg_s": None}
     assert partner["satellite"] == {"id": world.aem.satellite_id, "norad_id": 49263, "name": "CHETUMAL-SAT",
-                                    "downlink_frequency_hz": None}
+                                    "downlink_frequency_hz": None, "uplink_frequency_hz": None}
     element_set = partner["element_set"]
     assert element_set["format"] == "tle" and element_set["epoch"].startswith("2026-03-19T04:38:01")
     assert element_set["text"].splitlines()[1:] == NEXUS_TLE.splitlines()[1:]  # both TLE lines, for offline SGP4
@@ -254,3 +254,86 @@ def test_bad_start_body_names_the_field(client, world, booked):
     response = start(client, booked["partner_on_uhf"], world.kasa, started_at="yesterday")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "started_at"]
+
+
+def test_schedule_gives_the_uplink_frequency(client, world, booked):
+    response = client.patch(f"/satellites/{world.aem.satellite_id}", headers=world.aem.auth(),
+                            json={"downlink_frequency_hz": 437.25e6, "uplink_frequency_hz": 145.85e6})
+    assert response.status_code == 200, response.text
+    satellites = {c["contact_id"]: c["satellite"] for c in schedule(client, world, **WINDOW).json()["data"]}
+    assert satellites[booked["partner_on_uhf"]]["uplink_frequency_hz"] == 145.85e6
+    assert satellites[booked["partner_on_uhf"]]["downlink_frequency_hz"] == 437.25e6
+    assert satellites[booked["own_on_dish"]]["uplink_frequency_hz"] is None
+
+
+EXECUTION = {"pointing_error_rms_deg": 0.4, "pointing_error_max_deg": 1.75, "positions_sent": 600,
+             "positions_read": 598, "positions_refused": 2, "frequency_commands": 1200, "reconnects": 1,
+             "failures": ["rotctld: connection reset at 03:04:10Z"], "clock_offset_s": -0.012,
+             "agent_id": "daejeon-1/4242"}
+
+
+def test_outcome_with_execution_is_stored_and_shown(client, world, booked):
+    contact_id = booked["partner_on_uhf"]
+    report = outcome(client, contact_id, world.kasa, execution=EXECUTION, finished_at="2030-05-01T03:10:00Z")
+    assert report.status_code == 200, report.text
+    assert report.json()["execution"] == EXECUTION
+    read = client.get(f"/contacts/{contact_id}", headers=world.kasa.auth()).json()
+    assert read["execution"] == EXECUTION
+    # The partner that booked it sees how it ran, too.
+    assert client.get(f"/contacts/{contact_id}", headers=world.aem.auth()).json()["execution"] == EXECUTION
+
+
+def test_partial_execution_shows_the_rest_as_null(client, world, booked):
+    report = outcome(client, booked["partner_on_uhf"], world.kasa, execution={"reconnects": 0, "failures": []})
+    assert report.status_code == 200, report.text
+    shown = report.json()["execution"]
+    assert shown["reconnects"] == 0 and shown["failures"] == [] and shown["pointing_error_rms_deg"] is None
+
+
+def test_execution_is_null_without_one(client, world, booked):
+    assert outcome(client, booked["partner_on_uhf"], world.kasa).json()["execution"] is None
+    assert client.get(f"/contacts/{booked['own_on_dish']}", headers=world.kasa.auth()).json()["execution"] is None
+
+
+def test_repeated_report_with_execution_is_harmless_and_a_different_one_409(client, world, booked):
+    contact_id = booked["partner_on_uhf"]
+    first = outcome(client, contact_id, world.kasa, execution=EXECUTION, finished_at="2030-05-01T03:10:00Z")
+    again = outcome(client, contact_id, world.kasa, execution=EXECUTION, finished_at="2030-05-01T03:10:00Z")
+    assert first.status_code == again.status_code == 200 and again.json() == first.json()
+    assert outcome(client, contact_id, world.kasa).status_code == 200  # a repeat that leaves execution out
+    other = outcome(client, contact_id, world.kasa, execution={**EXECUTION, "reconnects": 2})
+    assert other.status_code == 409
+    assert other.json()["detail"][0]["msg"].startswith(
+        f"contact {contact_id} is already completed with a different report: execution ")
+    assert client.get(f"/contacts/{contact_id}", headers=world.kasa.auth()).json()["execution"] == EXECUTION
+
+
+@pytest.mark.parametrize(("execution", "loc"), [
+    ({"pointing_error_rms_deg": -0.1}, ["body", "execution", "pointing_error_rms_deg"]),
+    ({"pointing_error_max_deg": 361}, ["body", "execution", "pointing_error_max_deg"]),
+    ({"positions_sent": -1}, ["body", "execution", "positions_sent"]),
+    ({"frequency_commands": 10_000_001}, ["body", "execution", "frequency_commands"]),
+    ({"reconnects": -1}, ["body", "execution", "reconnects"]),
+    ({"positions_read": 1.5}, ["body", "execution", "positions_read"]),
+    ({"failures": ["x"] * 51}, ["body", "execution", "failures"]),
+    ({"failures": ["x" * 501]}, ["body", "execution", "failures", 0]),
+    ({"agent_id": "x" * 201}, ["body", "execution", "agent_id"]),
+    ({"pointing": 1}, ["body", "execution", "pointing"]),
+    ([1, 2], ["body", "execution"]),
+])
+def test_bad_execution_names_the_field(client, world, booked, execution, loc):
+    response = outcome(client, booked["partner_on_uhf"], world.kasa, execution=execution)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+    assert client.get(f"/contacts/{booked['partner_on_uhf']}", headers=world.kasa.auth()).json()["status"] == \
+        "scheduled"
+
+
+@pytest.mark.parametrize("field", ["pointing_error_rms_deg", "clock_offset_s"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_execution_is_422(client, world, booked, field, value):
+    body = f'{{"status": "completed", "bytes_received": 1, "execution": {{"{field}": {value}}}}}'
+    response = client.post(f"/agent/contacts/{booked['partner_on_uhf']}/outcome", content=body,
+                           headers={**world.kasa.auth(), "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "execution", field]

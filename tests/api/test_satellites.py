@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from groundshare.store import Role
 
 # CelesTrak active set of 2026-03-19 (src/groundshare/data/celestrak_active_2026-03-19.tle, line 8152).
@@ -66,3 +68,31 @@ def test_upload_to_partners_public_satellite_is_403(client, world):
     assert response.json()["detail"][0]["msg"] == (
         f"satellite {world.aem.satellite_id} belongs to organisation {world.aem.id}; only its owner may upload "
         "its element sets")
+
+
+def test_uplink_frequency_round_trip(client, world):
+    body = {"norad_id": 57001, "name": "KASA-3", "uplink_frequency_hz": 145.85e6}
+    created = client.post("/satellites", json=body, headers=world.kasa.auth())
+    assert created.status_code == 201, created.text
+    satellite_id = created.json()["id"]
+    assert created.json()["uplink_frequency_hz"] == 145.85e6
+    assert client.get(f"/satellites/{satellite_id}", headers=world.kasa.auth()).json()["uplink_frequency_hz"] == \
+        145.85e6
+    patched = client.patch(f"/satellites/{satellite_id}", json={"uplink_frequency_hz": 2.0251e9},
+                           headers=world.kasa.auth())
+    assert patched.status_code == 200 and patched.json()["uplink_frequency_hz"] == 2.0251e9
+    cleared = client.patch(f"/satellites/{satellite_id}", json={"uplink_frequency_hz": None}, headers=world.kasa.auth())
+    assert cleared.status_code == 200 and cleared.json()["uplink_frequency_hz"] is None
+    assert client.get(f"/satellites/{satellite_id}", headers=world.kasa.auth()).json()["uplink_frequency_hz"] is None
+
+
+@pytest.mark.parametrize("value", [0, -145e6, 1e5, 4e11, "fast"])
+def test_bad_uplink_frequency_is_422(client, world, value):
+    response = client.post("/satellites", json={"norad_id": 57002, "name": "x", "uplink_frequency_hz": value},
+                           headers=world.kasa.auth())
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "uplink_frequency_hz"]
+    response = client.patch(f"/satellites/{world.kasa.satellite_id}", json={"uplink_frequency_hz": value},
+                            headers=world.kasa.auth())
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "uplink_frequency_hz"]

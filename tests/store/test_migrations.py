@@ -24,7 +24,9 @@ from groundshare.store import (
     OVERLAP_GUARD,
     Base,
     Contact,
+    Satellite,
     StoreSetupError,
+    acquire_lease,
     create_engine_for,
     init_db,
     make_session_factory,
@@ -167,3 +169,55 @@ def test_concurrent_upgrades_of_one_database_all_succeed(empty_url: str) -> None
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in processes]
     assert [code for code, _ in results] == [0] * 4, results
     assert current(empty_url) == head()
+
+
+def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
+    """A database at 0002 with a satellite and a reported contact: 0003 adds the columns and the lease table."""
+    from alembic import command
+
+    from groundshare.store.migrate import alembic_config
+
+    engine = create_engine_for(empty_url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+            connection.commit()
+        assert current(empty_url) == "0002"
+        assert "agent_lease" not in inspect(engine).get_table_names()
+        start = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO organisation (id, name, kind, created_at) VALUES "
+                                       "(1, 'KASA', 'agency', '2025-11-01 00:00:00+00:00')")
+            connection.exec_driver_sql(
+                "INSERT INTO station (id, org_id, name, lat_deg, lon_deg, alt_m, min_elevation_deg, created_at) "
+                "VALUES (1, 1, 'daejeon-1', 36.4, 127.4, 80, 5, '2025-11-01 00:00:00+00:00')")
+            connection.exec_driver_sql(
+                "INSERT INTO antenna (id, station_id, name, band, setup_s, turnaround_s, created_at) "
+                "VALUES (1, 1, 'uhf', 'uhf', 30, 0, '2025-11-01 00:00:00+00:00')")
+            connection.exec_driver_sql(
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at, downlink_frequency_hz) "
+                "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00', 437.1e6)")
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            session.execute(Contact.__table__.insert().values(
+                id=1, antenna_id=1, satellite_id=1, org_id=1, start_time=start,
+                end_time=start + timedelta(minutes=10), busy_until=start + timedelta(minutes=10), status="completed",
+                snapshot={"station": {"id": 1}}, bytes_received=4096, notes="ok", created_at=start,
+                finished_at=start + timedelta(minutes=10)))
+        assert upgrade(empty_url) == head()
+        assert current(empty_url) == head()
+        with factory() as session:
+            contact = session.get(Contact, 1)
+            assert (contact.status.value, contact.bytes_received, contact.notes) == ("completed", 4096, "ok")
+            assert contact.snapshot == {"station": {"id": 1}} and contact.execution is None
+            assert contact.finished_at == start + timedelta(minutes=10)
+            satellite = session.get(Satellite, 1)
+            assert (satellite.downlink_frequency_hz, satellite.uplink_frequency_hz) == (437.1e6, None)
+        with session_scope(factory) as session:
+            assert acquire_lease(session, 1, "host/1", now=start).expires_at == start + timedelta(seconds=60)
+        with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()

@@ -217,3 +217,25 @@ def test_concurrent_reports_are_serialised(factory, network):
     assert isinstance(result, ConflictError)
     assert "bytes_received 2 (reported: 1)" in str(result)
     assert stored(factory, contact_id).bytes_received == 2
+
+
+def test_execution_is_stored_and_a_repeat_compared(factory, network):
+    contact_id = booked(factory, network)
+    execution = {"pointing_error_rms_deg": 0.25, "positions_sent": 10, "failures": ["rig: timeout"], "agent_id": None}
+    done = report(factory, contact_id, status="completed", bytes_received=5, execution=execution,
+                  finished_at=T0 + 10 * MINUTE)
+    assert done.execution == {"pointing_error_rms_deg": 0.25, "positions_sent": 10, "failures": ["rig: timeout"]}
+    assert stored(factory, contact_id).execution == done.execution
+    again = report(factory, contact_id, status="completed", bytes_received=5, execution=execution)
+    assert again.execution == done.execution
+    with pytest.raises(ConflictError, match="with a different report: execution "):
+        report(factory, contact_id, status="completed", bytes_received=5, execution={"positions_sent": 11})
+    assert stored(factory, contact_id).execution == done.execution
+
+
+def test_unknown_execution_field_is_invalid(factory, network):
+    contact_id = booked(factory, network)
+    with pytest.raises(InvalidInputError, match="execution has no field 'wobble'") as error:
+        report(factory, contact_id, status="failed", bytes_received=0, execution={"wobble": 1})
+    assert error.value.loc == ("execution", "wobble")
+    assert stored(factory, contact_id).execution is None

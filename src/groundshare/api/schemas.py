@@ -23,6 +23,12 @@ from pydantic import (
 
 from groundshare.orbits.elements import SATREC_MAX_SATNUM
 from groundshare.store import Band, ContactStatus, OrgKind, RequestStatus, Role
+from groundshare.store.outcomes import (
+    MAX_EXECUTION_AGENT_ID_LENGTH,
+    MAX_EXECUTION_COUNT,
+    MAX_FAILURE_LENGTH,
+    MAX_FAILURES,
+)
 from groundshare.timeutil import format_utc, parse_utc
 
 #: Largest row id accepted (PostgreSQL ``integer``), so a huge id is a 422 or 404, never an overflow.
@@ -196,11 +202,12 @@ class SatelliteCreate(BaseModel):
     downlink_frequency_hz: FrequencyHz | None = None
     downlink_eirp_dbw: Eirp | None = None
     data_rate_bps: DataRateBps | None = None
+    uplink_frequency_hz: FrequencyHz | None = None
 
 
 class SatelliteUpdate(_Update):
     nullable: ClassVar[frozenset[str]] = frozenset({"band", "downlink_frequency_hz", "downlink_eirp_dbw",
-                                                    "data_rate_bps"})
+                                                    "data_rate_bps", "uplink_frequency_hz"})
 
     norad_id: int | None = Field(default=None, ge=1, le=SATREC_MAX_SATNUM)
     name: Name | None = None
@@ -209,6 +216,7 @@ class SatelliteUpdate(_Update):
     downlink_frequency_hz: FrequencyHz | None = None
     downlink_eirp_dbw: Eirp | None = None
     data_rate_bps: DataRateBps | None = None
+    uplink_frequency_hz: FrequencyHz | None = None
 
 
 class SatellitePublic(_Public):
@@ -222,6 +230,7 @@ class SatellitePublic(_Public):
     downlink_frequency_hz: float | None
     downlink_eirp_dbw: float | None
     data_rate_bps: float | None
+    uplink_frequency_hz: float | None
 
 
 class ElementSetPublic(_Public):
@@ -243,6 +252,34 @@ class ContactCreate(BaseModel):
     notes: str = Field(default="", max_length=10_000)
 
 
+ExecutionCount = Annotated[int, Field(ge=0, le=MAX_EXECUTION_COUNT)]
+PointingErrorDeg = Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)]
+
+
+class ContactExecution(BaseModel):
+    """What the station's agent did during a contact, as it reports it (every field optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pointing_error_rms_deg: PointingErrorDeg | None = Field(
+        default=None, description="RMS of the commanded minus read-back pointing, in degrees.")
+    pointing_error_max_deg: PointingErrorDeg | None = Field(
+        default=None, description="Largest commanded minus read-back pointing error, in degrees.")
+    positions_sent: ExecutionCount | None = Field(default=None, description="Positions commanded to the rotator.")
+    positions_read: ExecutionCount | None = Field(default=None, description="Positions read back from the rotator.")
+    positions_refused: ExecutionCount | None = Field(
+        default=None, description="Positions the rotator refused (out of its limits, or an error reply).")
+    frequency_commands: ExecutionCount | None = Field(default=None, description="Frequencies set on the radio.")
+    reconnects: Annotated[int, Field(ge=0, le=MAX_EXECUTION_COUNT)] | None = Field(
+        default=None, description="Reconnections to the rotator or radio daemons.")
+    failures: list[Annotated[str, Field(max_length=MAX_FAILURE_LENGTH)]] | None = Field(
+        default=None, max_length=MAX_FAILURES, description="What went wrong, one reason each.")
+    clock_offset_s: Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)] | None = Field(
+        default=None, description="The station clock minus UTC, in seconds (positive: the station is ahead).")
+    agent_id: Annotated[str, Field(max_length=MAX_EXECUTION_AGENT_ID_LENGTH)] | None = Field(
+        default=None, description="The agent that ran the contact (as in its lease).")
+
+
 class ContactPublic(BaseModel):
     id: int
     antenna_id: int
@@ -258,6 +295,7 @@ class ContactPublic(BaseModel):
     bytes_received: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    execution: ContactExecution | None = None
 
 
 class BlackoutWindow(BaseModel):

@@ -25,8 +25,10 @@ from groundshare.store.db import (
     session_scope,
 )
 from groundshare.store.guards import OVERLAP_GUARD
+from groundshare.store.lease import LeaseHeldError, acquire_lease, release_lease
 from groundshare.store.ledger import Ledger, LedgerRow, compute_ledger
 from groundshare.store.models import (
+    AgentLease,
     Antenna,
     ApiToken,
     Band,
@@ -51,6 +53,7 @@ from groundshare.store.types import NaiveDatetimeError, UtcDateTime
 
 __all__ = [
     "OVERLAP_GUARD",
+    "AgentLease",
     "Antenna",
     "ApiToken",
     "Band",
@@ -62,6 +65,7 @@ __all__ = [
     "ElementSetRecord",
     "ElementTextFormat",
     "IdempotencyKeyReusedError",
+    "LeaseHeldError",
     "Ledger",
     "LedgerRow",
     "NaiveDatetimeError",
@@ -74,6 +78,7 @@ __all__ = [
     "Station",
     "StoreSetupError",
     "UtcDateTime",
+    "acquire_lease",
     "book_contact",
     "cancel_contact",
     "compute_ledger",
@@ -86,6 +91,7 @@ __all__ = [
     "is_transient",
     "make_session_factory",
     "newest_element_set",
+    "release_lease",
     "report_outcome",
     "run_unit_of_work",
     "session_scope",

@@ -36,6 +36,7 @@ from groundshare.store.models import (
     ContactStatus,
     Organisation,
     Satellite,
+    Station,
     newest_element_set,
 )
 from groundshare.store.policy import check_sharing_policy
@@ -43,7 +44,7 @@ from groundshare.timeutil import format_utc, require_utc
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
-R = TypeVar("R", Antenna, Contact)
+R = TypeVar("R", Antenna, Contact, Station)
 
 
 class DoubleBookingError(ConflictError):
@@ -160,6 +161,11 @@ def cancel_contact(session: Session, contact_id: int) -> Contact:
 def locked_contact(session: Session, contact_id: int) -> Contact:
     """Return the contact with its row locked until the unit of work ends (refreshed from the database)."""
     return _locked_row(session, Contact, contact_id, "contact", needed_by="contact transitions need")
+
+
+def locked_station(session: Session, station_id: int, *, needed_by: str) -> Station:
+    """Return the station with its row locked until the unit of work ends (refreshed from the database)."""
+    return _locked_row(session, Station, station_id, "station", needed_by=needed_by)
 
 
 def _locked_row(session: Session, model: type[R], row_id: int, what: str, *, needed_by: str) -> R:

@@ -58,6 +58,8 @@ NAMING_CONVENTION = {
 
 # JSON documents: JSONB on PostgreSQL (compact, comparable, indexable), JSON text on SQLite.
 _JSON = JSON().with_variant(JSONB(), "postgresql")
+# The same for an optional document: Python None is SQL NULL ("not said"), never the JSON value null.
+_NULLABLE_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -266,6 +268,8 @@ class Satellite(Base):
     downlink_frequency_hz: Mapped[float | None] = mapped_column(Float)
     downlink_eirp_dbw: Mapped[float | None] = mapped_column(Float)
     data_rate_bps: Mapped[float | None] = mapped_column(Float)
+    # The uplink's carrier, which the station's agent pre-corrects for Doppler (None: no uplink, or unknown).
+    uplink_frequency_hz: Mapped[float | None] = mapped_column(Float)
 
     organisation: Mapped[Organisation] = relationship(back_populates="satellites")
 
@@ -401,6 +405,8 @@ class Contact(Base):
     # Reported by the station's agent: when the contact really began and ended.
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # What the agent did (pointing error, commands sent, failures; ``store.outcomes.EXECUTION_FIELDS``).
+    execution: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
 
     antenna: Mapped[Antenna] = relationship()
     satellite: Mapped[Satellite] = relationship()
@@ -409,3 +415,24 @@ class Contact(Base):
     def __repr__(self) -> str:
         return (f"Contact(id={self.id!r}, antenna_id={self.antenna_id!r}, satellite_id={self.satellite_id!r}, "
                 f"start_time={self.start_time!r}, end_time={self.end_time!r}, status={self.status!r})")
+
+
+class AgentLease(Base):
+    """Which station agent runs a station, until when (``store.lease``): at most one per station.
+
+    An agent takes the lease when it starts and renews it while it runs; another agent for
+    the same station is refused until the lease is released or ``expires_at`` passes.
+    """
+
+    __tablename__ = "agent_lease"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="CASCADE"), primary_key=True,
+                                            autoincrement=False)
+    agent_id: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return (f"AgentLease(station_id={self.station_id!r}, agent_id={self.agent_id!r}, "
+                f"expires_at={self.expires_at!r})")

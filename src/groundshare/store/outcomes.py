@@ -14,8 +14,8 @@ Retries are safe, because an agent on a flaky link resends:
 - ``start_contact`` on a contact already in progress returns it unchanged, unless it
   names a different ``at`` than the one recorded (409);
 - ``report_outcome`` on a completed or failed contact returns it unchanged when the
-  report says the same thing again (status, bytes, and each of notes, started_at and
-  finished_at that the repeat gives); a different report is a 409.  Fields a repeat
+  report says the same thing again (status, bytes, and each of notes, started_at,
+  finished_at and execution that the repeat gives); a different report is a 409.  Fields a repeat
   leaves out are not compared, so a retry that lets ``finished_at`` default to "now"
   still matches.
 
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.store.booking import locked_contact
+from groundshare.store.lease import MAX_AGENT_ID_LENGTH
 from groundshare.store.models import Contact, ContactStatus
 from groundshare.timeutil import format_utc, require_utc, utc_now
 
@@ -45,6 +46,22 @@ MAX_NOTES_LENGTH = 10_000
 OUTCOMES = frozenset({ContactStatus.COMPLETED, ContactStatus.FAILED})
 #: Statuses from which an outcome may be reported.
 REPORTABLE = frozenset({ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS})
+
+#: What an agent may say of how it ran a contact (``Contact.execution``): pointing error in degrees
+#: (``pointing_error_rms_deg``, ``pointing_error_max_deg``), what it sent to and read from the rotator and
+#: radio (counts), reconnections to them, the reasons of failures, its clock's offset from UTC in seconds
+#: (``clock_offset_s``: positive when the station clock is ahead) and which agent it was (``agent_id``).
+#: The API validates the values (``api.schemas.ContactExecution``); the store checks the names.
+EXECUTION_FIELDS = frozenset({
+    "pointing_error_rms_deg", "pointing_error_max_deg", "positions_sent", "positions_read", "positions_refused",
+    "frequency_commands", "reconnects", "failures", "clock_offset_s", "agent_id"})
+#: Largest count (positions, frequency commands) an execution report may give.
+MAX_EXECUTION_COUNT = 10_000_000
+#: Most failure reasons an execution report may list, and the longest reason (characters).
+MAX_FAILURES = 50
+MAX_FAILURE_LENGTH = 500
+#: Longest ``agent_id`` in an execution report (as for a lease).
+MAX_EXECUTION_AGENT_ID_LENGTH = MAX_AGENT_ID_LENGTH
 
 
 def start_contact(session: Session, contact_id: int, at: datetime | None = None) -> Contact:
@@ -76,14 +93,16 @@ def start_contact(session: Session, contact_id: int, at: datetime | None = None)
 
 def report_outcome(session: Session, contact_id: int, *, status: ContactStatus | str, bytes_received: int,
                    notes: str | None = None, started_at: datetime | None = None,
-                   finished_at: datetime | None = None) -> Contact:
+                   finished_at: datetime | None = None, execution: dict[str, Any] | None = None) -> Contact:
     """Return the contact, now ``completed`` or ``failed``, with what the agent reports.
 
     ``bytes_received`` (0 to ``MAX_BYTES``) is what the station received, also for a
     failed contact (a partial download).  ``notes``, when given, replaces the contact's
     notes.  ``started_at`` (default: the one recorded by ``start_contact``, if any) and
     ``finished_at`` (default: now) are aware datetimes, stored in UTC; ``finished_at``
-    may not be before ``started_at``.  A scheduled contact may be reported directly.
+    may not be before ``started_at``.  ``execution``, when given, is what the agent did
+    (the names of ``EXECUTION_FIELDS``; those set to None are left out) and replaces the
+    contact's.  A scheduled contact may be reported directly.
 
     Raises ``InvalidInputError`` naming the bad field, ``NotFoundError`` for an unknown
     contact and ``ConflictError`` for a cancelled contact or a second, different report.
@@ -98,11 +117,12 @@ def report_outcome(session: Session, contact_id: int, *, status: ContactStatus |
                                 loc=("notes",))
     started_at = require_utc(started_at, "started_at") if started_at is not None else None
     given_finished_at = require_utc(finished_at, "finished_at") if finished_at is not None else None
+    execution = _execution(execution)
 
     contact = locked_contact(session, contact_id)
     if contact.status in OUTCOMES:
         asked = {"status": outcome, "bytes_received": bytes_received, "notes": notes, "started_at": started_at,
-                 "finished_at": given_finished_at}
+                 "finished_at": given_finished_at, "execution": execution}
         return _same_report(contact, asked)
     if contact.status not in REPORTABLE:
         raise ConflictError(
@@ -120,6 +140,8 @@ def report_outcome(session: Session, contact_id: int, *, status: ContactStatus |
     contact.finished_at = ended
     if notes is not None:
         contact.notes = notes
+    if execution is not None:
+        contact.execution = execution
     session.flush()
     return contact
 
@@ -134,10 +156,23 @@ def _outcome(status: ContactStatus | str) -> ContactStatus:
     return outcome
 
 
+def _execution(execution: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return the execution report without its unset (None) fields; ``InvalidInputError`` for an unknown name."""
+    if execution is None:
+        return None
+    if not isinstance(execution, dict):
+        raise InvalidInputError(f"execution must be an object, got {type(execution).__name__}", loc=("execution",))
+    unknown = sorted(set(execution) - EXECUTION_FIELDS)
+    if unknown:
+        raise InvalidInputError(f"execution has no field {unknown[0]!r}; known: {', '.join(sorted(EXECUTION_FIELDS))}",
+                                loc=("execution", unknown[0]))
+    return {name: value for name, value in execution.items() if value is not None}
+
+
 def _same_report(contact: Contact, asked: dict[str, Any]) -> Contact:
     """Return ``contact`` if ``asked`` repeats its recorded outcome; ``ConflictError`` otherwise."""
     recorded = {"status": contact.status, "bytes_received": contact.bytes_received, "notes": contact.notes,
-                "started_at": contact.started_at, "finished_at": contact.finished_at}
+                "started_at": contact.started_at, "finished_at": contact.finished_at, "execution": contact.execution}
     differing = [name for name, value in asked.items() if value is not None and value != recorded[name]]
     if not differing:
         return contact

@@ -9,7 +9,10 @@ through a sharing policy is a 403; one it cannot see at all is a 404.
   antennas, in start order, with the element set each was planned with, so the agent
   can propagate offline;
 - ``POST /agent/contacts/{id}/start`` and ``POST /agent/contacts/{id}/outcome``: the life
-  cycle of ``store.outcomes`` (409 for an illegal move; a repeated report is harmless).
+  cycle of ``store.outcomes`` (409 for an illegal move; a repeated report is harmless);
+  an outcome may say what the agent did (``execution``);
+- ``POST`` and ``DELETE /agent/stations/{id}/lease``: one agent per station
+  (``store.lease``); a second agent for the station gets a 409 naming the first.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -26,9 +29,17 @@ from groundshare.api.deps import CurrentOrg, CurrentToken, SessionDep, WriterTok
 from groundshare.api.queries import get_visible, require_owner, visible_contacts, visible_stations
 from groundshare.api.routes.contacts import contact_public
 from groundshare.api.routes.params import PathId
-from groundshare.api.schemas import MAX_ID, ContactPublic, UtcTime
+from groundshare.api.schemas import MAX_ID, ContactExecution, ContactPublic, UtcTime
 from groundshare.errors import InvalidInputError, PolicyError
 from groundshare.store import Antenna, Band, Contact, ContactStatus, Organisation, Station
+from groundshare.store.lease import (
+    DEFAULT_LEASE_TTL_S,
+    MAX_AGENT_ID_LENGTH,
+    MAX_LEASE_TTL_S,
+    MIN_LEASE_TTL_S,
+    acquire_lease,
+    release_lease,
+)
 from groundshare.store.outcomes import MAX_BYTES, MAX_NOTES_LENGTH, report_outcome, start_contact
 from groundshare.timeutil import format_utc, utc_now
 
@@ -68,6 +79,7 @@ class AgentSatellite(BaseModel):
     norad_id: int
     name: str
     downlink_frequency_hz: float | None
+    uplink_frequency_hz: float | None
 
 
 class AgentElementSet(BaseModel):
@@ -113,6 +125,29 @@ class ContactOutcome(BaseModel):
     notes: str | None = Field(default=None, max_length=MAX_NOTES_LENGTH)
     started_at: UtcTime | None = None
     finished_at: UtcTime | None = None
+    execution: ContactExecution | None = None
+
+
+AgentId = Annotated[str, Field(min_length=1, max_length=MAX_AGENT_ID_LENGTH,
+                               description="Names the agent process, e.g. 'host/pid'.")]
+
+
+class LeaseAcquire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: AgentId
+    ttl_s: float = Field(default=DEFAULT_LEASE_TTL_S, ge=MIN_LEASE_TTL_S, le=MAX_LEASE_TTL_S, allow_inf_nan=False,
+                         description="Seconds the lease lasts unless renewed (5 to 600).")
+
+
+class LeasePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    station_id: int
+    agent_id: str
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
 
 
 @router.get("/schedule")
@@ -163,15 +198,40 @@ def outcome(contact_id: PathId, body: ContactOutcome, session: SessionDep, org: 
     Repeating the same report returns the contact unchanged; a different one is a 409.
     """
     _own_contact(session, org, contact_id, "report its outcome")
+    execution = body.execution.model_dump(exclude_none=True) if body.execution is not None else None
     contact = report_outcome(session, contact_id, status=body.status, bytes_received=body.bytes_received,
-                             notes=body.notes, started_at=body.started_at, finished_at=body.finished_at)
+                             notes=body.notes, started_at=body.started_at, finished_at=body.finished_at,
+                             execution=execution)
     return contact_public(contact)
 
 
-def _own_station(session: Session, org: Organisation, station_id: int) -> Station:
+@router.post("/stations/{station_id}/lease", name="acquire_lease")
+def acquire(station_id: PathId, body: LeaseAcquire, session: SessionDep, org: CurrentOrg,
+            _token: WriterToken) -> LeasePublic:
+    """Take or renew the station's agent lease for ``ttl_s`` seconds.
+
+    Granted when the station has no lease, its lease expired, or ``agent_id`` holds it
+    (renewal moves ``expires_at``); a 409 names the other agent holding a live lease.
+    """
+    _own_station(session, org, station_id, "run its agent")
+    lease = acquire_lease(session, station_id, body.agent_id, ttl_s=body.ttl_s)
+    return LeasePublic.model_validate(lease)
+
+
+@router.delete("/stations/{station_id}/lease", name="release_lease", status_code=status.HTTP_204_NO_CONTENT)
+def release(station_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken,
+            agent_id: Annotated[str, Query(min_length=1, max_length=MAX_AGENT_ID_LENGTH,
+                                           description="The agent releasing its lease.")]) -> None:
+    """Release the station's agent lease held by ``agent_id`` (also 204 when there is none); 409 if another holds it."""
+    _own_station(session, org, station_id, "run its agent")
+    release_lease(session, station_id, agent_id)
+
+
+def _own_station(session: Session, org: Organisation, station_id: int,
+                 action: str = "run its agent and read its schedule") -> Station:
     """Return the caller's own station: 404 when invisible, 403 when only shared with it."""
     station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
-    require_owner(org, station, "station", "run its agent and read its schedule")
+    require_owner(org, station, "station", action)
     return station
 
 
@@ -199,5 +259,6 @@ def _agent_contact(contact: Contact) -> AgentContact:
                              turnaround_s=antenna.turnaround_s, az_slew_deg_s=antenna.az_slew_deg_s,
                              el_slew_deg_s=antenna.el_slew_deg_s),
         satellite=AgentSatellite(id=satellite.id, norad_id=satellite.norad_id, name=satellite.name,
-                                 downlink_frequency_hz=satellite.downlink_frequency_hz),
+                                 downlink_frequency_hz=satellite.downlink_frequency_hz,
+                                 uplink_frequency_hz=satellite.uplink_frequency_hz),
         element_set=element_set)

@@ -20,7 +20,7 @@ from groundshare.api.queries import (
     visible_satellites,
 )
 from groundshare.api.routes.params import Limit, Offset, PathId
-from groundshare.api.schemas import MAX_ID, ContactCreate, ContactPublic, ContactsPublic, UtcTime
+from groundshare.api.schemas import MAX_ID, ContactCreate, ContactExecution, ContactPublic, ContactsPublic, UtcTime
 from groundshare.api.views import ContactElementSet, ContactGeometry, GeometrySamples
 from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.link import LinkConfig, LinkParams, NoiseModel, PathLosses, Receiver, Transmitter
@@ -52,7 +52,9 @@ def contact_public(contact: Contact) -> ContactPublic:
                          end=contact.end_time, busy_until=contact.busy_until, status=contact.status,
                          idempotency_key=contact.idempotency_key, notes=contact.notes,
                          bytes_received=contact.bytes_received, started_at=contact.started_at,
-                         finished_at=contact.finished_at)
+                         finished_at=contact.finished_at,
+                         execution=ContactExecution.model_validate(contact.execution)
+                         if contact.execution is not None else None)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, name="book_contact")
