@@ -434,7 +434,21 @@ class PassExecutor:
             run.fail(f"rotator unreachable before AOS: {exc}")
             slew_s = self.lead_s(contact) - self.options.pre_position_margin_s
         self.clock.sleep_until(start - timedelta(seconds=slew_s + self.options.pre_position_margin_s))
-        self._command(run, az0, el0, count=False)
+        if self._command(run, az0, el0, count=False) is not None:
+            return
+        # Watch the antenna arrive (once a second: some controllers, Hamlib's dummy among them, only
+        # report, or even only advance, their motion when polled) and say so if it is not there by AOS.
+        off_deg = math.inf
+        while self.clock.now() < start:
+            self.clock.sleep_until(min(start, self.clock.now() + timedelta(seconds=self.options.step_s)))
+            try:
+                off_deg = pointing_error_deg(az0, el0, *self.rotator.get_position())
+            except HamlibError as exc:
+                run.fail(f"rotator unreachable before AOS: {exc}")
+                return
+            if off_deg <= self.options.pointing_tolerance_deg:
+                return
+        run.notes.append(f"the antenna was {off_deg:.1f} deg short of the AOS position at AOS")
 
     def _track(self, table: PointingTable, path: AzimuthPath, run: Execution) -> None:
         """Send each sample's position and frequencies at its time; read the position back."""
