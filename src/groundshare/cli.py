@@ -29,6 +29,7 @@ from groundshare import __version__
 from groundshare.errors import ConflictError, GroundshareError, InvalidInputError, NotFoundError
 from groundshare.link import AtmosphereModel, LinkBudget, LinkConfig, link_budget, load_link_config
 from groundshare.orbits import ElementCatalog, ElementSet, ElementSetWarning, load_elements
+from groundshare.parallel import Executor, make_executor
 from groundshare.passes import PassTable, Site, find_passes
 from groundshare.stations import load_stations
 from groundshare.timeutil import format_utc, parse_utc
@@ -111,6 +112,10 @@ LinkStepOpt = Annotated[float, typer.Option(
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", "-j", min=1, metavar="N", show_default=False,
     help="Processes to search with (default: one per CPU).")]
+ClusterOpt = Annotated[str | None, typer.Option(
+    "--cluster", metavar="tcp://HOST:8786", show_default=False,
+    help="Run the search on a Dask cluster (its scheduler's address; needs pip install 'groundshare[dask]' "
+         "here and on the workers) instead of this machine's processes.")]
 
 app = typer.Typer(
     name="groundshare",
@@ -143,13 +148,17 @@ def user_errors(ctx: typer.Context) -> Iterator[None]:
 @app.command()
 def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, start: StartOpt, days: DaysOpt,
            min_elevation: MinElevationOpt = None, output: FormatOpt = OutputFormat.table,
-           link: LinkOpt = None, link_step: LinkStepOpt = 1.0, workers: WorkersOpt = None) -> None:
+           link: LinkOpt = None, link_step: LinkStepOpt = 1.0, workers: WorkersOpt = None,
+           cluster: ClusterOpt = None) -> None:
     """Predict every pass of every satellite over every station in a window.
 
     Element records that fail to load are reported on stderr with their file and line.
 
     The passes of the good ones are still printed, and the exit status is then 1.
     """
+    if workers is not None and cluster is not None:
+        raise typer.BadParameter("give --workers N (processes on this machine) or --cluster tcp://HOST:8786 "
+                                 "(a Dask scheduler), not both", param_hint="'--cluster'")
     with user_errors(ctx):
         sites = load_stations(stations)  # first: a typo here should not hide behind element errors
         link_config = load_link_config(link) if link is not None else None
@@ -157,11 +166,13 @@ def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, sta
         window_start = _window_start(start, catalog.elements)
         _warn_if_stale(catalog.elements, window_start)
         began = time.monotonic()
-        with _progress_bar(len(catalog), days) as progress:
-            table = find_passes(catalog, sites, start=window_start, duration_s=days * 86_400.0,
-                                min_elevation_deg=min_elevation, workers=workers, progress=progress)
-        if link_config is not None and len(table):
-            table = table.with_columns(**_links(table, catalog, sites, link_config, link_step).columns())
+        with make_executor(workers=workers, cluster=cluster) as executor:
+            with _progress_bar(len(catalog), days) as progress:
+                table = find_passes(catalog, sites, start=window_start, duration_s=days * 86_400.0,
+                                    min_elevation_deg=min_elevation, progress=progress, executor=executor)
+            if link_config is not None and len(table):
+                links = _links(table, catalog, sites, link_config, link_step, executor=executor)
+                table = table.with_columns(**links.columns())
         _write_stdout(FORMATTERS[output](table))
         for message in table.warnings:
             typer.echo(f"warning: {message}", err=True)
@@ -176,12 +187,12 @@ def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, sta
 
 
 def _links(table: PassTable, elements: Sequence[ElementSet], sites: Sequence[Site], config: LinkConfig,
-           step_s: float) -> PassLinks:
+           step_s: float, executor: Executor | None = None) -> PassLinks:
     """Return the link budget along every pass of ``table``, with ITU-R losses where left out."""
     from groundshare.link.along import link_along_passes
     from groundshare.passes.track import sample_passes
 
-    tracks = sample_passes(table, elements, sites, step_s=step_s)
+    tracks = sample_passes(table, elements, sites, step_s=step_s, executor=executor)
     return link_along_passes(table, tracks, config, sites, atmosphere=_itu_if_needed(config))
 
 

@@ -25,8 +25,9 @@ The method, per group of satellites that share a time step:
 6. Culmination (TCA, the time of maximum elevation inside the pass): zeros of the
    elevation rate, found the same way with its analytic second derivative.
 
-Work is split into chunks of satellites (bounded by ``max_bytes``) run by a pool of
-processes; no Python loop runs over satellites x sites x times.
+Work is split into chunks of satellites (bounded by ``max_bytes``) run by an executor
+(``groundshare.parallel``: a pool of local processes, or a Dask cluster); no Python loop
+runs over satellites x sites x times.
 
 Approximations (measured against Skyfield in the tests and ``bench/passes.py``):
 UT1 = UTC and no polar motion in the TEME -> Earth-fixed rotation (see
@@ -46,7 +47,7 @@ from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import error_message, propagate_teme
-from groundshare.parallel import default_workers, map_chunks
+from groundshare.parallel import Executor, resolve_executor
 from groundshare.passes.interpolate import Segments, StateFn, StateGrid, on_grid
 from groundshare.passes.look import topocentric
 from groundshare.passes.roots import TOL_S, cubic_guess, polish, solve_brackets, solve_from_guess
@@ -410,8 +411,8 @@ def _run_chunk(args: tuple) -> tuple[dict[str, np.ndarray], list[tuple[int, str]
 
 def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start: datetime,
                 duration_s: float, min_elevation_deg: float | None = None, workers: int | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES,
-                progress: Callable[[int, int], None] | None = None) -> PassTable:
+                max_bytes: int = DEFAULT_MAX_BYTES, progress: Callable[[int, int], None] | None = None,
+                executor: Executor | None = None) -> PassTable:
     """Return every pass of every satellite over every site in ``[start, start + duration_s]``.
 
     ``min_elevation_deg``, when given, replaces each site's own minimum elevation
@@ -419,8 +420,10 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
     included, clipped to the window and flagged (``clipped_aos``/``clipped_los``).  A
     satellite SGP4 cannot propagate (decayed, for example) loses its samples from the
     failure on, and ``table.warnings`` says so.  ``workers`` processes share the work
-    (default: one per CPU); ``max_bytes`` bounds the working memory of each.
-    ``progress(done, total)`` is called as satellites are finished.
+    (default: one per CPU); ``max_bytes`` bounds the working memory of each.  Or
+    ``executor`` runs the chunks of satellites instead (``parallel.make_executor``: local
+    processes or a Dask cluster); the table is the same whichever runs them.
+    ``progress(done, total)`` is called as satellites are finished (in any order).
     """
     start = require_utc(start, "start")
     elements = list(elements)
@@ -445,7 +448,8 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
     if min_elevation_deg is not None:
         sites = [s.with_min_elevation(min_elevation_deg) for s in sites]
     duration_s = float(duration_s)
-    workers = default_workers(workers)
+    executor = resolve_executor(executor, workers)
+    workers = executor.workers
 
     steps = np.array([coarse_step_s(e) for e in elements])
     tasks = []
@@ -458,13 +462,15 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
         for lo in range(0, members.size, size):
             idx = members[lo : lo + size]
             tasks.append(([elements[i] for i in idx], idx, sites, start, duration_s, float(step)))
-    results = []
     done = 0
-    for task, result in zip(tasks, map_chunks(_run_chunk, tasks, workers), strict=True):
-        results.append(result)
-        done += len(task[1])
+
+    def finished(i: int) -> None:
+        nonlocal done
+        done += len(tasks[i][1])
         if progress:
             progress(done, len(elements))
+
+    results = executor.map(_run_chunk, tasks, progress=finished)
     norad_ids = [e.norad_id for e in elements]
     sat_names = [e.name for e in elements]
     tables = [PassTable(cols, norad_ids, sat_names, names) for cols, _ in results]

@@ -6,7 +6,7 @@ its samples), rotated to the Earth-fixed frame as in the pass search.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +15,7 @@ from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import propagate_pairs
-from groundshare.parallel import default_workers, map_chunks
+from groundshare.parallel import Executor, resolve_executor
 from groundshare.passes.look import topocentric
 from groundshare.passes.site import Site, sites_to_arrays
 from groundshare.passes.table import PassTable
@@ -60,12 +60,15 @@ class PassTracks:
 
 
 def sample_passes(table: PassTable, elements: Sequence[ElementSet], sites: Sequence[Site], *,
-                  step_s: float = 1.0, workers: int | None = None) -> PassTracks:
+                  step_s: float = 1.0, workers: int | None = None, executor: Executor | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> PassTracks:
     """Return the geometry of every pass of ``table``, sampled every ``step_s`` seconds.
 
     ``elements`` and ``sites`` are the ones the table was computed from (its
     ``sat_index`` and ``site_index`` point into them).  ``workers`` processes share the
-    work (default: one per CPU).
+    work (default: one per CPU), or ``executor`` runs the chunks of samples instead
+    (``parallel.make_executor``: local processes or a Dask cluster).  ``progress(done,
+    total)`` is called as samples are finished (in any order).
     """
     if not (isinstance(step_s, (int, float)) and np.isfinite(step_s) and step_s > 0.0):
         raise InvalidInputError(f"step_s is {step_s!r}; expected a positive number of seconds", loc=("step_s",))
@@ -103,7 +106,16 @@ def sample_passes(table: PassTable, elements: Sequence[ElementSet], sites: Seque
         sats = sat_index[lo:lo + CHUNK_SAMPLES]
         needed = {int(i): elements[int(i)] for i in np.unique(sats)}   # only what the chunk propagates
         tasks.append((needed, sa, sats, site_index[lo:lo + CHUNK_SAMPLES], reference, t_s[lo:lo + CHUNK_SAMPLES]))
-    parts = list(map_chunks(_geometry, tasks, default_workers(workers)))
+    executor = resolve_executor(executor, workers)
+    done = 0
+
+    def finished(i: int) -> None:
+        nonlocal done
+        done += tasks[i][2].size
+        if progress:
+            progress(done, int(t_s.size))
+
+    parts = executor.map(_geometry, tasks, progress=finished)
     if parts:
         sin_el, az_deg, range_km, range_rate, range_accel, ok = (np.concatenate(x) for x in zip(*parts, strict=True))
     else:

@@ -11,7 +11,7 @@ that station from 0 in AOS order, so the same table always gives the same ids.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from groundshare.errors import InvalidInputError
 from groundshare.orbits import ElementSet
+from groundshare.parallel import Executor
 from groundshare.passes import PassTable, Site, find_passes
 from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
 from groundshare.timeutil import format_utc, require_utc
@@ -149,16 +150,18 @@ def problem_from_network(elements: Sequence[ElementSet], sites: Sequence[Site], 
                          min_duration_s: float = 0.0, priorities: Mapping[str, float] | None = None,
                          policies: Sequence[PolicySpec] | None = None, blackouts: Sequence[Blackout] = (),
                          entitlements: Mapping[str, float] | None = None,
-                         workers: int | None = None) -> tuple[Problem, PassTable]:
+                         workers: int | None = None, executor: Executor | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> tuple[Problem, PassTable]:
     """Return the problem of ``elements`` over ``sites`` for ``duration_s`` from ``start``, and its passes.
 
     Runs ``find_passes`` (``min_elevation_deg`` replacing the sites' own when given) and
     then ``candidates_from_passes`` with contact time as the value; see both for the
-    arguments.
+    arguments.  ``workers`` or ``executor`` (local processes or a Dask cluster, see
+    ``parallel.make_executor``) and ``progress`` go to ``find_passes``.
     """
     start = require_utc(start, "start")
     table = find_passes(elements, sites, start=start, duration_s=duration_s, min_elevation_deg=min_elevation_deg,
-                        workers=workers)
+                        workers=workers, executor=executor, progress=progress)
     end = datetime.fromtimestamp(start.timestamp() + float(duration_s), tz=UTC)
     problem = candidates_from_passes(table, start=start, end=end, antennas=antennas, satellites=satellites,
                                      min_duration_s=min_duration_s, priorities=priorities, policies=policies,
