@@ -47,6 +47,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/link.py
 	$(PY) bench/api.py
 	$(PY) bench/schedule.py
+	$(PY) bench/gnss.py
 	$(PY) bench/scale.py
 
 clean:

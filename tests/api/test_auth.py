@@ -12,7 +12,7 @@ ROUTES = [
     ("GET", "/stations/1/antennas"), ("POST", "/stations/1/antennas"), ("GET", "/satellites"),
     ("POST", "/satellites"), ("GET", "/satellites/1"), ("POST", "/satellites/1/elements"), ("GET", "/contacts"),
     ("POST", "/contacts"), ("POST", "/contacts/1/cancel"), ("GET", "/stations/1/passes"),
-    ("GET", "/satellites/1/passes"),
+    ("GET", "/satellites/1/passes"), ("GET", "/stations/1/gnss"),
     # Update, delete, policies, requests, tokens and the organisation list.
     ("GET", "/orgs"), ("PATCH", "/stations/1"), ("DELETE", "/stations/1"), ("GET", "/stations/1/antennas/1"),
     ("PATCH", "/stations/1/antennas/1"), ("DELETE", "/stations/1/antennas/1"), ("PATCH", "/satellites/1"),

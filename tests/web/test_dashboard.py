@@ -273,3 +273,22 @@ def test_private_satellite_disappears_for_another_org(page: Any, demo: DemoServe
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.get_by_role("link", name="Timeline").is_visible()
     page.screenshot(path=artifacts_dir() / "phone-map.png", full_page=True)
+
+
+def test_gnss_page_draws_the_dops_of_a_chosen_station(page: Any, demo: DemoServer) -> None:
+    with demo.api(ORG_A) as api:
+        stations = sorted(all_rows(api, "/stations"), key=lambda s: s["name"])
+    assert len(stations) >= 2
+    sign_in(page, demo.tokens[ORG_A], ORG_A)
+    page.get_by_role("link", name="GNSS").click()
+    page.wait_for_selector("#gnss-chart svg polyline")
+    chosen = stations[1]
+    page.get_by_label("Station").select_option(str(chosen["id"]))
+    summary = page.locator("#gnss-summary")
+    summary.filter(has_text=chosen["name"]).wait_for()
+    page.wait_for_selector("#gnss-chart svg polyline")
+    text = summary.inner_text()
+    assert "satellites" in text and "PDOP ≤ 6 for" in text and "% of the time" in text and "mask" in text
+    svg = page.locator("#gnss-chart svg").inner_html()
+    assert "<polyline" in svg or "<path" in svg
+    page.screenshot(path=artifacts_dir() / "gnss.png", full_page=True)

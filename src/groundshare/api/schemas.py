@@ -479,3 +479,24 @@ class PassesPublic(Page[PassPublic]):
     """Passes in AOS order; ``warnings`` says which satellites SGP4 could not propagate, and from when."""
 
     warnings: list[str] = Field(default_factory=list)
+
+
+class GnssPublic(BaseModel):
+    """GNSS geometry over a station: DOPs over a window (null where fewer than four are in view)."""
+
+    station_id: int
+    start: datetime
+    step_s: float
+    mask_deg: float
+    pdop_max: float
+    elements: list[str]
+    n_satellites: int
+    times: list[datetime]
+    n_visible: list[int]
+    gdop: list[float | None]
+    pdop: list[float | None]
+    hdop: list[float | None]
+    vdop: list[float | None]
+    tdop: list[float | None]
+    share_pdop_below: float
+    svg: str

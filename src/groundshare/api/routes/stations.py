@@ -7,7 +7,12 @@ and deleting an antenna deletes its sharing policies.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import math
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -36,16 +41,32 @@ from groundshare.api.schemas import (
     AntennaPublic,
     AntennasPublic,
     AntennaUpdate,
+    GnssPublic,
     PassesPublic,
     StationCreate,
     StationPublic,
     StationsPublic,
     StationUpdate,
+    UtcTime,
 )
 from groundshare.errors import ConflictError
 from groundshare.store import Antenna, Band, Contact, Organisation, Satellite, SharingPolicy, Station
 
 router = APIRouter(prefix="/stations", tags=["stations"])
+
+#: The GNSS element files shipped with groundshare (CelesTrak, 2026-03-09).
+GNSS_ELEMENT_FILES = ("celestrak_gps-ops_2026-03-09.tle", "celestrak_galileo_2026-03-09.tle")
+#: Default start of the GNSS window: the day of the shipped snapshots, whose elements are most
+#: accurate near their epochs (they age by days, so "now" would drift further from them).
+GNSS_DEFAULT_START = datetime(2026, 3, 9, tzinfo=UTC)
+
+GnssStart = Annotated[UtcTime, Query(description="Start of the window (ISO 8601 with Z or an offset); default the "
+                                                 "day of the shipped GPS and Galileo elements.")]
+GnssHours = Annotated[float, Query(gt=0, le=48, description="Length of the window in hours, at most 48.")]
+GnssStep = Annotated[float, Query(ge=30, le=3600, description="Seconds between samples.")]
+GnssMask = Annotated[float | None, Query(ge=-5, le=60, description=(
+    "Elevation mask in degrees; default the station's minimum elevation (its horizon mask still applies)."))]
+GnssPdopMax = Annotated[float, Query(gt=0, le=100, description="PDOP threshold for the share of good times.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -167,6 +188,37 @@ def list_station_passes(station_id: PathId, start: PassStart, session: SessionDe
     satellites = list(session.scalars(visible_satellites(session, org).order_by(Satellite.id)))
     return passes_over(newest_element_sets(session, satellites), station_sites([station]), start=start, hours=hours,
                        min_elevation_deg=min_elevation_deg)
+
+
+@router.get("/{station_id}/gnss")
+def station_gnss(station_id: PathId, session: SessionDep, org: CurrentOrg, start: GnssStart = GNSS_DEFAULT_START,
+                 hours: GnssHours = 24.0, step_s: GnssStep = 300.0, mask_deg: GnssMask = None,
+                 pdop_max: GnssPdopMax = 6.0) -> GnssPublic:
+    """Return GPS and Galileo DOPs over a visible station from the shipped elements, with an SVG chart."""
+    from groundshare.gnss import dop_series, dop_svg
+
+    station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    mask = station.min_elevation_deg if mask_deg is None else mask_deg
+    series = dop_series(_gnss_elements(), station.to_site(), start, hours, step_s, mask)
+    return GnssPublic(
+        station_id=station.id, start=start, step_s=step_s, mask_deg=mask, pdop_max=pdop_max,
+        elements=list(GNSS_ELEMENT_FILES), n_satellites=len(series.names), times=list(series.times),
+        n_visible=[int(n) for n in series.n_visible],
+        **{k: [_finite(v) for v in getattr(series, k)] for k in ("gdop", "pdop", "hdop", "vdop", "tdop")},
+        share_pdop_below=float(series.share_pdop_below(pdop_max)), svg=dop_svg(series, pdop_max))
+
+
+@lru_cache(maxsize=1)
+def _gnss_elements() -> tuple:
+    """Load the shipped GNSS element sets once per process."""
+    from groundshare.data import data_path
+    from groundshare.orbits import load_elements
+
+    return tuple(e for name in GNSS_ELEMENT_FILES for e in load_elements(data_path(name)).elements)
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(float(value)) else None
 
 
 def _visible_antenna(session: Session, org: Organisation, station_id: int, antenna_id: int) -> Antenna:

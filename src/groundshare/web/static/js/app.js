@@ -2,6 +2,7 @@
 // hash routes and the nav bar.  Each page module exports render(main, ctx) -> cleanup?.
 
 import { ApiError, get, getAll, setToken, token } from "./api.js";
+import * as gnss from "./gnss.js";
 import * as ledger from "./ledger.js";
 import * as map from "./map.js";
 import * as pages from "./pages.js";
@@ -16,6 +17,7 @@ const ROUTES = {
   "#/ledger": ledger.render,
   "#/stations": pages.renderStations,
   "#/satellites": pages.renderSatellites,
+  "#/gnss": gnss.render,
 };
 
 const main = document.getElementById("main");
