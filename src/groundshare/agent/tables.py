@@ -23,9 +23,8 @@ from groundshare.errors import InvalidInputError
 from groundshare.link.doppler import received_frequency_hz, uplink_frequency_hz
 from groundshare.orbits.elements import ElementSet
 from groundshare.passes.site import Site
-from groundshare.passes.table import PassTable
-from groundshare.passes.track import sample_passes
-from groundshare.timeutil import require_utc, seconds_between, to_datetime64
+from groundshare.passes.track import sample_window
+from groundshare.timeutil import require_utc, seconds_between
 
 # A day at 1 Hz; a longer table is a mistake of window or step, not a pass.
 MAX_POINTING_SAMPLES = 86_400
@@ -111,11 +110,7 @@ def pointing_table(elements: ElementSet, site: Site, start: datetime, end: datet
             f"{duration_s:g} s at step_s={step_s:g} is {n_samples:,} samples, more than {MAX_POINTING_SAMPLES:,}; "
             f"use step_s of at least {math.ceil(duration_s / MAX_POINTING_SAMPLES):g} or a shorter window",
             loc=("step_s",))
-    # The window as a one-pass table, so the pass engine samples it exactly as it samples passes.
-    aos, los = to_datetime64(start, np.array([0.0, duration_s]))
-    table = PassTable({"sat_index": [0], "site_index": [0], "aos": [aos], "tca": [aos], "los": [los]},
-                      norad_ids=[elements.norad_id], sat_names=[elements.name], site_names=[site.name])
-    tracks = sample_passes(table, [elements], [site], step_s=step_s, workers=1)
+    _, tracks = sample_window(elements, site, start, duration_s, step_s=step_s)
     ok = tracks.ok
     notes = []
     if not ok.all():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from groundshare.parallel import Executor, resolve_executor
 from groundshare.passes.look import topocentric
 from groundshare.passes.site import Site, sites_to_arrays
 from groundshare.passes.table import PassTable
-from groundshare.timeutil import datetime64_to_utc, jd_fr
+from groundshare.timeutil import datetime64_to_utc, jd_fr, to_datetime64
 
 # More samples than this in one call is a mistake of step or window, not a plan.
 MAX_SAMPLES = 50_000_000
@@ -146,3 +147,17 @@ def _geometry(task: tuple) -> tuple[np.ndarray, ...]:
     range_accel = (range_km[after] - 2.0 * range_km[now] + range_km[before]) / RATE_STEP_S**2
     ok = (err[before] == 0) & (err[now] == 0) & (err[after] == 0) & np.isfinite(range_km[now])
     return sin_el[now], az_deg[now], range_km[now], range_rate, range_accel, ok
+
+
+def sample_window(elements: ElementSet, site: Site, start: datetime, duration_s: float, *,
+                  step_s: float = 1.0) -> tuple[PassTable, PassTracks]:
+    """Sample one satellite from one site every ``step_s`` over ``[start, start + duration_s]``.
+
+    The window is treated as a one-pass table (AOS ``start``, LOS the end), so it is
+    sampled exactly as passes are; the table comes back too, for budgets along it
+    (``link.along.link_along_passes``).
+    """
+    aos, los = to_datetime64(start, np.array([0.0, duration_s]))
+    table = PassTable({"sat_index": [0], "site_index": [0], "aos": [aos], "tca": [aos], "los": [los]},
+                      norad_ids=[elements.norad_id], sat_names=[elements.name], site_names=[site.name])
+    return table, sample_passes(table, [elements], [site], step_s=step_s, workers=1)

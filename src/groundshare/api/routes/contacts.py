@@ -27,10 +27,10 @@ from groundshare.link import LinkConfig, LinkParams, NoiseModel, PathLosses, Rec
 from groundshare.link.along import link_along_passes
 from groundshare.link.doppler import received_frequency_hz
 from groundshare.orbits import ElementSet, parse_elements
-from groundshare.passes import PassTable, Site
-from groundshare.passes.track import sample_passes
+from groundshare.passes import Site
+from groundshare.passes.track import sample_window
 from groundshare.store import Antenna, Contact, Satellite, book_contact, cancel_contact, newest_element_set
-from groundshare.timeutil import format_utc, seconds_between, to_datetime64
+from groundshare.timeutil import format_utc, seconds_between
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -130,11 +130,7 @@ def contact_geometry(session: Session, contact: Contact, step_s: float) -> Conta
             f"contact {contact.id} lasts {duration_s:g} s, which at step_s={step_s:g} is {n_samples:,} samples, more "
             f"than {MAX_GEOMETRY_SAMPLES:,}; use step_s of at least {math.ceil(duration_s / MAX_GEOMETRY_SAMPLES):g}",
             loc=("query", "step_s"))
-    # The contact's window as a one-pass table, so the pass engine samples it exactly as it samples passes.
-    aos, los = to_datetime64(contact.start_time, np.array([0.0, duration_s]))
-    table = PassTable({"sat_index": [0], "site_index": [0], "aos": [aos], "tca": [aos], "los": [los]},
-                      norad_ids=[elements.norad_id], sat_names=[elements.name], site_names=[site.name])
-    tracks = sample_passes(table, [elements], [site], step_s=step_s, workers=1)
+    table, tracks = sample_window(elements, site, contact.start_time, duration_s, step_s=step_s)
     ok = tracks.ok
     if not ok.all():
         notes.append(f"SGP4 cannot propagate the element set at {int((~ok).sum())} of {ok.size} sample times; "
