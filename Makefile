@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 DEMO_ELEMENTS := src/groundshare/data/celestrak_cubesat_2025-11-06.tle
 DEMO_STATIONS := src/groundshare/data/demo_stations.toml
-# `make run` keeps the demo network's database here (SQLite, no server needed).
+# `make run` keeps the demo network's database here (SQLite, no server needed), and the
+# demo organisations' admin tokens beside it (mode 0600, kept from one run to the next).
 DEMO_DIR := .demo
 DEMO_DATABASE_URL ?= sqlite:///$(CURDIR)/$(DEMO_DIR)/groundshare.db
+DEMO_TOKENS := $(DEMO_DIR)/tokens.toml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -26,11 +28,13 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP) $@
 
+# Idempotent: a second run adds nothing, keeps the tokens and the network's clock, books nothing twice.
 run: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/groundshare db upgrade --database-url $(DEMO_DATABASE_URL)
-	$(VENV)/bin/groundshare demo load --plan-days 2 --database-url $(DEMO_DATABASE_URL)
+	$(VENV)/bin/groundshare demo load --plan-days 2 --database-url $(DEMO_DATABASE_URL) --tokens-file $(DEMO_TOKENS)
 	@echo "dashboard: http://$(HOST):$(PORT)/dashboard/ (sign in with a token printed above)"
+	@echo "other commands use this database with:  export GROUNDSHARE_DATABASE_URL=$(DEMO_DATABASE_URL)"
 	$(VENV)/bin/groundshare serve --host $(HOST) --port $(PORT) --database-url $(DEMO_DATABASE_URL)
 
 # The demo CubeSats' passes over the demo stations, for one day from the snapshot's epoch.

@@ -53,7 +53,7 @@ from tests.service.server import (
     serve,
 )
 
-from groundshare.store import book_contact, create_engine_for, make_session_factory, session_scope
+from groundshare.store import UNCHECKED, book_contact, create_engine_for, make_session_factory, session_scope
 
 #: The stored contacts listed by ``list``: one every 20 minutes from here (no overlap with the others).
 LISTED_FROM = datetime(2025, 1, 1, tzinfo=UTC)
@@ -145,8 +145,9 @@ def store_contacts(database_url: str, world: World, n: int) -> None:
         with session_scope(make_session_factory(engine)) as session:
             for i in range(n):
                 start = LISTED_FROM + timedelta(seconds=LISTED_STEP_S * i)
+                # History seeded straight into the store: the network's booking rules are for new bookings.
                 book_contact(session, antenna_id=world.antenna_id, satellite_id=world.satellite_id,
-                             org_id=world.org_id, start=start, end=start + timedelta(minutes=10))
+                             org_id=world.org_id, start=start, end=start + timedelta(minutes=10), rules=UNCHECKED)
     finally:
         engine.dispose()
 

@@ -8,11 +8,13 @@ database (``tests.store.conftest.empty_database_url``).  ``GROUNDSHARE_DATABASE_
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from groundshare.cli import app
@@ -32,8 +34,11 @@ from groundshare.store import (
     create_engine_for,
     hash_token,
     make_session_factory,
+    network_time,
     session_scope,
+    set_network_clock,
 )
+from groundshare.store.demo import demo_requests_start
 from groundshare.store.migrate import current, head
 from tests.store.conftest import empty_database_url
 from tests.store.race import OVERLAPPING_PAIRS_SQL
@@ -201,7 +206,7 @@ def test_demo_load_fills_the_network_once_and_prints_a_token_per_organisation(ur
     satellites = len(load_elements(data_path("celestrak_cubesat_2025-11-06.tle")))
     assert counts == {"organisation": 6, "api_token": 6, "station": 6, "antenna": 6, "sharing_policy": 14,
                       "satellite": satellites, "element_set": satellites, "contact_request": satellites, "contact": 0,
-                      "agent_lease": 0}
+                      "agent_lease": 0, "network_clock": 1}
     assert "added 6 organisations, 6 stations, 6 antennas, 14 sharing policies" in first.stderr
 
     lines = [line.split("\t") for line in first.stdout.splitlines()]
@@ -214,13 +219,16 @@ def test_demo_load_fills_the_network_once_and_prints_a_token_per_organisation(ur
     hashes = {(row.org_id, row.token_hash) for row in rows(url, ApiToken)}
     assert hashes == {(orgs[name].id, hash_token(token)) for name, token in lines}
 
+    assert "0 unchanged, 6 new" in first.stderr
+    assert first.stderr.count("new token for ") == 6
+
+    # Loading again changes nothing: the same tokens are printed (a configured agent's keeps working).
     again = run("demo", "load", "--database-url", url)
     assert again.exit_code == 0, again.stderr
     assert "added nothing new" in again.stderr
+    assert "6 unchanged, 0 new" in again.stderr and "new token for" not in again.stderr
     assert table_counts(url) == counts
-    new_tokens = {token for _, token in (line.split("\t") for line in again.stdout.splitlines())}
-    assert new_tokens.isdisjoint(token for _, token in lines)
-    assert {row.token_hash for row in rows(url, ApiToken)} == {hash_token(token) for token in new_tokens}
+    assert again.stdout == first.stdout
 
 
 def test_demo_stations_satellites_and_element_sets_round_trip(tmp_path) -> None:
@@ -262,6 +270,13 @@ def test_schedule_plan_books_the_demo_networks_requests_without_overlap(tmp_path
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     run("db", "upgrade", "--database-url", url)
     assert run("demo", "load", "--database-url", url).exit_code == 0
+    # The network's clock reads the day before the horizon, so that no contact of the plan starts in the past.
+    engine = create_engine_for(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            set_network_clock(session, datetime(2025, 11, 6, tzinfo=UTC), reason="planning ahead")
+    finally:
+        engine.dispose()
     args = ("schedule", "plan", "--database-url", url, "--start", "2025-11-07T00:00Z", "--days", "0.25",
             "--time-limit", "5")
     dry = run(*args, "--dry-run")
@@ -297,8 +312,167 @@ def test_demo_load_plans_its_first_days_once(tmp_path) -> None:
     booked = table_counts(url)["contact"]
     assert booked > 0 and f"{booked} contacts booked" in first.stderr
     starts = [c.start_time for c in rows(url, Contact)]
-    assert min(starts) >= datetime(2025, 11, 7, tzinfo=UTC) and max(starts) < datetime(2025, 11, 7, 6, tzinfo=UTC)
+    # From the network's clock, anchored at the demo's start by the load, plus the planning lead.
+    assert min(starts) >= datetime(2025, 11, 7, 0, 1, 30, tzinfo=UTC)
+    assert max(starts) < datetime(2025, 11, 7, 6, tzinfo=UTC)
+    assert "refusal" not in first.stderr
     again = run("demo", "load", "--database-url", url, "--plan-days", "0.25")
     assert again.exit_code == 0, again.stderr
     assert f"demo plan skipped: the store already holds {booked} contacts" in again.stderr
     assert table_counts(url)["contact"] == booked
+
+
+def token_lines(result) -> dict[str, str]:
+    return dict(line.split("\t") for line in result.stdout.splitlines())
+
+
+def execute(url: str, statement) -> None:
+    engine = create_engine_for(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(statement)
+    finally:
+        engine.dispose()
+
+
+def test_demo_load_keeps_its_tokens_in_a_private_file_and_reissues_only_what_stopped_working(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("db", "upgrade", "--database-url", url)
+    first = run("demo", "load", "--database-url", url)
+    assert first.exit_code == 0, first.stderr
+    path = tmp_path / "tokens.toml"  # beside the SQLite file by default
+    assert f"kept in {path} (mode 0600)" in first.stderr
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    tokens = token_lines(first)
+    kari, aem = "Korea Aerospace Research Institute (KARI)", "Agencia Espacial Mexicana (AEM)"
+    assert all(token in path.read_text(encoding="utf-8") for token in tokens.values())
+
+    # KARI's token is revoked, AEM's is lost from the file; the other four keep working.
+    execute(url, update(ApiToken).where(ApiToken.token_hash == hash_token(tokens[kari]))
+            .values(revoked_at=datetime(2025, 11, 7, tzinfo=UTC)))
+    path.write_text(path.read_text(encoding="utf-8").replace(f'"{aem}" = "{tokens[aem]}"\n', ""), encoding="utf-8")
+    path.chmod(0o644)
+    again = run("demo", "load", "--database-url", url)
+    assert again.exit_code == 0, again.stderr
+    reloaded = token_lines(again)
+    assert set(reloaded) == set(tokens)
+    assert {name for name in tokens if reloaded[name] != tokens[name]} == {kari, aem}
+    assert "4 unchanged, 2 new" in again.stderr
+    assert (f"  new token for {kari}: the kept one was revoked at 2025-11-07T00:00:00.000Z\n"
+            f"  new token for {aem}: no token was kept for it (a first load, or a new tokens file)\n") in again.stderr
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert all(token in path.read_text(encoding="utf-8") for token in reloaded.values())
+    # Nothing was deleted: the revoked token stays on record, the lost one still works for whoever has it.
+    assert len(rows(url, ApiToken)) == 8
+
+    # An expired token is replaced too, and a token of another role in the file is not taken as the admin one.
+    execute(url, update(ApiToken).where(ApiToken.token_hash == hash_token(reloaded[kari]))
+            .values(expires_at=datetime(2025, 11, 8, tzinfo=UTC)))
+    third = run("demo", "load", "--database-url", url)
+    assert f"new token for {kari}: the kept one expired at 2025-11-08T00:00:00.000Z" in third.stderr
+    assert "5 unchanged, 1 new" in third.stderr
+
+
+def test_demo_load_keeps_tokens_where_it_is_told(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'demo.db'}"
+    (tmp_path / "db").mkdir()
+    run("db", "upgrade", "--database-url", url)
+    elsewhere = tmp_path / "secrets" / "demo-tokens.toml"
+    first = run("demo", "load", "--database-url", url, "--tokens-file", str(elsewhere))
+    assert first.exit_code == 0, first.stderr
+    assert elsewhere.is_file() and not (tmp_path / "db" / "tokens.toml").exists()
+    again = run("demo", "load", "--database-url", url, "--tokens-file", str(elsewhere))
+    assert again.stdout == first.stdout
+
+
+def test_an_unwritable_tokens_file_is_an_error_after_the_tokens_are_printed(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("db", "upgrade", "--database-url", url)
+    folder = tmp_path / "taken"
+    folder.write_text("a file where the tokens' folder should be\n")
+    result = run("demo", "load", "--database-url", url, "--tokens-file", str(folder / "tokens.toml"))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert len(token_lines(result)) == 6
+    assert result.stderr.startswith(f"error: cannot write the tokens file {folder / 'tokens.toml'}: ")
+    assert "give --tokens-file a file in a folder you may write to" in result.stderr
+
+
+def test_a_broken_tokens_file_is_named_and_nothing_is_loaded(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("db", "upgrade", "--database-url", url)
+    path = tmp_path / "tokens.toml"
+    path.write_text("[tokens]\nKARI = 3\n", encoding="utf-8")
+    result = run("demo", "load", "--database-url", url)
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: tokens file {path}: [tokens] must map organisation names to token strings; "
+                             "fix it, or delete it to have new tokens issued\n")
+    assert table_counts(url)["organisation"] == 0
+    path.write_text("[tokens\n", encoding="utf-8")
+    result = run("demo", "load", "--database-url", url)
+    assert result.exit_code == 1 and f"error: tokens file {path} cannot be read" in result.stderr
+
+
+def test_demo_load_anchors_the_network_clock_at_the_demo_start_once(url: str) -> None:
+    assert run("db", "upgrade", "--database-url", url).exit_code == 0
+    first = run("demo", "load", "--database-url", url)
+    assert first.exit_code == 0, first.stderr
+    engine = create_engine_for(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            clock = network_time(session)
+            assert clock.mode == "shifted" and clock.network_at == demo_requests_start()
+            assert "2025-11-07T00:00:00.000Z" in clock.reason
+            assert abs(clock.now() - demo_requests_start()) < timedelta(minutes=1)
+        assert "network time 2025-11-07T00:0" in first.stderr and "(anchored now: " in first.stderr
+
+        # A later load keeps whatever anchor the network has, the demo's or another.
+        other = datetime(2025, 11, 9, 12, tzinfo=UTC)
+        with session_scope(make_session_factory(engine)) as session:
+            set_network_clock(session, other, reason="an operator moved it")
+        again = run("demo", "load", "--database-url", url)
+        assert again.exit_code == 0, again.stderr
+        assert "network time 2025-11-09T12:0" in again.stderr
+        assert "(anchored by an earlier load: an operator moved it)" in again.stderr
+        with session_scope(make_session_factory(engine)) as session:
+            assert network_time(session).network_at == other
+    finally:
+        engine.dispose()
+
+
+def test_schedule_plan_says_which_database_it_plans_and_refuses_an_empty_one(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    default = tmp_path / "data" / "groundshare.db"
+    # The default database does not exist yet: it has no tables.
+    missing = run("schedule", "plan", "--dry-run")
+    assert missing.exit_code == 1
+    assert missing.stderr == (
+        f"error: the database sqlite:///{default} has no groundshare tables; migrate it first with:  "
+        "groundshare db upgrade\n"
+        "make run keeps the demo network in .demo/groundshare.db of its checkout: from there, give --database-url "
+        "sqlite:///$PWD/.demo/groundshare.db or export GROUNDSHARE_DATABASE_URL=sqlite:///$PWD/.demo/groundshare.db\n")
+    assert missing.stdout == ""
+    # Migrated but empty: refused, naming it, rather than planning nothing.
+    run("db", "upgrade")
+    empty = run("schedule", "plan", "--dry-run")
+    assert empty.exit_code == 1
+    assert empty.stderr.startswith(f"error: the database sqlite:///{default} holds no organisations, so there is "
+                                   "nothing to plan; make run keeps the demo network in .demo/groundshare.db")
+    # In a checkout where make run made its database, the message gives its exact URL, which works.
+    demo = tmp_path / ".demo" / "groundshare.db"
+    demo.parent.mkdir()
+    demo_url = f"sqlite:///{demo}"
+    run("db", "upgrade", "--database-url", demo_url)
+    run("demo", "load", "--database-url", demo_url)
+    pointed = run("schedule", "plan", "--dry-run")
+    assert pointed.exit_code == 1
+    assert pointed.stderr.endswith(f"make run's demo database is {demo}: give --database-url {demo_url} "
+                                   f"or export GROUNDSHARE_DATABASE_URL={demo_url}\n")
+    for follow in (["--database-url", demo_url], []):
+        env = {} if follow else {"GROUNDSHARE_DATABASE_URL": demo_url}
+        planned = run("schedule", "plan", "--dry-run", "--days", "0.1", "--time-limit", "5", *follow, env=env)
+        assert planned.exit_code == 0, planned.stderr
+        # --start defaults to the network's now: the demo's clock runs from its first day.
+        assert planned.stderr.startswith(f"planning {demo_url}: 6 organisations, 93 open contact requests in "
+                                         "2025-11-07T00:0")
+        assert json.loads(planned.stdout)["dry_run"] is True
+    assert table_counts(demo_url)["contact"] == 0

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from groundshare.agent.hamlib import Rig, Rotator
     from groundshare.link.along import PassLinks
-    from groundshare.store import Organisation
+    from groundshare.store import NetworkTime, Organisation
     from groundshare.store.planning import PlanRun
 
 MAX_DAYS = 400.0
@@ -369,15 +369,62 @@ link_app = typer.Typer(name="link", help="Radio link budgets between satellites 
 app.add_typer(link_app)
 
 
+ElevationOpt = Annotated[float | None, typer.Option(
+    "--elevation-deg", metavar="DEG", min=0.0, max=90.0, show_default=False,
+    help=r"Elevation of the satellite, replacing \[geometry] elevation_deg.")]
+AltitudeOpt = Annotated[float | None, typer.Option(
+    "--altitude-km", metavar="KM", min=100.0, max=100_000.0, show_default=False,
+    help="Orbit altitude: the slant range follows from it and the elevation (spherical Earth).")]
+RangeOpt = Annotated[float | None, typer.Option(
+    "--range-km", metavar="KM", min=100.0, max=500_000.0, show_default=False,
+    help="Slant range to the satellite, instead of --altitude-km.")]
+
+
 @link_app.command("budget")
-def link_budget_command(ctx: typer.Context, config: LinkConfigOpt,
-                        output: BudgetFormatOpt = BudgetFormat.table) -> None:
-    """Print the downlink budget of a link file, with the satellite where its geometry table puts it."""
+def link_budget_command(ctx: typer.Context, config: LinkConfigOpt, output: BudgetFormatOpt = BudgetFormat.table,
+                        elevation_deg: ElevationOpt = None, altitude_km: AltitudeOpt = None,
+                        range_km: RangeOpt = None) -> None:
+    r"""Print the downlink budget of a link file at one point: its \[geometry], or the one the options give.
+
+    --elevation-deg, --altitude-km and --range-km replace the file's \[geometry] keys of
+    the same names (a link file for passes --link needs no \[geometry] of its own).
+    """
+    if altitude_km is not None and range_km is not None:
+        raise typer.BadParameter("give --altitude-km (with --elevation-deg) or --range-km, not both",
+                                 param_hint="'--range-km'")
     with user_errors(ctx):
-        link_config = load_link_config(config)
+        link_config = _with_geometry(load_link_config(config), elevation_deg, altitude_km, range_km)
         budget = link_budget(link_config, atmosphere=_itu_if_needed(link_config))
         text = _format_budget(budget) if output is BudgetFormat.table else json.dumps(budget.to_dict(), indent=2)
         _write_stdout(text)
+
+
+def _with_geometry(config: LinkConfig, elevation_deg: float | None, altitude_km: float | None,
+                   range_km: float | None) -> LinkConfig:
+    """Return ``config`` with the ``[geometry]`` keys the options give replaced; refuse a budget without one."""
+    import dataclasses
+
+    from groundshare.link.config import Geometry
+
+    geometry = config.geometry or Geometry()
+    if range_km is not None:
+        geometry = dataclasses.replace(geometry, range_km=range_km, altitude_km=None)
+    if altitude_km is not None:
+        geometry = dataclasses.replace(geometry, altitude_km=altitude_km, range_km=None)
+    if elevation_deg is not None:
+        geometry = dataclasses.replace(geometry, elevation_deg=elevation_deg)
+    if geometry.range_km is None and (geometry.altitude_km is None or geometry.elevation_deg is None):
+        have = "has no [geometry]" if config.geometry is None else "gives no slant range"
+        raise InvalidInputError(
+            f"{config.source}: the link file {have}, and a budget at one point needs one; give the satellite's place, "
+            f"e.g. --altitude-km 500 --elevation-deg 10 (or --range-km 1700), or add [geometry] with altitude_km "
+            f"and elevation_deg to the file", loc=("--elevation-deg",))
+    min_deg = config.receiver.min_elevation_deg
+    if geometry.elevation_deg is not None and min_deg is not None and geometry.elevation_deg < min_deg:
+        raise InvalidInputError(f"--elevation-deg {geometry.elevation_deg:g} is below the receiver's "
+                                f"min_elevation_deg {min_deg:g} in {config.source}; the station does not track there, "
+                                f"e.g. --elevation-deg {max(min_deg, 10.0):g}", loc=("--elevation-deg",))
+    return dataclasses.replace(config, geometry=geometry)
 
 
 # Rows of the budget table: field, label, unit, decimals.
@@ -536,12 +583,19 @@ def admin_create_org(ctx: typer.Context, name: Annotated[str, typer.Argument(hel
 
 @admin_app.command("create-token")
 def admin_create_token(ctx: typer.Context, org: OrgOpt, role: RoleOpt = RoleChoice.operator,
-                       label: LabelOpt = "", database_url: DatabaseUrlOpt = None) -> None:
+                       label: LabelOpt = "", database_url: DatabaseUrlOpt = None,
+                       expires_in_days: Annotated[float | None, typer.Option(
+                           "--expires-in-days", metavar="DAYS", min=0.0, max=3650.0, show_default=False,
+                           help="The token stops working this many days from now (more than 0).")] = None,
+                       ) -> None:
     """Issue an API token for an organisation and print it once on stdout (only its hash is stored).
 
     Clients send it as ``Authorization: Bearer <token>``.
     """
+    from datetime import timedelta
+
     from groundshare.store import ApiToken, Role
+    from groundshare.timeutil import utc_now
 
     with user_errors(ctx):
         with _store_session(database_url) as session:
@@ -550,6 +604,11 @@ def admin_create_token(ctx: typer.Context, org: OrgOpt, role: RoleOpt = RoleChoi
                 raise NotFoundError(f"no organisation is named {org!r}; create it first with:  "
                                     f"groundshare admin create-org {_quoted(org)}")
             row, token = ApiToken.issue(found.id, Role(role.value), label=label)
+            if expires_in_days is not None:
+                if expires_in_days <= 0:
+                    raise InvalidInputError("--expires-in-days must be more than 0 (leave it out for a token that "
+                                            "does not expire)", loc=("expires_in_days",))
+                row.expires_at = utc_now() + timedelta(days=expires_in_days)
             session.add(row)
         # Printed only after the commit: a token shown is a token that works.
         typer.echo(token)
@@ -566,39 +625,105 @@ app.add_typer(demo_app)
 DemoPlanDaysOpt = Annotated[float, typer.Option(
     "--plan-days", min=0.0, max=7.0, metavar="N",
     help="Also plan and book the first N days of the demo's requests, when nothing is booked yet.")]
+#: Seconds between the network's now and the start of the plan ``demo load --plan-days`` books: more than
+#: the pass search and the solver's 30 s take, so no planned contact has begun when it is booked.
+DEMO_PLAN_LEAD_S = 90.0
+TokensFileOpt = Annotated[Path | None, typer.Option(
+    "--tokens-file", metavar="FILE", show_default=False,
+    help="Where the demo's admin tokens are kept between loads (mode 0600; default: tokens.toml beside an SQLite "
+         "database file, else in groundshare's data folder).")]
 
 
 @demo_app.command("load")
-def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None, plan_days: DemoPlanDaysOpt = 0.0) -> None:
-    """Load the demo network (data/demo_network.toml) and print a new token per organisation.
+def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None, plan_days: DemoPlanDaysOpt = 0.0,
+              tokens_file: TokensFileOpt = None) -> None:
+    """Load the demo network (data/demo_network.toml) and print an admin token per organisation.
 
-    Prints ``NAME<TAB>TOKEN`` lines on stdout, one per organisation (admin tokens; each
-    replaces the organisation's previous demo token).  Loading again adds nothing else.
-    With ``--plan-days N`` and no contact booked yet, plans and books the first N days of
-    the demo's requests (from their window start, the day after the element sets' epoch).
+    Prints ``NAME<TAB>TOKEN`` lines on stdout, one per organisation, every time.  The
+    tokens are kept in --tokens-file: a token keeps working across loads, and a new one is
+    issued only for an organisation whose kept token is missing, revoked or expired (stderr
+    says which).  Loading again adds nothing else.  The first load anchors the network's
+    clock at the demo's first day (2025-11-07T00:00Z), near the shipped element sets'
+    epochs.  With ``--plan-days N`` and no contact booked yet, plans and books the first N
+    days of the demo's requests.
     """
     from sqlalchemy import func, select
 
     from groundshare.store import Contact
-    from groundshare.store.demo import demo_requests_start, load_demo_network
+    from groundshare.store.demo import (
+        anchor_demo_clock,
+        demo_requests_start,
+        load_demo_network,
+        read_tokens_file,
+        write_tokens_file,
+    )
 
     with user_errors(ctx):
+        path = tokens_file if tokens_file is not None else _default_tokens_file(database_url)
+        known = read_tokens_file(path)
         with _store_session(database_url) as session:
-            tokens, added = load_demo_network(session)
-        for name, token in tokens:
-            typer.echo(f"{name}\t{token}")
+            tokens, added = load_demo_network(session, known)
+            clock, anchored = anchor_demo_clock(session)
+        for token in tokens:
+            typer.echo(f"{token.organisation}\t{token.token}")
+        try:  # after the commit: a token kept in the file is a token that works
+            write_tokens_file(path, tokens, _shown_url(database_url))
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write the tokens file {path}: {exc.strerror}; the tokens printed above "
+                                    "work, but the next load will not find them: give --tokens-file a file in a "
+                                    "folder you may write to", loc=("--tokens-file",)) from None
         what = ", ".join(f"{n} {noun if n == 1 else plural}" for (noun, plural), n in added.items() if n)
-        typer.echo(f"demo network loaded into {_shown_url(database_url)}: added {what or 'nothing new'}; "
-                   f"{_count(len(tokens), 'token')} printed above, each shown only this once", err=True)
+        typer.echo(f"demo network loaded into {_shown_url(database_url)}: added {what or 'nothing new'}", err=True)
+        new = [t for t in tokens if t.new]
+        kept = len(tokens) - len(new)
+        typer.echo(f"admin tokens above, one per organisation, kept in {path} (mode 0600): "
+                   f"{kept} unchanged, {len(new)} new", err=True)
+        for token in new:
+            typer.echo(f"  new token for {token.organisation}: {token.reason}", err=True)
+        typer.echo(f"network time {format_utc(clock.now())} ({_clock_note(clock, anchored)})", err=True)
         if plan_days > 0:
             with _store_session(database_url) as session:
                 booked = session.scalar(select(func.count()).select_from(Contact))
             if booked:
                 typer.echo(f"demo plan skipped: the store already holds {_count(booked, 'contact')}", err=True)
             else:
-                run = _plan_and_book(database_url, demo_requests_start(), plan_days, solver="auto",
-                                     time_limit_s=30.0, workers=8)
-                _echo_run(run)
+                # A contact cannot start before the network's now: the plan begins at least DEMO_PLAN_LEAD_S
+                # later (the time the pass search and the solver take), on a whole minute.
+                first = demo_requests_start()
+                now = clock.now()
+                later = now + timedelta(seconds=DEMO_PLAN_LEAD_S + 60.0)
+                begin = max(first, later.replace(second=0, microsecond=0))
+                days = plan_days - (begin - first).total_seconds() / 86_400.0
+                if days > 0:
+                    run = _plan_and_book(database_url, begin, days, solver="auto", time_limit_s=30.0, workers=8)
+                    _echo_run(run)
+                else:
+                    typer.echo(f"demo plan skipped: the network's time {format_utc(now)} is past the first "
+                               f"{_count(plan_days, 'day')} of the demo's requests", err=True)
+
+
+def _default_tokens_file(database_url: str | None) -> Path:
+    """Return where ``demo load`` keeps tokens: beside an SQLite database file, else in the data folder."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from groundshare.store import default_database_path, default_database_url
+
+    try:
+        url = make_url(database_url if database_url is not None else default_database_url())
+    except ArgumentError:
+        url = None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).resolve().parent / "tokens.toml"
+    return default_database_path().parent / "tokens.toml"
+
+
+def _clock_note(clock: NetworkTime, anchored: bool | None = None) -> str:
+    """Return how the network's clock runs: ``anchored`` says whether this command anchored it (None: not asked)."""
+    if clock.mode == "live":
+        return "the network runs at the wall clock"
+    how = {True: "anchored now", False: "anchored by an earlier load", None: "shifted from the wall clock"}[anchored]
+    return f"{how}: {clock.reason}" if clock.reason else how
 
 
 # Helpers of ``db`` and ``admin``.
@@ -626,11 +751,12 @@ def _quoted(name: str) -> str:
 
 
 @contextmanager
-def _store_session(database_url: str | None) -> Iterator[Session]:
+def _store_session(database_url: str | None, *, hint: str = "") -> Iterator[Session]:
     """Yield a session on a migrated database: one unit of work, committed at the end.
 
     A database that is not at the newest revision is refused with the command that fixes
-    it; an unreachable one raises ``StoreSetupError`` (a ``GroundshareError``).
+    it (and ``hint``, e.g. where another database is); an unreachable one raises
+    ``StoreSetupError`` (a ``GroundshareError``).
     """
     from sqlalchemy.exc import DBAPIError
 
@@ -642,7 +768,7 @@ def _store_session(database_url: str | None) -> Iterator[Session]:
         where = f" --database-url {_quoted(_shown_url(database_url))}" if database_url is not None else ""
         state = "has no groundshare tables" if revision is None else f"is at revision {revision}, not {head()}"
         raise StoreSetupError(f"the database {_shown_url(database_url)} {state}; migrate it first with:  "
-                              f"groundshare db upgrade{where}")
+                              f"groundshare db upgrade{where}" + (f"\n{hint}" if hint else ""))
     engine = create_engine_for(database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
@@ -747,23 +873,60 @@ def schedule_plan(ctx: typer.Context, days: PlanDaysOpt = 1.0, start: PlanStartO
     """Plan every organisation's open contact requests over the network and book the plan.
 
     Contacts already booked never move; partners' antennas are used only as their sharing
-    policies allow.  Prints the run's summary (plan, bookings, fairness, unserved requests)
-    as JSON on stdout.
+    policies allow.  'now' is the network's clock (the demo network's runs from its first
+    day).  Says on stderr which database it plans; one without organisations is an error.
+    Prints the run's summary (plan, bookings, fairness, unserved requests) as JSON on stdout.
     """
+    from sqlalchemy import func, select
+
+    from groundshare.store import ContactRequest, Organisation, RequestStatus, network_time
+
     with user_errors(ctx):
-        run = _plan_and_book(database_url, parse_utc(start, "--start"), days, solver=solver.value,
-                             time_limit_s=time_limit, workers=workers, dry_run=dry_run)
+        shown = _shown_url(database_url)
+        with _store_session(database_url, hint=_demo_database_hint()) as session:
+            clock = network_time(session)
+            begin = parse_utc(start, "--start", now=clock.now())
+            end = begin + timedelta(days=days)
+            n_orgs = session.scalar(select(func.count()).select_from(Organisation))
+            n_open = session.scalar(select(func.count()).select_from(ContactRequest).where(
+                ContactRequest.status == RequestStatus.OPEN, ContactRequest.window_start < end,
+                ContactRequest.window_end > begin))
+        if not n_orgs:
+            raise InvalidInputError(f"the database {shown} holds no organisations, so there is nothing to plan; "
+                                    f"{_demo_database_hint()}", loc=("--database-url",))
+        typer.echo(f"planning {shown}: {_count(n_orgs, 'organisation')}, {_count(n_open, 'open contact request')} "
+                   f"in {format_utc(begin)} to {format_utc(end)} (network time {format_utc(clock.now())}, "
+                   f"{_clock_note(clock)})", err=True)
+        if not n_open:
+            typer.echo("warning: no open contact request overlaps the horizon, so the plan is empty; check --start "
+                       "and --days against the requests' windows (GET /requests)", err=True)
+        run = _plan_and_book(database_url, begin, days, solver=solver.value, time_limit_s=time_limit,
+                             workers=workers, dry_run=dry_run)
     _write_stdout(json.dumps(run.to_dict(), indent=1))
     _echo_run(run)
+
+
+def _demo_database_hint() -> str:
+    """Return how to point a command at the database ``make run`` made (``.demo/groundshare.db``)."""
+    demo = Path.cwd() / ".demo" / "groundshare.db"
+    if demo.is_file():
+        url = f"sqlite:///{demo}"
+        return (f"make run's demo database is {demo}: give --database-url {url} "
+                f"or export GROUNDSHARE_DATABASE_URL={url}")
+    return ("make run keeps the demo network in .demo/groundshare.db of its checkout: from there, give "
+            "--database-url sqlite:///$PWD/.demo/groundshare.db or export "
+            "GROUNDSHARE_DATABASE_URL=sqlite:///$PWD/.demo/groundshare.db")
 
 
 def _plan_and_book(database_url: str | None, begin: datetime, days: float, *, solver: str, time_limit_s: float,
                    workers: int, dry_run: bool = False) -> PlanRun:
     """Plan the store's open requests over ``[begin, begin + days)`` and book the plan unless ``dry_run``."""
-    from groundshare.store.planning import book_plan, build_problem, solve_run
+    from groundshare.store.planning import PLAN_LEAD_S, book_plan, build_problem, solve_run
 
     with _store_session(database_url) as session:
-        run = build_problem(session, start=begin, end=begin + timedelta(days=days), workers=None)
+        # No candidate may start before it is booked (the network's booking rules refuse the past).
+        run = build_problem(session, start=begin, end=begin + timedelta(days=days), workers=None,
+                            lead_s=0.0 if dry_run else time_limit_s + PLAN_LEAD_S)
     solve_run(run, solver=solver, time_limit_s=time_limit_s, workers=workers)
     if not dry_run and run.plan.contacts:
         with _store_session(database_url) as session:
@@ -828,7 +991,16 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
     """Run a station: pull its contacts, point the antenna and tune the radio through Hamlib, report outcomes.
 
     Contacts and reports are kept in a local journal, so an API outage or a restart
-    loses nothing; a second agent for the same station refuses to start.
+    loses nothing; a second agent for the same station refuses to start, but the same
+    agent restarted on this machine with the same journal (after a crash) takes its
+    lease back at once.
+
+    The agent runs on the network's clock (GET /clock): on a shifted network, such as
+    the demo at its element sets' epoch, it adopts the network's offset.  It takes at
+    most 5,000 contacts from one schedule (MAX_SCHEDULE_CONTACTS; a larger schedule is
+    refused whole); a malformed contact is reported failed with the field at fault.
+    Use an https:// API URL: over plain http:// to another machine the token travels
+    in clear text (the agent warns).  With nothing to do it says why.
     """
     from groundshare.agent.client import AgentApi
     from groundshare.agent.journal import Journal
@@ -899,11 +1071,18 @@ def track(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, nora
 
 HostOpt = Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")]
 PortOpt = Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="TCP port to listen on.")]
+MaxBodyOpt = Annotated[int | None, typer.Option(
+    "--max-body-bytes", metavar="BYTES", min=1, show_default=False,
+    help="Largest request body (default 8 MiB); a larger one answers 413 before it is read.")]
+MaxUploadOpt = Annotated[int | None, typer.Option(
+    "--max-element-upload-bytes", metavar="BYTES", min=1, show_default=False,
+    help="Largest element-set upload, POST /satellites/{id}/elements (default 16 MiB); larger answers 413.")]
 
 
 @app.command()
 def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
-          database_url: DatabaseUrlOpt = None) -> None:
+          database_url: DatabaseUrlOpt = None, max_body_bytes: MaxBodyOpt = None,
+          max_element_upload_bytes: MaxUploadOpt = None) -> None:
     """Serve the REST API (OpenAPI at /docs), migrating the database to this version first."""
     import uvicorn
 
@@ -915,7 +1094,10 @@ def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
     with user_errors(ctx):
         url = database_url if database_url is not None else default_database_url()
         upgrade(url)
-        application = create_app(Settings(database_url=url))
+        limits = {name: value for name, value in (("max_body_bytes", max_body_bytes),
+                                                  ("max_element_upload_bytes", max_element_upload_bytes))
+                  if value is not None}
+        application = create_app(Settings(database_url=url, **limits))
         typer.echo(f"serving groundshare at http://{host}:{port} (API documentation at /docs); "
                    f"database {_shown_url(url)}", err=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")

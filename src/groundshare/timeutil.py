@@ -11,7 +11,8 @@ then exact to well under a microsecond over weeks.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from sgp4.api import jday
@@ -41,32 +42,81 @@ def require_utc(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def parse_utc(text: str, name: str = "time", *, now: datetime | None = None) -> datetime:
+def parse_utc(text: str, name: str = "time", *, now: datetime | None = None, allow_now: bool = True) -> datetime:
     """Parse ISO 8601 text (``Z`` or an explicit offset) or ``now`` into an aware UTC datetime.
 
-    A value without an offset is refused rather than guessed.
+    A value without an offset is refused rather than guessed, and so is a date without a
+    time of day.  Every refusal shows a corrected value that this function accepts.
+    ``now`` reads ``now=`` when given (e.g. the network's clock), else the wall clock;
+    with ``allow_now=False`` it is refused.
 
     >>> parse_utc("2025-11-07T00:00Z").isoformat()
+    '2025-11-07T00:00:00+00:00'
+    >>> parse_utc("2025-11-07T09:00+09:00").isoformat()
     '2025-11-07T00:00:00+00:00'
     """
     text = text.strip()
     if text.lower() == "now":
+        if not allow_now:
+            raise InvalidInputError(f"{name} 'now' is not taken here; give an ISO 8601 time with Z or an offset, "
+                                    f"e.g. {_EXAMPLE}", loc=(name,))
         return require_utc(now, name) if now is not None else utc_now()
+    date_only = _date_only(text)
+    if date_only is not None:
+        day, zone = date_only
+        suggestion = f"{day.isoformat()}T00:00{zone}"
+        if _from_iso(suggestion) is not None:  # else the zone itself is wrong (+25:00): not ISO 8601, below
+            raise InvalidInputError(f"{name} {text!r} is a date without a time of day; give the time and its zone, "
+                                    f"e.g. {suggestion} (midnight {'UTC' if zone == 'Z' else zone})", loc=(name,))
+    value = None if date_only is not None else _from_iso(text)
+    if value is None:
+        words = " or 'now'" if allow_now else ""
+        raise InvalidInputError(f"{name} {text!r} is not an ISO 8601 time; expected e.g. {_EXAMPLE}{words}",
+                                loc=(name,))
+    if value.tzinfo is None:
+        suggestion = text + "Z"
+        if _from_iso(suggestion) != value.replace(tzinfo=UTC):
+            suggestion = value.isoformat() + "Z"
+        raise InvalidInputError(f"{name} {text!r} has no timezone; groundshare works in UTC: add 'Z' "
+                                f"(e.g. {suggestion}) or an explicit offset", loc=(name,))
+    return value.astimezone(UTC)
+
+
+#: The example time of parse errors: the demo network's first day, midnight UTC.
+_EXAMPLE = "2025-11-07T00:00Z"
+# A date alone, as datetime.fromisoformat reads one (2025-11-07, 20251107, 2025-W45-5), then an
+# optional zone.  Python would read "2025-11-07+01:00" as 01:00 with no zone (any character
+# may separate date and time), so a zone after a bare date is caught here first.
+_DATE_ZONE = re.compile(r"^(?P<date>[0-9W-]{7,10})(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?$")
+
+
+def _date_only(text: str) -> tuple[date, str] | None:
+    """Return (date, zone) when ``text`` is a date with no time of day (zone ``Z`` or ``+HH:MM``), else None."""
+    try:
+        return date.fromisoformat(text), "Z"
+    except ValueError:
+        pass
+    match = _DATE_ZONE.match(text)
+    if match is None or match["zone"] is None:
+        return None
+    try:
+        day = date.fromisoformat(match["date"])
+    except ValueError:
+        return None
+    zone = match["zone"].upper()
+    if zone != "Z":
+        digits = zone[1:].replace(":", "").ljust(4, "0")
+        zone = f"{zone[0]}{digits[:2]}:{digits[2:]}"
+    return day, zone
+
+
+def _from_iso(text: str) -> datetime | None:
+    """Return ``datetime.fromisoformat`` of ``text`` with ``Z`` read as +00:00, or None if it is not ISO 8601."""
     candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
-        value = datetime.fromisoformat(candidate)
+        return datetime.fromisoformat(candidate)
     except ValueError:
-        raise InvalidInputError(
-            f"{name} {text!r} is not an ISO 8601 time; expected e.g. 2025-11-07T00:00:00Z or 'now'",
-            loc=(name,),
-        ) from None
-    if value.tzinfo is None:
-        raise InvalidInputError(
-            f"{name} {text!r} has no timezone; groundshare works in UTC: add 'Z' "
-            f"(e.g. {text}Z) or an explicit offset",
-            loc=(name,),
-        )
-    return value.astimezone(UTC)
+        return None
 
 
 def format_utc(value: datetime) -> str:

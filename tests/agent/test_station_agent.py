@@ -7,31 +7,57 @@ morning (``demo load --plan-days 0.25``). The agent runs KARI's Daejeon station 
 is reported as it is). With the radio the clock runs 12 times faster only: the dummy
 rigctld takes about 40 ms to set a frequency and 20 ms to set the uplink (measured),
 so a second of pass needs about 60 ms of real time.
+
+Tests that run the agent on the network's clock set that clock on the server's database
+(``network_clock``) and put the demo's back afterwards.  Where the API's answers must be
+malformed, a proxy in front of the real server alters them (``api_proxy``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from groundshare.agent.client import AgentApi
-from groundshare.agent.clock import SimulatedClock
+from groundshare.agent.client import MAX_RESPONSE_BYTES, AgentApi
+from groundshare.agent.clock import NetworkClock, SimulatedClock
 from groundshare.agent.hamlib import Rig, Rotator
 from groundshare.agent.journal import Journal
 from groundshare.agent.runner import AgentOptions, ClockOffsetError, StationAgent
+from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS
 from groundshare.cli import app
 from groundshare.data import data_path
 from groundshare.errors import ConflictError
-from groundshare.timeutil import parse_utc
+from groundshare.store import (
+    AgentLease,
+    Station,
+    clear_network_clock,
+    create_engine_for,
+    make_session_factory,
+    network_time,
+    session_scope,
+    set_network_clock,
+)
+from groundshare.timeutil import format_utc, parse_utc
 from tests.service.server import ServedApi, cli, serve
 
+from .api_proxy import tampering_proxy
 from .conftest import Daemon
 
 SPEED = 120.0
@@ -90,6 +116,28 @@ def _agent(server: ServedApi, tokens: dict[str, str], journal: Journal, contact:
     begin = parse_utc(contact["start"], "start") - timedelta(seconds=agent.lead_s(contact) + 5.0)
     agent.clock = SimulatedClock(begin, speed)
     return agent
+
+
+@contextmanager
+def network_clock(server: ServedApi, network_at: datetime | None) -> Iterator[None]:
+    """Run the server's network at ``network_at`` from now (None: at the wall clock); put its clock back after."""
+    engine = create_engine_for(server.database_url)
+    factory = make_session_factory(engine)
+    try:
+        with session_scope(factory) as session:
+            before = network_time(session)
+            if network_at is None:
+                clear_network_clock(session)
+            else:
+                set_network_clock(session, network_at, reason="agent test")
+        yield
+    finally:
+        with session_scope(factory) as session:
+            if before.network_at is None or before.wall_at is None:
+                clear_network_clock(session)
+            else:
+                set_network_clock(session, before.network_at, wall_at=before.wall_at, reason=before.reason)
+        engine.dispose()
 
 
 def _stored(server: ServedApi, tokens: dict[str, str], contact_id: int) -> dict[str, Any]:
@@ -252,13 +300,241 @@ def test_the_agent_command_runs_a_station_and_names_the_ones_there_are(network, 
     server, tokens = network
     journal = tmp_path / "cli.sqlite"
     args = ["agent", "--api", server.base_url, "--token", tokens[KARI], "--journal", str(journal), "--once"]
-    done = CliRunner().invoke(app, [*args, "--station", STATION])
-    # The demo's contacts are in 2025: on the wall clock there is nothing left to run.
+    with network_clock(server, None):  # the demo's contacts are in 2025: on the wall clock nothing is left to run
+        done = CliRunner().invoke(app, [*args, "--station", STATION])
     assert done.exit_code == 0, done.stderr
     assert f"agent for {STATION} stopped after 0 contacts" in done.stderr
+    assert "INSECURE" not in done.stderr  # plain http:// to loopback is fine
     wrong = CliRunner().invoke(app, [*args, "--station", "nowhere"])
     assert wrong.exit_code == 1
     assert "no station called 'nowhere'" in wrong.stderr and "daejeon, jeju" in wrong.stderr
+
+
+def test_the_agent_says_why_it_has_nothing_to_do(network, tmp_path: Path) -> None:
+    server, tokens = network
+    args = ["agent", "--api", server.base_url, "--token", tokens[KARI], "--station", STATION, "--journal",
+            str(tmp_path / "idle.sqlite"), "--once"]
+    # Live: the window from the wall clock is empty, and so are the 14 days after it.
+    with network_clock(server, None):
+        live = CliRunner().invoke(app, args)
+    assert live.exit_code == 0, live.stderr
+    said = re.search(r"nothing to do: no contacts booked on station daejeon between (\S+) and (\S+) \(network "
+                     r"clock, live\): the API's schedule for that window is empty; none booked in the 14 days after "
+                     r"either \(until (\S+)\)\n", live.stderr)
+    assert said is not None, live.stderr
+    start, end, until = (parse_utc(said[i], "t") for i in (1, 2, 3))
+    assert abs((start - datetime.now().astimezone()).total_seconds()) < 60
+    assert end - start == timedelta(hours=48) and until - end == timedelta(days=14)
+    assert live.stderr.index("nothing to do") < live.stderr.index("stopped after 0 contacts")
+    # Shifted three days before the demo's morning: nothing in the window, and the first contact after it named.
+    first = _contacts(server, tokens)[0]
+    network_at = parse_utc(first["start"], "start") - timedelta(days=3)
+    with network_clock(server, network_at):
+        shifted = CliRunner().invoke(app, args)
+    assert shifted.exit_code == 0, shifted.stderr
+    said = re.search(r"nothing to do: no contacts booked on station daejeon between (\S+) and \S+ \(network clock, "
+                     r"shifted [\d.]+ days behind the wall clock\): the API's schedule for that window is empty; ",
+                     shifted.stderr)
+    assert said is not None, shifted.stderr
+    assert abs((parse_utc(said[1], "start") - network_at).total_seconds()) < 60
+    assert (f"the next booked contact is {first['contact_id']} ({first['satellite']['name']}) from "
+            f"{format_utc(parse_utc(first['start'], 's'))} to {format_utc(parse_utc(first['end'], 's'))}") \
+        in shifted.stderr
+    assert "the network's clock is shifted" in shifted.stderr
+
+
+def _lease_holder(server: ServedApi, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> str:
+    """Return the agent id holding Daejeon's lease, as stored by the server, once the agent has taken it."""
+    engine = create_engine_for(server.database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and process.poll() is None:
+            with session_scope(make_session_factory(engine), write=False) as session:
+                holder = session.scalars(select(AgentLease.agent_id).join(Station).where(Station.name == STATION)
+                                         ).one_or_none()
+            if holder is not None:
+                return holder
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"the agent took no lease in {timeout_s:g} s (exit status {process.poll()})")
+
+
+def test_a_killed_agent_takes_its_own_lease_back_at_once(network, tmp_path: Path) -> None:
+    server, tokens = network
+    journal = tmp_path / "station.sqlite"
+    args = ["agent", "--api", server.base_url, "--token", tokens[KARI], "--station", STATION]
+    log_path = tmp_path / "agent.log"
+    with network_clock(server, None):  # nothing to execute: the agent idles, holding the station's lease
+        with log_path.open("wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "groundshare.cli", *args, "--journal", str(journal)],
+                                       stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        try:
+            holder = _lease_holder(server, process)
+        finally:
+            os.kill(process.pid, signal.SIGKILL)  # no release, no journal close: as a crash or a power cut
+            process.wait(timeout=30)
+        # Another agent (another journal: another machine, for the API) still waits for the lease to expire.
+        other = CliRunner().invoke(app, [*args, "--journal", str(tmp_path / "other.sqlite"), "--once"])
+        assert other.exit_code == 1
+        assert f"station 'daejeon' is run by agent '{holder}' until " in other.stderr
+        # The same agent restarted (same machine, same journal) takes its lease back at once.
+        began = time.monotonic()
+        again = CliRunner().invoke(app, [*args, "--journal", str(journal), "--once"])
+        assert again.exit_code == 0, again.stderr
+        assert f"agent {holder} (pid {os.getpid()}) runs station daejeon" in again.stderr
+        assert time.monotonic() - began < 60.0  # well within the 120 s the killed agent's lease had left
+        # It released the lease as it stopped: the other agent may run now.
+        assert CliRunner().invoke(app, [*args, "--journal", str(tmp_path / "other.sqlite"), "--once"]).exit_code == 0
+    assert f"agent {holder} (pid {process.pid}) runs station daejeon: its lease lasts 120 s" in log_path.read_text()
+
+
+def test_a_malformed_contact_is_reported_failed_and_the_others_run(network, tmp_path: Path) -> None:
+    server, tokens = network
+    contacts = _contacts(server, tokens)
+    bad, good = contacts[-2], contacts[-1]
+
+    def tamper(schedule: dict[str, Any]) -> dict[str, Any]:
+        for entry in schedule["data"]:
+            if entry["contact_id"] == bad["contact_id"]:
+                entry["start"] = "yesterday"
+        schedule["data"] += [{"contact_id": "x", "start": "2025-11-07T00:00:00Z"}, "not a contact"]
+        return schedule
+
+    log: list[str] = []
+    with tampering_proxy(server.base_url, "/agent/schedule", tamper) as url, \
+            Journal.open(tmp_path / "journal.sqlite") as journal:
+        agent = _agent(server, tokens, journal, bad, rotctld=None, rigctld=None, log=log)
+        agent.api = AgentApi(url, tokens[KARI])
+        agent.start()
+        assert agent.sync()
+        assert journal.state(bad["contact_id"]) == "rejected"
+        pending = [c["contact_id"] for c in journal.pending(after=agent.clock.now())]
+        assert good["contact_id"] in pending and bad["contact_id"] not in pending
+        assert agent.flush_reports() == 1  # the failed outcome of the malformed contact
+        assert agent.sync() and agent.flush_reports() == 0  # reported once, however often it is listed
+        # The others run: the next contact is executed and reported as usual.
+        agent.clock = SimulatedClock(parse_utc(good["start"], "s") - timedelta(seconds=agent.lead_s(good) + 5), SPEED)
+        assert agent.run(once=True) == 1
+        agent.stop()
+    stored = _stored(server, tokens, bad["contact_id"])
+    assert stored["status"] == "failed"
+    assert (f"not executed: the API's schedule lists it malformed: contact {bad['contact_id']}: start must be an ISO "
+            "8601 UTC time such as 2025-11-07T03:12:00Z, got 'yesterday'") in stored["notes"]
+    assert _stored(server, tokens, good["contact_id"])["status"] == "completed"
+    cannot = [line for line in log if "the API's schedule holds an entry the agent cannot use or report" in line]
+    assert len(cannot) == len(set(cannot)) >= 2  # said, and never twice alike
+    assert cannot[0].endswith("schedule entry 2: contact_id must be a whole number of at least 1, got 'x'")
+    assert cannot[1].endswith("schedule entry 3 must be a JSON object, got 'not a contact'")
+
+
+def test_a_schedule_past_the_bounds_is_refused_whole(network, tmp_path: Path) -> None:
+    server, tokens = network
+    contact = _contacts(server, tokens)[0]
+
+    def inflate(schedule: dict[str, Any]) -> dict[str, Any]:
+        schedule["data"] = schedule["data"][:1] * (MAX_SCHEDULE_CONTACTS + 1)
+        schedule["count"] = len(schedule["data"])
+        return schedule
+
+    def pad(schedule: dict[str, Any]) -> dict[str, Any]:
+        return {**schedule, "padding": "x" * MAX_RESPONSE_BYTES}
+
+    log: list[str] = []
+    with Journal.open(tmp_path / "journal.sqlite") as journal:
+        agent = _agent(server, tokens, journal, contact, rotctld=None, rigctld=None, log=log)
+        agent.start()
+        for tamper, said in ((inflate, f"the schedule lists {MAX_SCHEDULE_CONTACTS + 1} contacts, more than the "
+                                       f"{MAX_SCHEDULE_CONTACTS} the agent takes at once (MAX_SCHEDULE_CONTACTS)"),
+                             (pad, f"bytes, more than the {MAX_RESPONSE_BYTES} the agent reads (MAX_RESPONSE_BYTES); "
+                                   "nothing of it was used")):
+            with tampering_proxy(server.base_url, "/agent/schedule", tamper) as url:
+                agent.api = AgentApi(url, tokens[KARI])
+                assert not agent.sync()
+            assert journal.pending(after=agent.clock.now()) == []  # nothing of it taken
+            assert any(line.startswith("error: the API's schedule of station daejeon was refused: ") and said in line
+                       for line in log), log
+            reason = agent.idle_reason(agent.clock.now())
+            assert reason.startswith("nothing to do: the journal holds no pending contact of station daejeon after ")
+            assert "the schedule was not refreshed: the API's schedule of station daejeon was refused" in reason
+        agent.api = AgentApi(server.base_url, tokens[KARI])
+        agent.stop()
+
+
+def _own_address() -> str | None:
+    """Return an address of this machine other than loopback (None if it has none)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # UDP: picks the outgoing address, sends nothing
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+def test_plain_http_to_another_machine_warns_loudly(network, tmp_path: Path) -> None:
+    server, tokens = network
+    address = _own_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback to serve plain http:// on")
+    with network_clock(server, None), tampering_proxy(server.base_url, host=address) as url:
+        done = CliRunner().invoke(app, ["agent", "--api", url, "--token", tokens[KARI], "--station", STATION,
+                                        "--journal", str(tmp_path / "journal.sqlite"), "--once"])
+    assert done.exit_code == 0, done.stderr
+    assert done.stderr.startswith(f"warning: INSECURE API URL {url}: plain http:// to a host other than this machine "
+                                  "sends the station's token and every report in clear text")
+    refused = CliRunner().invoke(app, ["agent", "--api", "groundshare.example.org", "--token", tokens[KARI],
+                                       "--station", STATION, "--journal", str(tmp_path / "journal.sqlite")])
+    assert refused.exit_code == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("error: the API URL must be https://HOST (or http:// to a loopback address)")
+
+
+def test_the_agent_runs_a_contact_at_the_networks_shifted_time(network, rotctld: Daemon, tmp_path: Path) -> None:
+    server, tokens = network
+    planned = _contacts(server, tokens)[-1]
+    booker = None
+    for token in tokens.values():
+        with _http(server, token) as client:
+            if client.get("/orgs/me").json()["org"]["id"] == planned["org_id"]:
+                booker = token
+    assert booker is not None
+    # A 20-second contact a minute into the planned pass, booked while the network runs 8 s before it.
+    start = parse_utc(planned["start"], "start") + timedelta(seconds=60)
+    end = start + timedelta(seconds=20)
+    log: list[str] = []
+    with network_clock(server, start - timedelta(seconds=8)):
+        with _http(server, booker) as client:
+            assert client.post(f"/contacts/{planned['contact_id']}/cancel").status_code == 200
+            booked = client.post("/contacts", json={
+                "antenna_id": planned["antenna"]["id"], "satellite_id": planned["satellite"]["id"],
+                "start": format_utc(start), "end": format_utc(end)})
+            assert booked.status_code == 201, booked.text
+            contact_id = booked.json()["id"]
+        with Journal.open(tmp_path / "journal.sqlite") as journal:
+            agent = StationAgent(STATION, journal, api=AgentApi(server.base_url, tokens[KARI]),
+                                 rotator=Rotator(rotctld.host, rotctld.port), rig=None,
+                                 options=AgentOptions(sync_interval_s=3600.0, lease_ttl_s=60.0), log=log.append)
+            agent.start()
+            assert agent.run(once=True) == 1
+            agent.flush_reports()
+            agent.stop()
+            saved = journal.clock()
+        # Restarted with the API down, the agent keeps to the network's clock as its journal last saw it.
+        with Journal.open(tmp_path / "journal.sqlite") as journal:
+            offline = StationAgent(STATION, journal, api=AgentApi("http://127.0.0.1:9", tokens[KARI], timeout_s=0.5),
+                                   rotator=None, rig=None, log=log.append)
+            offline.start()
+            assert isinstance(offline.clock, NetworkClock) and offline.clock.offset_s == agent.clock.offset_s
+        assert isinstance(agent.clock, NetworkClock)  # the default: the network's clock, now at the contact's end
+        assert timedelta(0) <= agent.clock.now() - end < timedelta(seconds=60)
+        assert agent.server_clock is not None and agent.server_clock.mode == "shifted"
+        assert agent.clock_ok and abs(agent.clock_offset_s) < 1.0  # measured against the network's time
+    assert saved is not None and saved["mode"] == "shifted"
+    assert any(line.startswith("the network's clock is shifted ") and "the agent runs on it" in line for line in log)
+    stored = _stored(server, tokens, contact_id)
+    assert stored["status"] == "completed", stored
+    assert parse_utc(stored["started_at"], "s") >= start and parse_utc(stored["finished_at"], "s") >= end
+    assert stored["execution"]["positions_sent"] > 0
 
 
 def test_track_points_the_antenna_over_one_pass(rotctld: Daemon) -> None:

@@ -11,23 +11,35 @@ without a server, failing under CI); the tables are emptied after each test.
 - ``aem``, the partner, owns a station and a public satellite;
 - ``uni``, foreign to both, owns a station and a private satellite;
 
-and one token per (organisation, role) that the tests use.
+and one token per (organisation, role) that the tests use.  The world's network clock runs
+from ``WORLD_NOW`` (``store.set_network_clock``, as the demo network's does), so contacts
+from that day on are in its future.  Its satellites have no element sets: tests that book
+an organisation's own satellite send ``allow_outside_pass`` (its operator's right), and
+tests that book another's satellite give it real elements (``give_elements``) and book a
+real pass (``next_pass``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import groundshare
 from groundshare.api import Settings, create_app
+from groundshare.orbits import ElementSet, load_elements
+from groundshare.passes import Pass, find_passes
 from groundshare.store import (
     Antenna,
     ApiToken,
     Band,
+    ElementSetRecord,
+    ElementTextFormat,
     Organisation,
     OrgKind,
     Role,
@@ -35,10 +47,15 @@ from groundshare.store import (
     SharingPolicy,
     Station,
     session_scope,
+    set_network_clock,
 )
 from tests.store.conftest import clear_tables, postgres_database
 
 BACKENDS = ("sqlite", "postgresql")
+#: The test world's network clock at its creation (every test date is after it).
+WORLD_NOW = datetime(2025, 11, 6, tzinfo=UTC)
+#: Real element sets shipped with groundshare (CelesTrak's active catalogue of 2026-03-19).
+ACTIVE_TLE = Path(groundshare.__file__).parent / "data" / "celestrak_active_2026-03-19.tle"
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -124,4 +141,25 @@ def world(client: TestClient, app: FastAPI) -> World:
         kasa.unshared_antenna_id = dish.id
         session.add(SharingPolicy(owner_org_id=kasa.id, grantee_org_id=aem.id, antenna_id=kasa.antenna_id,
                                   bands=["uhf"], hours_per_week=10.0))
+        set_network_clock(session, WORLD_NOW, reason="the test world")
     return World(kasa, aem, uni)
+
+
+def give_elements(app: FastAPI, satellite_id: int, norad_id: int | None = None) -> ElementSet:
+    """Store the shipped element set of the satellite's NORAD number (or ``norad_id``'s) for it; return it."""
+    with session_scope(app.state.session_factory) as session:
+        satellite = session.get(Satellite, satellite_id)
+        element_set = load_elements(ACTIVE_TLE).by_norad_id(norad_id or satellite.norad_id)
+        satellite.norad_id = element_set.norad_id
+        session.add(ElementSetRecord(satellite_id=satellite_id, epoch=element_set.epoch, format=ElementTextFormat.TLE,
+                                     text=f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n",
+                                     source="shipped"))
+    return element_set
+
+
+def next_pass(app: FastAPI, element_set: ElementSet, station_id: int, after: datetime | None = None) -> Pass:
+    """Return the first whole pass of ``element_set`` over the station after ``after`` (default: its epoch)."""
+    with session_scope(app.state.session_factory, write=False) as session:
+        site = session.get(Station, station_id).to_site()
+    table = find_passes([element_set], [site], start=after or element_set.epoch, duration_s=2 * 86_400, workers=1)
+    return next(p for p in table if not p.clipped)

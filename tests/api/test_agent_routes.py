@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groundshare.store import Role
+from groundshare.store import Role, session_scope, set_network_clock
+from tests.api.conftest import WORLD_NOW
 from tests.api.test_satellites import NEXUS_TLE
 
 WINDOW = {"start": "2030-05-01T00:00:00Z", "end": "2030-05-02T00:00:00Z"}
@@ -17,7 +18,9 @@ def iso(value: datetime) -> str:
 
 
 def book(client, org, antenna_id, satellite_id, start, end, role=Role.OPERATOR):
-    body = {"antenna_id": antenna_id, "satellite_id": satellite_id, "start": start, "end": end}
+    """Book as the satellite's operator, on windows chosen for the test rather than real passes."""
+    body = {"antenna_id": antenna_id, "satellite_id": satellite_id, "start": start, "end": end,
+            "allow_outside_pass": True}
     response = client.post("/contacts", json=body, headers=org.auth(role))
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -101,7 +104,7 @@ def test_schedule_lists_in_progress_contacts(client, world, booked):
 
 
 def test_schedule_defaults_to_the_next_48_hours(client, world):
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = WORLD_NOW  # the world's network clock started there a moment ago
     soon = book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, iso(now + timedelta(hours=1)),
                 iso(now + timedelta(hours=1, minutes=10)))
     book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id, iso(now + timedelta(hours=49)),
@@ -110,6 +113,19 @@ def test_schedule_defaults_to_the_next_48_hours(client, world):
     assert [c["contact_id"] for c in body["data"]] == [soon]
     span = datetime.fromisoformat(body["end"]) - datetime.fromisoformat(body["start"])
     assert span == timedelta(hours=48)
+
+
+def test_schedule_defaults_to_the_networks_clock(client, world, booked):
+    # The network runs shifted to 2030-05-01T01:00Z: the default window starts at its now, not the wall clock's.
+    network_at = datetime(2030, 5, 1, 1, tzinfo=UTC)
+    with session_scope(client.app.state.session_factory) as session:
+        set_network_clock(session, network_at, reason="test")
+    body = schedule(client, world).json()
+    start = datetime.fromisoformat(body["start"])
+    assert timedelta(0) <= start - network_at < timedelta(seconds=60)
+    assert datetime.fromisoformat(body["end"]) - start == timedelta(hours=48)
+    assert [c["contact_id"] for c in body["data"]] == [booked["own_on_dish"], booked["partner_on_uhf"],
+                                                       booked["next_day"]]
 
 
 @pytest.mark.parametrize(("org", "status"), [("aem", 403), ("uni", 404)])

@@ -1,16 +1,27 @@
-"""Tokens on every route: missing, malformed, unknown or revoked -> 401; viewers cannot write."""
+"""Tokens on every route: missing, malformed, unknown, revoked or expired -> 401; viewers cannot write.
+
+A 401 never repeats the token; a token's last use is recorded at most once a minute, and
+recording it never holds up a request that only reads.
+"""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import update
+import threading
+import time
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select, text, update
+
+from groundshare.api.deps import LAST_USED_LOCK_WAIT_S
 from groundshare.store import ApiToken, Role, hash_token, session_scope
+from groundshare.timeutil import utc_now
 
 ROUTES = [
     ("GET", "/orgs/me"), ("GET", "/stations"), ("POST", "/stations"), ("GET", "/stations/1"),
     ("GET", "/stations/1/antennas"), ("POST", "/stations/1/antennas"), ("GET", "/satellites"),
-    ("POST", "/satellites"), ("GET", "/satellites/1"), ("POST", "/satellites/1/elements"), ("GET", "/contacts"),
+    ("POST", "/satellites"), ("GET", "/satellites/1"), ("POST", "/satellites/1/elements"),
+    ("DELETE", "/satellites/1/elements"), ("GET", "/contacts"),
     ("POST", "/contacts"), ("POST", "/contacts/1/cancel"), ("GET", "/stations/1/passes"),
     ("GET", "/satellites/1/passes"), ("GET", "/stations/1/gnss"),
     # Update, delete, policies, requests, tokens and the organisation list.
@@ -51,6 +62,99 @@ def test_bad_token_is_401(client, world, header):
     response = client.get("/stations", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.json()["detail"][0]["type"] == "unauthenticated"
+
+
+@pytest.mark.parametrize("form", ["{token}", "Token {token}", "bearer:{token}", "{token} extra"])
+def test_a_token_without_bearer_is_never_echoed(client, world, form):
+    token = world.kasa.tokens[Role.OPERATOR]
+    response = client.get("/stations", headers={"Authorization": form.format(token=token)})
+    assert response.status_code == 401
+    assert token not in response.text and token[3:20] not in response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["header", "Authorization"]
+    assert error["msg"].startswith("the Authorization header must be 'Bearer <token>'; ")
+
+
+def test_the_scheme_word_is_named(client, world):
+    response = client.get("/stations", headers={"Authorization": "Basic dXNlcjpwdw=="})
+    assert response.json()["detail"][0]["msg"] == ("the Authorization header must be 'Bearer <token>'; it uses the "
+                                                    "'Basic' scheme")
+    assert "dXNlcjpwdw" not in response.text
+
+
+def _set_token(app, token: str, **values) -> None:
+    with session_scope(app.state.session_factory) as session:
+        session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token)).values(**values))
+
+
+def _last_used(app, token: str):
+    with session_scope(app.state.session_factory, write=False) as session:
+        return session.scalar(select(ApiToken.last_used_at).where(ApiToken.token_hash == hash_token(token)))
+
+
+def test_expired_token_is_401_saying_so(client, world, app):
+    token = world.kasa.tokens[Role.OPERATOR]
+    expired_at = (utc_now() - timedelta(seconds=1)).replace(microsecond=0)
+    _set_token(app, token, expires_at=expired_at)
+    response = client.post("/stations", json={"name": "x", "lat_deg": 0, "lon_deg": 0},
+                           headers=world.kasa.auth(Role.OPERATOR))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    [error] = response.json()["detail"]
+    assert error["msg"] == (f"the bearer token expired at {expired_at.strftime('%Y-%m-%dT%H:%M:%S')}.000Z; ask your "
+                            "organisation's admin for a new one (POST /tokens, or 'groundshare admin create-token'), "
+                            "then send it instead")
+    # One that expires later still works.
+    _set_token(app, token, expires_at=utc_now() + timedelta(minutes=5))
+    assert client.get("/stations", headers=world.kasa.auth(Role.OPERATOR)).status_code == 200
+
+
+def test_last_use_is_recorded_once_a_minute(client, world, app):
+    token = world.uni.tokens[Role.VIEWER]
+    assert _last_used(app, token) is None
+    before = utc_now()
+    assert client.get("/orgs/me", headers=world.uni.auth(Role.VIEWER)).status_code == 200
+    first = _last_used(app, token)
+    assert first is not None and before <= first <= utc_now()
+    assert client.get("/stations", headers=world.uni.auth(Role.VIEWER)).status_code == 200
+    assert _last_used(app, token) == first  # within the minute: no write
+    _set_token(app, token, last_used_at=first - timedelta(minutes=2))
+    assert client.get("/stations", headers=world.uni.auth(Role.VIEWER)).status_code == 200
+    assert _last_used(app, token) >= first
+
+
+def test_recording_last_use_never_holds_up_a_read(client, world, app):
+    """While another transaction holds the lock the write needs, a GET still answers at once (the record waits)."""
+    token = world.aem.tokens[Role.VIEWER]
+    engine = app.state.engine
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("SELECT 1")  # the engine begins IMMEDIATE: SQLite's one write lock
+            else:
+                connection.execute(text("SELECT id FROM api_token WHERE token_hash = :h FOR UPDATE"),
+                                   {"h": hash_token(token)})
+            holding.set()
+            release.wait(30)
+            connection.rollback()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        response = client.get("/stations", headers=world.aem.auth(Role.VIEWER))
+        took_s = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 200, response.text
+    assert took_s < LAST_USED_LOCK_WAIT_S + 1.0
+    assert _last_used(app, token) is None  # skipped; the next request records it
+    assert client.get("/stations", headers=world.aem.auth(Role.VIEWER)).status_code == 200
+    assert _last_used(app, token) is not None
 
 
 def test_revoked_token_is_401(client, world, app):

@@ -7,6 +7,7 @@ lines.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from skyfield.api import EarthSatellite, load, wgs84
 import groundshare
 from groundshare.orbits import load_elements
 from groundshare.passes import find_passes
-from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, session_scope
+from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, clear_network_clock, session_scope
 from groundshare.timeutil import parse_utc
+from tests.api.conftest import WORLD_NOW
 
 TLE_FILE = Path(groundshare.__file__).parent / "data" / "celestrak_cubesat_2025-11-06.tle"
 AT = "2025-11-07T00:00:00Z"
@@ -66,53 +68,35 @@ def _times(start: datetime, offsets_s) -> object:
     return TS.from_datetimes([start + timedelta(seconds=float(s)) for s in offsets_s])
 
 
-def _tle_checksum(line: str) -> str:
-    total = sum(int(c) if c.isdigit() else (1 if c == "-" else 0) for c in line[:68])
-    return line[:68] + str(total % 10)
-
-
-def _fresh_tle(element_set, epoch: datetime) -> str:
-    """Return the 3LE of ``element_set`` with its epoch moved to ``epoch`` (checksum recomputed)."""
-    start_of_year = datetime(epoch.year, 1, 1, tzinfo=UTC)
-    day = 1.0 + (epoch - start_of_year).total_seconds() / 86_400.0
-    field = f"{epoch.year % 100:02d}{day:012.8f}"
-    line1 = _tle_checksum(element_set.line1[:18] + field + element_set.line1[32:])
-    return f"{element_set.name}\n{line1}\n{element_set.line2}\n"
-
-
 # ---------------------------------------------------------------------------------------------- clock
 
 
-def test_clock_runs_at_the_epoch_of_old_demo_data(client, world, elements):
-    response = client.get("/clock", headers=world.kasa.auth())
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["mode"] == "epoch"
-    # kasa sees its own set and aem's public one, not uni's private one.
-    newest = max(elements["kasa"].epoch, elements["aem"].epoch)
-    assert parse_utc(body["data_epoch"]) == newest
-    assert body["now"] == body["data_epoch"]
-    assert body["now"].endswith("Z") and body["wall_clock"].endswith("Z")
-    assert abs(parse_utc(body["wall_clock"]) - datetime.now(UTC)) < timedelta(minutes=5)
-    assert f"dated {newest.date().isoformat()}" in body["message"]
+def test_one_network_clock_for_every_organisation_and_it_runs(client, app, world, elements):
+    """The world's clock is anchored at WORLD_NOW (as the demo's is at its epoch): the same for everyone, running."""
+    bodies = {name: client.get("/clock", headers=getattr(world, name).auth()).json() for name in ("kasa", "aem", "uni")}
+    for body in bodies.values():
+        assert body["mode"] == "shifted" and body["message"].startswith("The network's clock runs ")
+        assert body["now"].endswith("Z") and body["wall_clock"].endswith("Z")
+        assert abs(parse_utc(body["wall_clock"]) - datetime.now(UTC)) < timedelta(minutes=5)
+        assert body["offset_s"] == pytest.approx((WORLD_NOW - parse_utc(body["wall_clock"])).total_seconds(), abs=60)
+        assert parse_utc(body["now"]) - parse_utc(body["wall_clock"]) == timedelta(seconds=body["offset_s"])
+    nows = [parse_utc(b["now"]) for b in bodies.values()]
+    assert max(nows) - min(nows) < timedelta(seconds=5)  # one clock, read three times
+    # It runs at the wall clock's pace (it used to stand still at the data's epoch).
+    time.sleep(1.1)
+    later = parse_utc(client.get("/clock", headers=world.kasa.auth()).json()["now"])
+    assert timedelta(seconds=1) <= later - nows[0] < timedelta(seconds=10)
+    # data_epoch is the newest of what each may see: kasa its own set and aem's public one, uni not kasa's.
+    assert parse_utc(bodies["kasa"]["data_epoch"]) == max(elements["kasa"].epoch, elements["aem"].epoch)
+    assert parse_utc(bodies["aem"]["data_epoch"]) == elements["aem"].epoch
 
 
-def test_clock_is_live_with_fresh_elements(client, world, elements):
-    fresh = _fresh_tle(elements["kasa"], datetime.now(UTC) - timedelta(hours=6))
-    response = client.post(f"/satellites/{world.kasa.satellite_id}/elements", content=fresh,
-                           headers={**world.kasa.auth(), "Content-Type": "text/plain"})
-    assert response.status_code == 201, response.text
+def test_clock_is_live_without_an_anchor(client, app, world):
+    with session_scope(app.state.session_factory) as session:
+        clear_network_clock(session)
     body = client.get("/clock", headers=world.kasa.auth()).json()
-    assert body["mode"] == "live"
+    assert body["mode"] == "live" and body["offset_s"] == 0 and body["data_epoch"] is None
     assert body["now"] == body["wall_clock"]
-    assert abs(parse_utc(body["data_epoch"]) - (datetime.now(UTC) - timedelta(hours=6))) < timedelta(seconds=1)
-    # uni cannot see kasa's private satellite: its clock still runs on its own old set.
-    assert client.get("/clock", headers=world.uni.auth()).json()["mode"] == "epoch"
-
-
-def test_clock_without_element_sets_is_live(client, world):
-    body = client.get("/clock", headers=world.kasa.auth()).json()
-    assert body["mode"] == "live" and body["data_epoch"] is None
 
 
 def test_clock_needs_a_token(client, world):
@@ -168,7 +152,7 @@ def test_tracks_default_to_the_clock_and_warn_about_satellites_without_elements(
         session.add(Satellite(org_id=world.kasa.id, norad_id=99001, name="NO-ELEMENTS", is_public=False))
     body = client.get("/satellites/tracks", headers=world.kasa.auth()).json()
     clock = client.get("/clock", headers=world.kasa.auth()).json()
-    assert body["at"] == clock["now"]
+    assert abs(parse_utc(body["at"]) - parse_utc(clock["now"])) < timedelta(seconds=5)  # the clock runs
     assert len(body["data"]) == 2
     assert any("NO-ELEMENTS" in w and "no element set" in w for w in body["warnings"])
 
@@ -286,8 +270,37 @@ def test_geometry_refuses_bad_step(client, app, world, elements, step_s):
 
 def test_geometry_without_any_element_set_is_409(client, world):
     start = AT_DT
-    body = {"antenna_id": world.kasa.antenna_id, "satellite_id": world.kasa.satellite_id,
+    body = {"antenna_id": world.kasa.antenna_id, "satellite_id": world.kasa.satellite_id, "allow_outside_pass": True,
             "start": start.isoformat(), "end": (start + timedelta(minutes=10)).isoformat()}
     contact_id = client.post("/contacts", json=body, headers=world.kasa.auth()).json()["id"]
     response = client.get(f"/contacts/{contact_id}/geometry", headers=world.kasa.auth())
     assert response.status_code == 409, response.text
+
+
+def test_geometry_never_hands_out_the_satellites_current_orbit(client, app, world):
+    """A contact booked before its private satellite had elements: its antenna's owner never reads the orbit later."""
+    # aem books its own private satellite on kasa's shared antenna before it has an element set (an operator's search).
+    with session_scope(app.state.session_factory) as session:
+        session.get(Satellite, world.aem.satellite_id).is_public = False
+    body = {"antenna_id": world.kasa.antenna_id, "satellite_id": world.aem.satellite_id, "allow_outside_pass": True,
+            "start": "2025-11-07T00:00:00Z", "end": "2025-11-07T00:10:00Z"}
+    booked = client.post("/contacts", json=body, headers=world.aem.auth())
+    assert booked.status_code == 201, booked.text
+    contact_id = booked.json()["id"]
+    # Later, aem uploads the satellite's current orbit; kasa (the antenna's owner) still sees the contact ...
+    element_set = load_elements(TLE_FILE, on_error="raise").elements[0]
+    assert client.patch(f"/satellites/{world.aem.satellite_id}", json={"norad_id": element_set.norad_id},
+                        headers=world.aem.auth()).status_code == 200
+    upload = client.post(f"/satellites/{world.aem.satellite_id}/elements",
+                         content=f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n",
+                         headers={**world.aem.auth(), "Content-Type": "text/plain"})
+    assert upload.status_code == 201, upload.text
+    assert client.get(f"/contacts/{contact_id}", headers=world.kasa.auth()).status_code == 200
+    # ... but its geometry is computed from what it was booked with (nothing), never from the newest set; even after
+    # the contact is cancelled.
+    for _ in range(2):
+        response = client.get(f"/contacts/{contact_id}/geometry", headers=world.kasa.auth())
+        assert response.status_code == 409, response.text
+        assert "booked without an element set" in response.json()["detail"][0]["msg"]
+        assert element_set.line1 not in response.text
+        client.post(f"/contacts/{contact_id}/cancel", headers=world.aem.auth())

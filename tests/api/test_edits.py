@@ -37,7 +37,7 @@ def antenna_path(world, antenna_id=None) -> str:
 
 def book(client, world, antenna_id, status_after=None):
     body = {"antenna_id": antenna_id, "satellite_id": world.kasa.satellite_id, "start": "2030-01-01T00:00Z",
-            "end": "2030-01-01T00:05Z"}
+            "end": "2030-01-01T00:05Z", "allow_outside_pass": True}
     contact = client.post("/contacts", json=body, headers=world.kasa.auth())
     assert contact.status_code == 201, contact.text
     if status_after == "cancelled":
@@ -242,12 +242,17 @@ def test_update_satellite_bad_input(client, world, body, field):
     assert only_error(response, 422)["loc"] == ["body", field]
 
 
-def test_norad_id_collision_is_409(client, world):
-    response = client.patch(f"/satellites/{world.kasa.satellite_id}", json={"norad_id": world.aem.norad_id},
+def test_norad_id_collision_is_409_only_within_the_organisation(client, world):
+    second = client.post("/satellites", json={"norad_id": 57002, "name": "KASA-2"}, headers=world.kasa.auth()).json()
+    response = client.patch(f"/satellites/{world.kasa.satellite_id}", json={"norad_id": 57002},
                             headers=world.kasa.auth())
     assert only_error(response, 409)["msg"] == (
-        f"NORAD {world.aem.norad_id} is already registered (satellite {world.aem.satellite_id}); each satellite is "
-        "registered once, by its owner")
+        f"your organisation already registered NORAD 57002 as satellite {second['id']}; change that one (PATCH "
+        f"/satellites/{second['id']}) instead of registering it twice")
+    # Another organisation's number (public or private) is no obstacle: satellites are per organisation.
+    taken = client.patch(f"/satellites/{world.kasa.satellite_id}", json={"norad_id": world.uni.norad_id},
+                         headers=world.kasa.auth())
+    assert taken.status_code == 200, taken.text
     moved = client.patch(f"/satellites/{world.kasa.satellite_id}", json={"norad_id": 57001},
                          headers=world.kasa.auth())
     assert moved.json()["norad_id"] == 57001

@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from groundshare.store import Role
+from groundshare.store import Role, session_scope, set_network_clock
+from tests.api.conftest import WORLD_NOW
 
 WINDOW = {"start": "2030-05-01T00:00:00Z", "end": "2030-05-02T00:00:00Z"}
 
 
 def book(client, org, antenna_id, satellite_id, start, end, notes=""):
-    body = {"antenna_id": antenna_id, "satellite_id": satellite_id, "start": start, "end": end, "notes": notes}
+    body = {"antenna_id": antenna_id, "satellite_id": satellite_id, "start": start, "end": end, "notes": notes,
+            "allow_outside_pass": True}  # each organisation books its own satellite, which has no element set here
     response = client.post("/contacts", json=body, headers=org.auth())
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -97,8 +99,8 @@ def test_feed_of_a_foreign_station_is_404(client, world, booked):
     assert response.status_code == 404
 
 
-def test_default_window(client, world):
-    now = datetime.now(UTC).replace(microsecond=0)
+def test_default_window_follows_the_networks_clock(client, app, world):
+    now = WORLD_NOW + timedelta(days=10)
 
     def at(hours: float) -> str:
         return (now + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -108,8 +110,26 @@ def test_default_window(client, world):
     soon = book(client, k, k.antenna_id, k.satellite_id, at(24 * 29), at(24 * 29 + 0.1))
     book(client, k, k.antenna_id, k.satellite_id, at(-24 * 8), at(-24 * 8 + 0.1))
     book(client, k, k.antenna_id, k.satellite_id, at(24 * 31), at(24 * 31 + 0.1))
+    with session_scope(app.state.session_factory) as session:  # ten days later, on the network's clock
+        set_network_clock(session, now, reason="ten days later")
     assert set(feed(client, k)[1]) == {f"contact-{recent}@groundshare", f"contact-{soon}@groundshare"}
     assert [c["id"] for c in client.get("/exports/contacts.json", headers=k.auth()).json()["data"]] == [recent, soon]
+
+
+def test_a_station_name_with_a_line_break_is_escaped_in_the_feed(client, world, booked):
+    renamed = client.patch(f"/stations/{world.kasa.station_id}", json={"name": "daejeon\r\nX-EVIL:1;a,b"},
+                           headers=world.kasa.auth())
+    assert renamed.status_code == 200, renamed.text
+    for params in ({"station_id": world.kasa.station_id, **WINDOW}, WINDOW):
+        response = client.get("/exports/contacts.ics", params=params, headers=world.kasa.auth())
+        assert response.status_code == 200, response.text
+        lines = response.content.decode().split("\r\n")
+        assert not any(line.startswith("X-EVIL") for line in lines)  # no property smuggled in
+        assert all("\n" not in line and "\r" not in line for line in lines)
+        calendar = Calendar.from_ical(response.content)
+        assert len(calendar.walk("VEVENT")) == 3
+    name_line = next(line for line in lines if line.startswith("SUMMARY:"))
+    assert "daejeon\\nX-EVIL:1\\;a\\,b" in name_line
 
 
 def test_csv(client, world, booked):

@@ -57,7 +57,7 @@ def test_owner_grants_an_antenna(client, world, role):
 def test_a_new_policy_is_enforced_at_booking(client, world):
     policy_id = grant_dish(client, world).json()["id"]
     body = {"antenna_id": world.kasa.unshared_antenna_id, "satellite_id": world.aem.satellite_id,
-            "start": "2030-01-01T04:00Z", "end": "2030-01-01T04:10Z"}
+            "start": "2030-01-01T04:00Z", "end": "2030-01-01T04:10Z", "allow_outside_pass": True}
     blacked_out = client.post("/contacts", json=body, headers=world.aem.auth())
     assert only_error(blacked_out, 403)["msg"].startswith(
         f"sharing policy {policy_id} (Korea AeroSpace Administration → {AEM}, antenna 'dish') has a blackout from "

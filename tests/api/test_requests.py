@@ -7,6 +7,8 @@ cancels the request's contacts that are still scheduled.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -136,7 +138,8 @@ def test_cancel_is_idempotent_and_cancels_scheduled_contacts(client, app, world)
     request_id = make(client, world.kasa, world.kasa.satellite_id).json()["id"]
     contact = client.post("/contacts", json={"antenna_id": world.kasa.antenna_id,
                                              "satellite_id": world.kasa.satellite_id, "start": "2030-01-01T01:00Z",
-                                             "end": "2030-01-01T01:10Z"}, headers=world.kasa.auth()).json()
+                                             "end": "2030-01-01T01:10Z", "allow_outside_pass": True},
+                          headers=world.kasa.auth()).json()
     with session_scope(app.state.session_factory) as session:  # as the scheduler will link them
         session.execute(update(Contact).values(request_id=request_id))
         session.execute(update(ContactRequest).values(status=RequestStatus.SCHEDULED))
@@ -176,3 +179,21 @@ def test_request_tenancy_matrix(client, world, role, caller, method, suffix, exp
 def test_viewer_cannot_create(client, app, world):
     assert only_error(make(client, world.kasa, world.kasa.satellite_id, Role.VIEWER), 403)["type"] == "policy"
     assert request_count(app) == 0
+
+
+def test_open_requests_are_bounded_per_organisation(client, app, world):
+    saved = app.state.settings
+    app.state.settings = dataclasses.replace(saved, max_open_requests_per_org=2)
+    try:
+        first, _second = (make(client, world.kasa, world.kasa.satellite_id).json() for _ in range(2))
+        error = only_error(make(client, world.kasa, world.kasa.satellite_id), 409)
+        assert error["msg"] == (
+            "your organisation has 2 open contact requests, the most one organisation may have "
+            "(max_open_requests_per_org is 2)\n\nCancel requests it no longer needs (POST /requests/{id}/cancel), "
+            "or let planning runs schedule some (POST /schedule/runs), then ask again")
+        assert request_count(app) == 2
+        assert make(client, world.aem, world.aem.satellite_id).status_code == 201  # another organisation's quota
+        assert client.post(f"/requests/{first['id']}/cancel", headers=world.kasa.auth()).status_code == 200
+        assert make(client, world.kasa, world.kasa.satellite_id).status_code == 201  # a place is free again
+    finally:
+        app.state.settings = saved

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from groundshare.store import Role
+from tests.api.conftest import give_elements
 
 # CelesTrak active set of 2026-03-19 (src/groundshare/data/celestrak_active_2026-03-19.tle, line 8152).
 NEXUS_TLE = """CUTE
@@ -22,10 +23,34 @@ def test_create_and_read_satellite(client, world):
     assert client.get(f"/satellites/{created['id']}", headers=world.uni.auth()).json() == created
 
 
-def test_duplicate_norad_id_is_409(client, world):
-    response = client.post("/satellites", json={"norad_id": 49263, "name": "again"}, headers=world.uni.auth())
-    assert response.status_code == 409
-    assert response.json()["detail"][0]["msg"].startswith("NORAD 49263 is already registered")
+def test_a_norad_number_is_registered_once_per_organisation(client, world):
+    again = client.post("/satellites", json={"norad_id": world.kasa.norad_id, "name": "again"},
+                        headers=world.kasa.auth())
+    assert again.status_code == 409
+    assert again.json()["detail"][0]["msg"].startswith(
+        f"your organisation already registered NORAD {world.kasa.norad_id} as satellite {world.kasa.satellite_id}")
+
+
+def test_another_organisations_private_norad_number_is_no_oracle_and_no_lock(client, app, world):
+    """Registering a number kasa holds privately neither reveals it nor locks anyone out: it is uni's own satellite."""
+    mine = client.post("/satellites", json={"norad_id": world.kasa.norad_id, "name": "UNI-COPY"},
+                       headers=world.uni.auth())
+    assert mine.status_code == 201, mine.text
+    copy = mine.json()
+    assert copy["org_id"] == world.uni.id and copy["id"] != world.kasa.satellite_id
+    # Each has its own element sets.
+    give_elements(app, world.kasa.satellite_id)  # kasa's NORAD 40001, from the shipped catalogue
+    assert client.get(f"/satellites/{copy['id']}/passes", params={"start": "2026-03-19T00:00Z"},
+                      headers=world.uni.auth()).status_code == 422  # uni's copy has none
+    assert client.get(f"/satellites/{world.kasa.satellite_id}/passes", params={"start": "2026-03-19T00:00Z"},
+                      headers=world.kasa.auth()).json()["count"] > 0
+    # A public satellite registered again by a partner: both are listed to a third, each with its owner.
+    public = client.post("/satellites", json={"norad_id": world.aem.norad_id, "name": "KASA-TRACKS-IT",
+                                              "is_public": True}, headers=world.kasa.auth())
+    assert public.status_code == 201, public.text
+    listed = client.get("/satellites", headers=world.uni.auth()).json()["data"]
+    assert sorted((s["norad_id"], s["org_id"]) for s in listed if s["norad_id"] == world.aem.norad_id) == sorted(
+        [(world.aem.norad_id, world.aem.id), (world.aem.norad_id, world.kasa.id)])
 
 
 def test_list_satellites_own_and_public(client, world):

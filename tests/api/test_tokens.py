@@ -1,15 +1,19 @@
 """API tokens through /tokens (admins only), and the list of organisations (/orgs).
 
 A new token's text is returned once; only its hash is stored.  A revoked token answers
-401.  The last unrevoked admin token of an organisation cannot be revoked (409).
+401, and so does an expired one.  The last unrevoked admin token of an organisation
+cannot be revoked (409).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from groundshare.store import ApiToken, Role, hash_token, session_scope
+from groundshare.timeutil import utc_now
 
 
 def token_id(app, text: str) -> int:
@@ -45,15 +49,64 @@ def test_create_token_returns_it_once(client, app, world):
     listed = client.get("/tokens", headers=world.kasa.auth(Role.ADMIN)).json()
     assert listed["count"] == 4 and {t["org_id"] for t in listed["data"]} == {world.kasa.id}
     row = next(t for t in listed["data"] if t["id"] == created["id"])
-    assert row == {k: v for k, v in created.items() if k != "token"}
-    assert all(set(t) == {"id", "org_id", "role", "label", "created_at", "revoked_at"} for t in listed["data"])
+    assert created["expires_at"] is None and created["last_used_at"] is None
+    assert row["last_used_at"].endswith("Z")  # GET /orgs/me above used it
+    assert {k: v for k, v in row.items() if k != "last_used_at"} == {
+        k: v for k, v in created.items() if k not in ("token", "last_used_at")}
+    assert all(set(t) == {"id", "org_id", "role", "label", "created_at", "revoked_at", "expires_at", "last_used_at"}
+               for t in listed["data"])
     assert hash_token(created["token"]) not in client.get("/tokens", headers=world.kasa.auth(Role.ADMIN)).text
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_token_expiring_in_days(client, app, world):
+    before = utc_now()
+    created = client.post("/tokens", json={"role": "viewer", "expires_in_days": 30},
+                          headers=world.kasa.auth(Role.ADMIN)).json()
+    expires_at = _utc(created["expires_at"])
+    assert before + timedelta(days=30) - timedelta(seconds=1) <= expires_at <= utc_now() + timedelta(days=30)
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    assert client.get("/orgs/me", headers=headers).status_code == 200
+    listed = client.get("/tokens", headers=world.kasa.auth(Role.ADMIN)).json()["data"]
+    assert next(t for t in listed if t["id"] == created["id"])["expires_at"] == created["expires_at"]
+
+
+def test_token_expiring_at_a_time_stops_working_then(client, app, world):
+    at = (utc_now() + timedelta(seconds=2)).replace(microsecond=0)
+    created = client.post("/tokens", json={"role": "operator", "expires_at": at.isoformat().replace("+00:00", "Z")},
+                          headers=world.kasa.auth(Role.ADMIN))
+    assert created.status_code == 201, created.text
+    assert _utc(created.json()["expires_at"]) == at
+    headers = {"Authorization": f"Bearer {created.json()['token']}"}
+    assert client.get("/orgs/me", headers=headers).status_code == 200
+    with session_scope(app.state.session_factory) as session:  # let it expire without waiting
+        session.get(ApiToken, created.json()["id"]).expires_at = utc_now() - timedelta(seconds=1)
+    response = client.get("/orgs/me", headers=headers)
+    assert only_error(response, 401)["msg"].startswith("the bearer token expired at ")
+
+
+def test_expiry_in_the_past_or_twice_is_422(client, app, world):
+    past = client.post("/tokens", json={"role": "viewer", "expires_at": "2020-01-01T00:00:00Z"},
+                       headers=world.kasa.auth(Role.ADMIN))
+    error = only_error(past, 422)
+    assert error["loc"] == ["body", "expires_at"]
+    assert error["msg"].startswith("expires_at 2020-01-01T00:00:00.000Z is not in the future (now is ")
+    both = client.post("/tokens", json={"role": "viewer", "expires_at": "2099-01-01T00:00:00Z", "expires_in_days": 3},
+                       headers=world.kasa.auth(Role.ADMIN))
+    assert "send expires_at or expires_in_days, not both" in only_error(both, 422)["msg"]
+    assert token_count(app) == 9
 
 
 @pytest.mark.parametrize(("body", "loc"), [
     ({"role": "root"}, ["body", "role"]), ({}, ["body", "role"]), ({"role": "viewer", "label": "x" * 201},
                                                                    ["body", "label"]),
     ({"role": "viewer", "org_id": 3}, ["body", "org_id"]), ({"role": None}, ["body", "role"]),
+    ({"role": "viewer", "expires_in_days": 0}, ["body", "expires_in_days"]),
+    ({"role": "viewer", "expires_in_days": 4000}, ["body", "expires_in_days"]),
+    ({"role": "viewer", "expires_at": "2030-01-01T00:00:00"}, ["body", "expires_at"]),
 ])
 def test_bad_token_body_is_422(client, app, world, body, loc):
     assert only_error(client.post("/tokens", json=body, headers=world.kasa.auth(Role.ADMIN)), 422)["loc"] == loc

@@ -6,7 +6,8 @@ import pytest
 
 from groundshare.store import Role
 
-GOOD_CONTACT = {"antenna_id": 1, "satellite_id": 1, "start": "2030-01-01T00:00Z", "end": "2030-01-01T00:05Z"}
+GOOD_CONTACT = {"antenna_id": 1, "satellite_id": 1, "start": "2030-01-01T00:00Z", "end": "2030-01-01T00:05Z",
+                "allow_outside_pass": True}
 
 
 def post_contact(client, world, **changes):

@@ -102,3 +102,77 @@ def test_link_budget_computes_left_out_losses_for_the_site(runner, tmp_path):
     # At UHF and 10 deg, ITU-R's gases, clouds and rain take well under the sheet's 1.1 dB.
     gain_db = json.loads(computed.stdout)["margin_db"] - json.loads(given.stdout)["margin_db"]
     assert 0.3 < gain_db < 1.1
+
+
+# ``link budget`` on the shipped link files, as the README shows it, and its geometry options.
+
+SHIPPED_LINKS = sorted(data_path("demo_link_uhf.toml").parent.glob("*link*.toml"))
+
+
+def budget(runner: CliRunner, *args: str):
+    return runner.invoke(app, ["link", "budget", *args])
+
+
+def test_every_shipped_link_file_is_found() -> None:
+    assert [p.name for p in SHIPPED_LINKS] == ["demo_link_uhf.toml", "demo_link_xband_acm.toml"]
+
+
+@pytest.mark.parametrize("path", SHIPPED_LINKS, ids=lambda p: p.name)
+def test_each_shipped_link_file_gives_a_budget_as_the_readme_shows(runner, path: Path) -> None:
+    from groundshare.link.budget import slant_range_km
+
+    table = budget(runner, "--config", str(path))
+    assert table.exit_code == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["Quantity", "Value", "Unit"]
+    assert "Margin" in table.stdout and table.stderr == ""
+    values = json.loads(budget(runner, "--config", str(path), "--format", "json").stdout)
+    # The file's [geometry]: a 500 km orbit at 10 degrees (spherical Earth, as the budget defines it).
+    ten_meters_km = 0.010
+    assert abs(values["slant_range_km"] - float(slant_range_km(500.0, 10.0))) < ten_meters_km
+    assert values["margin_db"] > 0.0
+    # Higher up, the satellite is nearer and the margin grows; the losses ITU-R adds shrink.
+    high = json.loads(budget(runner, "--config", str(path), "--elevation-deg", "45", "-f", "json").stdout)
+    assert abs(high["slant_range_km"] - float(slant_range_km(500.0, 45.0))) < ten_meters_km
+    assert high["margin_db"] > values["margin_db"] + 5.0
+    near = json.loads(budget(runner, "--config", str(path), "--range-km", "800", "-f", "json").stdout)
+    assert near["slant_range_km"] == 800.0
+    far = json.loads(budget(runner, "--config", str(path), "--altitude-km", "800", "--elevation-deg", "20",
+                            "-f", "json").stdout)
+    assert abs(far["slant_range_km"] - float(slant_range_km(800.0, 20.0))) < ten_meters_km
+
+
+@pytest.mark.parametrize("path", SHIPPED_LINKS, ids=lambda p: p.name)
+def test_each_shipped_link_file_still_works_along_passes(runner, path: Path) -> None:
+    result = run(runner, "--link", str(path), "--days", "0.05", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert all("min_margin_db" in p for p in json.loads(result.stdout))
+
+
+def test_a_link_file_without_geometry_says_how_to_place_the_satellite(runner, tmp_path) -> None:
+    text = (DATA / "oresat1_uhf_downlink.toml").read_text()
+    start, end = text.index("[geometry]"), text.index("[transmitter]")
+    path = tmp_path / "no_geometry.toml"
+    path.write_text(text[:start] + text[end:])
+    refused = budget(runner, "--config", str(path))
+    assert refused.exit_code == 1
+    assert refused.stderr == (f"error: {path}: the link file has no [geometry], and a budget at one point needs one; "
+                              "give the satellite's place, e.g. --altitude-km 500 --elevation-deg 10 "
+                              "(or --range-km 1700), or add [geometry] with altitude_km and elevation_deg to the "
+                              "file\n")
+    # Both suggestions are taken.
+    assert budget(runner, "--config", str(path), "--altitude-km", "500", "--elevation-deg", "10").exit_code == 0
+    assert budget(runner, "--config", str(path), "--range-km", "1700").exit_code == 0
+    # An elevation alone gives no range.
+    assert budget(runner, "--config", str(path), "--elevation-deg", "10").exit_code == 1
+
+
+def test_link_budget_geometry_options_are_checked(runner) -> None:
+    uhf = str(data_path("demo_link_uhf.toml"))
+    both = budget(runner, "--config", uhf, "--altitude-km", "500", "--range-km", "800")
+    words = " ".join(both.output.replace("│", " ").split())  # rich draws the usage error in a box
+    assert both.exit_code == 2 and "give --altitude-km (with --elevation-deg) or --range-km, not both" in words
+    low = budget(runner, "--config", uhf, "--elevation-deg", "2")
+    assert low.exit_code == 1
+    assert low.stderr == (f"error: --elevation-deg 2 is below the receiver's min_elevation_deg 5 in {uhf}; the "
+                          "station does not track there, e.g. --elevation-deg 10\n")
+    assert budget(runner, "--config", uhf, "--elevation-deg", "10").exit_code == 0

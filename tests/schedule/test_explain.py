@@ -1,10 +1,13 @@
-"""Reasons for unserved requests, one hand-made case per kind."""
+"""Reasons for unserved requests, one hand-made case per kind (``tests/store/test_planning_demo.py``: the demo's)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from groundshare.schedule.explain import Request, explain_unserved
+import pytest
+
+from groundshare.errors import InvalidInputError
+from groundshare.schedule.explain import LeftOut, Request, explain_unserved
 from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
 from tests.schedule.test_fairness import T0, at
 
@@ -104,3 +107,41 @@ def test_several_causes_give_several_reasons_in_kind_order():
     reasons = explain_unserved(problem, ["p3"])
     assert kinds(reasons) == {"sat-g": ["link", "blocked"], "sat-none": ["no_visibility"]}
     assert explain_unserved(problem, [])[1].kind == "not_chosen"
+
+
+def test_passes_left_out_of_the_problem_keep_their_kind_and_note():
+    # p1 is a candidate the plan did not need; r1's other two passes never entered the problem.
+    problem = network([Candidate("p1", "sat-g", "g1", at(0), at(10), value=5.0),
+                       Candidate("p2", "sat-k", "g1", at(5), at(15), value=50.0)])
+    left_out = [LeftOut("r1", "p9", "busy", "pass p9: antenna g1 is busy from A to B (an existing booking)"),
+                LeftOut("r1", "p8", "not_allowed", "pass p8: sharing policy 4 of K has a blackout from C to D"),
+                LeftOut("other", "p7", "busy", "pass p7: not r1's")]
+    reasons = explain_unserved(problem, ["p2"], requests=[Request("sat-g", id="r1")], left_out=left_out)
+    assert [(r.kind, r.pass_ids) for r in reasons] == [("not_allowed", ("p8",)), ("busy", ("p9",)),
+                                                       ("blocked", ("p1",))]
+    assert reasons[1].message == ("satellite sat-g (G) has 0 of 1 contact(s) in 2025-11-07T00:00:00.000Z.."
+                                  "2025-11-08T00:00:00.000Z: pass p9: antenna g1 is busy from A to B (an existing "
+                                  "booking)")
+    # A request with no candidate at all but passes left out is not "no visibility".
+    (reason,) = explain_unserved(network([]), [], requests=[Request("sat-g", id="r1")], left_out=left_out[:1])
+    assert reason.kind == "busy" and reason.pass_ids == ("p9",)
+
+
+def test_a_left_out_pass_needs_a_known_kind():
+    expected = ("a left-out pass's kind must be one of no_visibility, link, not_allowed, busy, cap, policy_hours, "
+                "blocked, not_chosen, got 'gone'")
+    with pytest.raises(InvalidInputError, match=expected):
+        LeftOut("r1", "p9", "gone", "pass p9: gone")
+
+
+def test_weekly_policy_hours_with_the_policy_as_stored():
+    passes = [Candidate("p1", "sat-g", "k1", at(0), at(40), value=5.0),
+              Candidate("p3", "sat-g", "k1", at(2000), at(2030), value=5.0)]
+    problem = Problem(start=T0, end=T0 + timedelta(days=3), antennas=[AntennaSpec("k1", "K")],
+                      satellites=[SatelliteSpec("sat-g", "G")], passes=passes,
+                      policies=[PolicySpec("k1", "G", hours_per_week=1.0)])
+    stored = "sharing policy 7 of K allows G 10 h per week on antenna k1 and G already holds 9.00 h in the week"
+    (reason,) = explain_unserved(problem, ["p1"], requests=[Request("sat-g", count=2)],
+                                 policy_notes={("k1", "G"): stored})
+    assert reason.kind == "policy_hours"
+    assert reason.message.endswith(f"pass p3: {stored}, and this plan already uses 0.67 h of the 1.00 h left that week")

@@ -67,6 +67,7 @@ class ServedApi:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra_args: tuple[str, ...] = ()  # more ``serve`` options, e.g. ("--max-body-bytes", "1024")
 
     @property
     def base_url(self) -> str:
@@ -75,7 +76,7 @@ class ServedApi:
     def start(self) -> ServedApi:
         """Start the server (migrating the database) and return once it answers."""
         command = [sys.executable, "-m", "groundshare.cli", "serve", "--host", "127.0.0.1", "--port",
-                   str(self.port), "--database-url", self.database_url]
+                   str(self.port), "--database-url", self.database_url, *self.extra_args]
         with self.log_path.open("ab") as log:
             # stderr to a file, not a pipe: a chatty server must never block on a full pipe.
             self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -97,6 +98,14 @@ class ServedApi:
     def log(self) -> str:
         """Return what the server wrote to stdout and stderr so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def memory_kb(self, name: str = "VmRSS") -> int:
+        """Return a memory figure of the server process from /proc (VmRSS: resident now; VmHWM: its peak), kB."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1])
+        raise KeyError(name)
 
     def kill(self) -> None:
         """SIGKILL the server process: no shutdown, no commit of what is in flight."""
@@ -155,7 +164,20 @@ def seed_world(server: ServedApi, *, name: str = "Korea AeroSpace Administration
             "name": "uhf-yagi", "band": "uhf", "setup_s": 30.0, "turnaround_s": turnaround_s}))
         satellite = _created(client.post("/satellites", json={"norad_id": norad_id, "name": "NEXUS",
                                                               "is_public": True}))
+    set_clock(server.database_url, RACE_START - timedelta(days=2))
     return World(org_id, token, station["id"], antenna["id"], satellite["id"])
+
+
+def set_clock(database_url: str, network_at: datetime) -> None:
+    """Anchor the served network's clock at ``network_at`` (as the demo's is), so the race's days are ahead."""
+    from groundshare.store import create_engine_for, make_session_factory, session_scope, set_network_clock
+
+    engine = create_engine_for(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            set_network_clock(session, network_at, reason="service tests")
+    finally:
+        engine.dispose()
 
 
 def _created(response: httpx.Response) -> dict[str, Any]:
@@ -166,8 +188,11 @@ def _created(response: httpx.Response) -> dict[str, Any]:
 
 
 def contact_body(world: World, start: datetime, end: datetime) -> dict[str, Any]:
-    """Return the body of ``POST /contacts`` booking the world's antenna over ``[start, end)``."""
-    return {"antenna_id": world.antenna_id, "satellite_id": world.satellite_id,
+    """Return the body of ``POST /contacts`` booking the world's antenna over ``[start, end)``.
+
+    The world's organisation operates its satellite, which has no element set: it books outside a pass.
+    """
+    return {"antenna_id": world.antenna_id, "satellite_id": world.satellite_id, "allow_outside_pass": True,
             "start": start.isoformat().replace("+00:00", "Z"), "end": end.isoformat().replace("+00:00", "Z")}
 
 

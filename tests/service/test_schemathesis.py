@@ -39,6 +39,7 @@ from groundshare.api import Settings, create_app
 from groundshare.data import data_path
 from groundshare.orbits import load_elements
 from groundshare.store import (
+    UNCHECKED,
     Antenna,
     ApiToken,
     Band,
@@ -100,7 +101,7 @@ def seed(app: FastAPI) -> str:
         for i in range(3):
             start = CONTACTS_FROM + timedelta(hours=i)
             book_contact(session, antenna_id=antennas[0].id, satellite_id=satellites[0].id, org_id=orgs[0].id,
-                         start=start, end=start + timedelta(minutes=10))
+                         start=start, end=start + timedelta(minutes=10), rules=UNCHECKED)
         row, token = ApiToken.issue(orgs[0].id, Role.ADMIN, label="schemathesis")
         session.add(row)
     return token

@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
+from groundshare.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from groundshare.store import (
+    UNCHECKED,
+    Antenna,
+    Band,
     Contact,
     ContactRequest,
     ContactStatus,
@@ -32,7 +35,7 @@ MINUTE = timedelta(minutes=1)
 def book(factory, network, start, end, *, antenna_id=None, org_id=None, key=None):
     """Book in a unit of work of its own and return the committed contact."""
     with session_scope(factory) as session:
-        return book_contact(session, antenna_id=antenna_id or network.antenna_id,
+        return book_contact(session, rules=UNCHECKED, antenna_id=antenna_id or network.antenna_id,
                             satellite_id=network.satellite_id, org_id=org_id or network.org_id,
                             start=start, end=end, idempotency_key=key)
 
@@ -142,7 +145,7 @@ def test_only_live_contacts_can_be_cancelled(factory, network):
     with session_scope(factory) as session:
         cancel_contact(session, contact.id)
         assert cancel_contact(session, contact.id).status is ContactStatus.CANCELLED  # again: no change
-        done = book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+        done = book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                             org_id=network.org_id, start=T0 + 20 * MINUTE, end=T0 + 30 * MINUTE)
         done.status = ContactStatus.COMPLETED
     with pytest.raises(ConflictError) as caught, session_scope(factory) as session:
@@ -202,10 +205,10 @@ def test_guard_refusal_is_reported_like_the_check_when_the_check_misses(factory,
     monkeypatch.setattr(booking_module, "first_overlapping_contact", blind_first_time)
     with session_scope(factory) as session:
         with pytest.raises(DoubleBookingError) as caught:
-            book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+            book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                          org_id=network.org_id, start=T0 + 5 * MINUTE, end=T0 + 15 * MINUTE)
         # The savepoint was rolled back: the unit of work goes on and commits what follows.
-        later = book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+        later = book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                              org_id=network.org_id, start=T0 + 10 * MINUTE, end=T0 + 20 * MINUTE)
     assert len(calls) == 3  # blind check, naming after the refusal, the later booking's check
     assert (caught.value.contact_id, caught.value.start, caught.value.end) == (first.id, T0, T0 + 10 * MINUTE)
@@ -217,9 +220,9 @@ def test_a_refused_booking_leaves_nothing_of_its_unit_of_work(factory, network):
     with pytest.raises(DoubleBookingError), session_scope(factory) as session:
         session.add(ContactRequest(org_id=network.org_id, satellite_id=network.satellite_id,
                                    window_start=T0, window_end=T0 + 60 * MINUTE))
-        book_contact(session, antenna_id=network.slow_antenna_id, satellite_id=network.satellite_id,
+        book_contact(session, rules=UNCHECKED, antenna_id=network.slow_antenna_id, satellite_id=network.satellite_id,
                      org_id=network.org_id, start=T0 + 30 * MINUTE, end=T0 + 40 * MINUTE)  # fits: flushed
-        book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+        book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                      org_id=network.org_id, start=T0 + 5 * MINUTE, end=T0 + 15 * MINUTE)  # refused
     assert count(factory, ContactRequest) == 0
     assert count(factory) == 1
@@ -275,3 +278,72 @@ def test_unknown_antenna_satellite_or_organisation(factory, network):
 def _contacts(factory) -> list[Contact]:
     with session_scope(factory, write=False) as session:
         return list(session.scalars(select(Contact).order_by(Contact.id)))
+
+
+def test_the_database_refuses_overlapping_uplink_contacts_of_one_satellite(factory, network):
+    """The uplink guard, written past book_contact: two live uplink contacts of one satellite on two antennas."""
+    with session_scope(factory) as session:
+        third = Antenna(station_id=network.station_id, name="vhf", band=Band.VHF)
+        session.add(third)
+        session.add(Contact(antenna_id=network.antenna_id, satellite_id=network.satellite_id, org_id=network.org_id,
+                            start_time=T0, end_time=T0 + 10 * MINUTE, busy_until=T0 + 10 * MINUTE, uplink=True))
+    # A receive-only contact of the same satellite on another antenna overlaps it freely ...
+    with session_scope(factory) as session:
+        session.add(Contact(antenna_id=network.slow_antenna_id, satellite_id=network.satellite_id,
+                            org_id=network.org_id, start_time=T0 + 2 * MINUTE, end_time=T0 + 8 * MINUTE,
+                            busy_until=T0 + 9 * MINUTE))
+    # ... but not as an uplink, inserted or updated into one.
+    with pytest.raises(IntegrityError, match="contact_no_uplink_overlap"), session_scope(factory) as session:
+        session.add(Contact(antenna_id=third.id, satellite_id=network.satellite_id, org_id=network.org_id,
+                            start_time=T0 + 9 * MINUTE, end_time=T0 + 12 * MINUTE, busy_until=T0 + 12 * MINUTE,
+                            uplink=True))
+    with pytest.raises(IntegrityError, match="contact_no_uplink_overlap"), session_scope(factory) as session:
+        session.execute(Contact.__table__.update().where(Contact.antenna_id == network.slow_antenna_id)
+                        .values(uplink=True))
+    # Touching end to start is no overlap.
+    with session_scope(factory) as session:
+        session.add(Contact(antenna_id=third.id, satellite_id=network.satellite_id, org_id=network.org_id,
+                            start_time=T0 + 10 * MINUTE, end_time=T0 + 12 * MINUTE, busy_until=T0 + 12 * MINUTE,
+                            uplink=True))
+    assert count(factory) == 3
+
+
+@pytest.fixture
+def partner_shares(factory, network):
+    """The antenna owner shares both antennas with the partner, which operates NEXUS."""
+    with session_scope(factory) as session:
+        for antenna_id in (network.antenna_id, network.slow_antenna_id):
+            session.add(SharingPolicy(owner_org_id=network.org_id, grantee_org_id=network.partner_id,
+                                      antenna_id=antenna_id))
+
+
+def test_the_uplink_guard_refusal_is_reported_like_the_check(factory, network, partner_shares, monkeypatch):
+    """If the Python check misses an uplink clash, the database refuses, and the error still says so."""
+    with session_scope(factory) as session:
+        first = book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id,
+                             satellite_id=network.satellite_id, org_id=network.partner_id, start=T0,
+                             end=T0 + 10 * MINUTE, uplink=True)
+    real_check = booking_module.first_overlapping_uplink
+    calls = []
+
+    def blind_first_time(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real_check(*args)
+
+    monkeypatch.setattr(booking_module, "first_overlapping_uplink", blind_first_time)
+    with pytest.raises(DoubleBookingError) as raised, session_scope(factory) as session:
+        book_contact(session, rules=UNCHECKED, antenna_id=network.slow_antenna_id,
+                     satellite_id=network.satellite_id, org_id=network.partner_id, start=T0 + 5 * MINUTE,
+                     end=T0 + 15 * MINUTE, uplink=True)
+    assert raised.value.contact_id == first.id and len(calls) == 2
+    assert str(raised.value).startswith(f"satellite {network.satellite_id} (NORAD 49263) already has uplink contact "
+                                        f"{first.id}")
+    assert count(factory) == 1
+
+
+def test_uplink_is_for_the_operator(factory, network):
+    """The antenna owner (network.org_id) does not operate NEXUS (network.partner_id does)."""
+    with pytest.raises(PolicyError, match="only its operator"), session_scope(factory) as session:
+        book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+                     org_id=network.org_id, start=T0, end=T0 + 10 * MINUTE, uplink=True)
+    assert count(factory) == 0

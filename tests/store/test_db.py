@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from groundshare.errors import InvalidInputError
 from groundshare.store import (
+    UNCHECKED,
     Antenna,
     Contact,
     Organisation,
@@ -98,10 +99,10 @@ def test_a_sqlite_read_only_unit_cannot_book(network_factory_sqlite):
     factory, network = network_factory_sqlite
     with pytest.raises(RuntimeError, match="book_contact needs a unit of work that holds SQLite's write lock"), \
             session_scope(factory, write=False) as session:
-        book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+        book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                      org_id=network.org_id, start=T0, end=T0 + timedelta(minutes=5))
     with session_scope(factory) as session:  # a plain session begins IMMEDIATE and books
-        book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+        book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                      org_id=network.org_id, start=T0, end=T0 + timedelta(minutes=5))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, column, inspect, table
 from sqlalchemy.exc import DBAPIError
 
 from groundshare.errors import InvalidInputError
@@ -24,6 +24,7 @@ from groundshare.store import (
     OVERLAP_GUARD,
     Base,
     Contact,
+    ElementSetRecord,
     Satellite,
     StoreSetupError,
     acquire_lease,
@@ -82,9 +83,9 @@ def migrated(empty_url: str) -> Iterator[Engine]:
 def test_upgrade_creates_the_tables_and_columns_of_the_models(migrated: Engine) -> None:
     inspector = inspect(migrated)
     assert set(inspector.get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
-    for name, table in Base.metadata.tables.items():
+    for name, model_table in Base.metadata.tables.items():
         columns = {c["name"]: c["nullable"] for c in inspector.get_columns(name)}
-        assert columns == {c.name: c.nullable for c in table.columns}, name
+        assert columns == {c.name: c.nullable for c in model_table.columns}, name
 
 
 def test_upgrade_gives_the_schema_of_init_db(migrated: Engine, reference_url: str) -> None:
@@ -199,9 +200,16 @@ def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
             connection.exec_driver_sql(
                 "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at, downlink_frequency_hz) "
                 "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00', 437.1e6)")
+            # An element set: 0004 rebuilds the satellite table on SQLite, which must not cascade into it.
+            connection.exec_driver_sql(
+                "INSERT INTO element_set (id, satellite_id, epoch, format, text, source, created_at) VALUES "
+                "(1, 1, '2025-11-06 00:00:00.000000', 'tle', 'NEXUS', 'upload', '2025-11-06 00:00:00.000000')")
         factory = make_session_factory(engine)
+        # The contact table as it was at 0002 (no execution, no uplink), so no later column's default is sent.
+        at_0002 = table("contact", *[column(c.name, c.type) for c in Contact.__table__.columns
+                                     if c.name not in ("execution", "uplink")])
         with session_scope(factory) as session:
-            session.execute(Contact.__table__.insert().values(
+            session.execute(at_0002.insert().values(
                 id=1, antenna_id=1, satellite_id=1, org_id=1, start_time=start,
                 end_time=start + timedelta(minutes=10), busy_until=start + timedelta(minutes=10), status="completed",
                 snapshot={"station": {"id": 1}}, bytes_received=4096, notes="ok", created_at=start,
@@ -213,8 +221,11 @@ def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
             assert (contact.status.value, contact.bytes_received, contact.notes) == ("completed", 4096, "ok")
             assert contact.snapshot == {"station": {"id": 1}} and contact.execution is None
             assert contact.finished_at == start + timedelta(minutes=10)
+            assert contact.uplink is False  # every contact before 0004 is receive-only
             satellite = session.get(Satellite, 1)
             assert (satellite.downlink_frequency_hz, satellite.uplink_frequency_hz) == (437.1e6, None)
+            assert satellite.uplink_org_ids == []
+            assert session.get(ElementSetRecord, 1).text == "NEXUS"
         with session_scope(factory) as session:
             assert acquire_lease(session, 1, "host/1", now=start).expires_at == start + timedelta(seconds=60)
         with engine.connect() as connection:

@@ -10,6 +10,7 @@ import pytest
 
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
 from groundshare.store import (
+    UNCHECKED,
     Contact,
     ContactStatus,
     book_contact,
@@ -29,7 +30,7 @@ def booked(factory, network, offset_min: int = 0) -> int:
     with session_scope(factory) as session:
         contact = book_contact(session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                                org_id=network.org_id, start=T0 + offset_min * MINUTE,
-                               end=T0 + (offset_min + 10) * MINUTE, notes="booked for telemetry")
+                               end=T0 + (offset_min + 10) * MINUTE, notes="booked for telemetry", rules=UNCHECKED)
         return contact.id
 
 

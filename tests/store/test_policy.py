@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from groundshare.errors import PolicyError
-from groundshare.store import Contact, SharingPolicy, book_contact, cancel_contact, session_scope
+from groundshare.store import UNCHECKED, Contact, SharingPolicy, book_contact, cancel_contact, session_scope
 from groundshare.store.policy import week_start
 
 # Friday 2025-11-07; its ISO week starts on Monday 2025-11-03.
@@ -20,7 +20,7 @@ PARTNER = "Agencia Espacial Mexicana"
 def book(factory, network, start, end, *, org_id=None, antenna_id=None) -> Contact:
     with session_scope(factory) as session:
         return book_contact(session, antenna_id=antenna_id or network.antenna_id, satellite_id=network.satellite_id,
-                            org_id=org_id or network.partner_id, start=start, end=end)
+                            org_id=org_id or network.partner_id, start=start, end=end, rules=UNCHECKED)
 
 
 def share(factory, network, *, antenna_id=None, **fields) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from groundshare.errors import ConflictError
 from groundshare.store import (
+    UNCHECKED,
     Contact,
     ContactStatus,
     book_contact,
@@ -44,7 +45,7 @@ def _book_with_store(network, retries: list[float]):
     def book(factory, start, end):
         return run_unit_of_work(
             factory,
-            lambda session: book_contact(session, antenna_id=network.slow_antenna_id,
+            lambda session: book_contact(session, rules=UNCHECKED, antenna_id=network.slow_antenna_id,
                                          satellite_id=network.satellite_id, org_id=network.org_id,
                                          start=start, end=end),
             sleep=retries.append)
@@ -101,7 +102,7 @@ def test_concurrent_retries_of_one_idempotency_key_book_once(engine, factory, ne
         barrier.wait()
         try:
             contact = run_unit_of_work(factory, lambda session: book_contact(
-                session, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
+                session, rules=UNCHECKED, antenna_id=network.antenna_id, satellite_id=network.satellite_id,
                 org_id=network.org_id, start=RACE_START, end=RACE_START + timedelta(minutes=8),
                 idempotency_key="retry-me"))
             ids.append(contact.id)

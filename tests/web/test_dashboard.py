@@ -1,7 +1,8 @@
 """The dashboard end to end: a real ``groundshare serve`` on the demo network, driven in headless Chromium.
 
 The server runs on SQLite in a temporary folder, loaded with ``groundshare demo load
---plan-days 1`` (the demo network, its contacts planned for 2025-11-07; once for the module).
+--plan-days 1`` (the demo network, its contacts planned for 2025-11-07; once for the module),
+its network clock anchored at the demo's first day (mode "shifted").
 Each test signs in with an organisation's demo token in a fresh browser context and
 checks what the pages draw against what the JSON API returns to the same token, that
 the browser logged no error and no request failed.  Screenshots go to
@@ -15,6 +16,8 @@ the tests are skipped with the reason, except in CI, where they fail.
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,15 @@ from typing import Any
 import httpx
 import pytest
 
+from groundshare.store import (
+    clear_network_clock,
+    create_engine_for,
+    make_session_factory,
+    network_time,
+    session_scope,
+    set_network_clock,
+)
+from groundshare.store.demo import demo_requests_start
 from tests.service.server import ServedApi, cli, serve
 from tests.store.conftest import in_ci
 
@@ -66,12 +78,24 @@ class DemoServer:
                             timeout=60.0)
 
 
+def anchor_at_demo_start(url: str) -> None:
+    """Run the network's clock from the demo's first day (as ``demo load`` does), unless it is anchored already."""
+    engine = create_engine_for(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            if network_time(session).mode == "live":
+                set_network_clock(session, demo_requests_start(), reason="the demo's element sets are old")
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def demo(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     folder = tmp_path_factory.mktemp("web")
     url = f"sqlite:///{folder / 'demo.db'}"
     cli("db", "upgrade", database_url=url)
     tokens = dict(line.split("\t") for line in cli("demo", "load", "--plan-days", "1", database_url=url).splitlines())
+    anchor_at_demo_start(url)
     with serve(url, folder / "server.log") as server:
         yield DemoServer(server, tokens)
 
@@ -172,7 +196,7 @@ def test_map_draws_the_stations_and_satellites_the_org_may_see(page: Any, demo: 
     assert labels == {s["name"] for s in stations}
     assert page.locator("#map-svg .satellite-marker").count() == len(satellites)
     assert page.locator("#map-svg .track-ahead").count() == len(satellites)
-    assert clock["mode"] == "epoch"  # the demo data is dated 2025-11-06
+    assert clock["mode"] == "shifted"  # the demo data is dated 2025-11-06
     banner = page.locator("#demo-banner")
     assert banner.is_visible() and clock["message"] in banner.inner_text()
     assert page.locator("#map-time").inner_text().startswith(clock["now"][:10])
@@ -190,7 +214,7 @@ def test_map_draws_the_stations_and_satellites_the_org_may_see(page: Any, demo: 
     page.get_by_label("Footprint altitude (km)").fill("300")
     assert page.locator("#map-svg .footprint").first.get_attribute("d") != before
     page.get_by_role("button", name="Jump to next contact").click()
-    page.wait_for_function("document.getElementById('map-next-info').textContent.startsWith('Contact')")
+    page.wait_for_function("() => document.getElementById('map-next-info').textContent.startsWith('Contact')")
     assert page.locator("#map-time").inner_text() != clock["now"][:19].replace("T", " ") + " UTC"
 
 
@@ -292,3 +316,184 @@ def test_gnss_page_draws_the_dops_of_a_chosen_station(page: Any, demo: DemoServe
     svg = page.locator("#gnss-chart svg").inner_html()
     assert "<polyline" in svg or "<path" in svg
     page.screenshot(path=artifacts_dir() / "gnss.png", full_page=True)
+
+
+class Requests:
+    """Every request the page makes, and how many are still in flight."""
+
+    def __init__(self, page: Any) -> None:
+        self.urls: list[str] = []
+        self.pending = 0
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, request: Any) -> None:
+        self.urls.append(request.url)
+        self.pending += 1
+
+    def _ended(self, _request: Any) -> None:
+        self.pending -= 1
+
+    def settle(self, page: Any, quiet_ms: int = 500) -> None:
+        """Wait until no request has been in flight for ``quiet_ms`` (at most ``WAIT_MS``)."""
+        deadline = time.monotonic() + WAIT_MS / 1000
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self.pending:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+                return
+            page.wait_for_timeout(50)
+        raise AssertionError(f"{self.pending} requests still in flight after {WAIT_MS} ms")
+
+
+#: Answers that take long on a real network (tracks and DOPs are computed on request): the
+#: navigation test holds them until the last page has drawn, then lets them through.
+SLOW_ANSWERS = re.compile(r"/(ledger|satellites/tracks|stations/\d+/gnss)\?")
+
+
+def test_rapid_navigation_leaves_only_the_last_page(page: Any, demo: DemoServer) -> None:
+    with demo.api(ORG_A) as api:
+        stations = all_rows(api, "/stations")
+    sign_in(page, demo.tokens[ORG_A], ORG_A)
+    requests = Requests(page)
+    held: list[Any] = []
+    released = False
+
+    def hold(route: Any) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(SLOW_ANSWERS, hold)
+    # Through the nav bar without waiting for any page, then hash changes in one go.
+    for name in ("Timeline", "Ledger", "Stations", "Satellites", "GNSS", "Map", "Ledger"):
+        page.get_by_role("link", name=name).click()
+    page.evaluate("""() => {
+      for (const hash of ["#/timeline", "#/satellites", "#/ledger", "#/gnss", "#/map", "#/stations"]) {
+        location.hash = hash;
+      }
+    }""")
+    page.wait_for_selector(".station-card")
+    assert held, "the slow answers of the pages left behind should still be on their way"
+    # Now the old pages' answers arrive, after the last page has drawn.
+    released = True
+    for route in held:
+        route.continue_()
+    requests.settle(page)
+
+    assert page.url.endswith("#/stations")
+    assert page.locator("#main h1").all_inner_texts() == ["Stations"]
+    assert page.locator("#main > *").count() == 1
+    assert page.locator(".station-card").count() == len(stations)
+    for other in ("#map-svg", "#tl-gantt", "#ledger-table", ".satellite-row", "#gnss-chart", "#signin-form"):
+        assert page.locator(other).count() == 0, f"{other} of another page is shown under Stations"
+    assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+    assert page.locator("#nav-links a[aria-current=page]").all_inner_texts() == ["Stations"]
+    page.screenshot(path=artifacts_dir() / "rapid-navigation.png", full_page=True)
+
+    # Back to the map: it draws whole again, and a hash change away mid-load leaves the next page alone.
+    page.evaluate("() => { location.hash = '#/map'; location.hash = '#/ledger'; }")
+    page.wait_for_selector("#ledger-table tr.ledger-row")
+    requests.settle(page)
+    assert page.locator("#main h1").all_inner_texts() == ["Partner ledger"]
+    assert page.locator("#map-svg").count() == 0
+
+
+def test_dashboard_clock_is_the_networks_and_runs_at_the_wall_clocks_pace(page: Any, demo: DemoServer) -> None:
+    sign_in(page, demo.tokens[ORG_A], ORG_A)
+    with demo.api(ORG_A) as api:
+        clock = api.get("/clock").json()
+    assert clock["mode"] == "shifted" and clock["offset_s"] < 0
+    banner = page.locator("#demo-banner")
+    assert banner.is_visible() and banner.inner_text() == clock["message"]
+
+    page.wait_for_timeout(2500)  # the dashboard read the clock at sign-in; it must have run on since
+    with demo.api(ORG_A) as api:
+        expected = datetime.fromisoformat(api.get("/clock").json()["now"].replace("Z", "+00:00"))
+    page.get_by_role("button", name="Now").click()
+    shown = datetime.strptime(page.locator("#map-time").inner_text(), "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC)
+    assert abs((shown - expected).total_seconds()) < 2.0, (shown, expected)
+
+    # At the wall clock (mode "live") there is nothing to warn about.
+    url = demo.server.database_url
+    engine = create_engine_for(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            clear_network_clock(session)
+        page.reload()
+        page.wait_for_selector("#map-svg .satellite-marker")
+        assert page.locator("#demo-banner").is_hidden()
+        shown = datetime.strptime(page.locator("#map-time").inner_text(), "%Y-%m-%d %H:%M:%S UTC")
+        assert abs((shown.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 10.0
+    finally:
+        engine.dispose()
+        anchor_at_demo_start(url)
+
+
+def header_problems(response: httpx.Response) -> list[str]:
+    """What is missing or weak in the response's security headers."""
+    h = response.headers
+    where = f"{response.request.method} {response.request.url.path} ({response.status_code})"
+    csp = h.get("content-security-policy", "")
+    directives = {d.split()[0]: d.split()[1:] for d in (p.strip() for p in csp.split(";")) if d}
+    problems = []
+    script_src = directives.get("script-src", directives.get("default-src", []))
+    if "'self'" not in script_src or "'unsafe-inline'" in script_src or "'unsafe-eval'" in script_src:
+        problems.append(f"{where}: script-src {script_src}")
+    if any("*" in source or source.startswith("http") for sources in directives.values() for source in sources):
+        problems.append(f"{where}: a policy allowing other origins: {csp}")
+    if directives.get("frame-ancestors") != ["'none'"]:
+        problems.append(f"{where}: frame-ancestors {directives.get('frame-ancestors')}")
+    if h.get("x-content-type-options") != "nosniff":
+        problems.append(f"{where}: X-Content-Type-Options {h.get('x-content-type-options')}")
+    if h.get("referrer-policy") not in {"no-referrer", "strict-origin"}:
+        problems.append(f"{where}: Referrer-Policy {h.get('referrer-policy')}")
+    return problems
+
+
+def test_every_response_carries_the_security_headers(demo: DemoServer) -> None:
+    problems: list[str] = []
+    with httpx.Client(base_url=demo.server.base_url, timeout=60.0) as anonymous, demo.api(ORG_A) as api:
+        responses = [anonymous.get("/"), anonymous.get("/dashboard/"), anonymous.get("/dashboard/js/app.js"),
+                     anonymous.get("/dashboard/vendor/d3/d3.min.js"), anonymous.get("/openapi.json"),
+                     anonymous.get("/docs"), anonymous.get("/orgs/me"), anonymous.get("/no-such-page"),
+                     api.get("/clock"), api.get("/stations", params={"limit": "many"}),
+                     api.post("/contacts", json={})]
+        assert [r.status_code for r in responses] == [307, 200, 200, 200, 200, 200, 401, 404, 200, 422, 422]
+        for response in responses:
+            problems += header_problems(response)
+        dashboard_csp = responses[1].headers["content-security-policy"]
+        assert "style-src 'self'" in dashboard_csp and "unsafe" not in dashboard_csp
+        assert re.search(r"script-src 'self' 'sha256-[A-Za-z0-9+/]+=*'$", responses[5].headers[
+            "content-security-policy"].split(";")[1].strip())
+        # ReDoc is not served: its bundle needs inline styles and blob: workers.
+        assert anonymous.get("/redoc").status_code == 404
+    assert problems == []
+    # The dashboard's page itself holds no inline script or event handler.
+    html = responses[1].text
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
+    assert re.findall(r"\son[a-z]+\s*=", html) == []
+
+
+def test_api_docs_render_offline_under_their_policy(page: Any, demo: DemoServer) -> None:
+    schema = httpx.get(f"{demo.server.base_url}/openapi.json", timeout=60.0).json()
+    operations = sum(1 for item in schema["paths"].values() for method in item
+                     if method in {"get", "put", "post", "delete", "patch", "head", "options"})
+    requests = Requests(page)
+    page.goto("/docs")
+    page.wait_for_selector("#swagger-ui .opblock")
+    requests.settle(page)
+    assert page.locator("#swagger-ui .opblock").count() == operations
+    assert page.locator("#swagger-ui .info .title").inner_text().startswith("groundshare")
+    outside = [url for url in requests.urls if not url.startswith(f"{demo.server.base_url}/")]
+    assert outside == [], "the docs page reached beyond the server"
+    assert f"{demo.server.base_url}/dashboard/vendor/swagger-ui/swagger-ui-bundle.js" in requests.urls
+    # An operation opens, with its parameters.
+    page.locator("#swagger-ui .opblock-summary-path", has_text="/clock").first.click()
+    page.wait_for_selector("#swagger-ui .opblock.is-open")
+    page.screenshot(path=artifacts_dir() / "api-docs.png")

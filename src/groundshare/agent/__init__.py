@@ -4,14 +4,17 @@
   reconnect when a daemon restarts;
 - ``tables``: the 1 Hz pointing table and Doppler tables of a pass, the rotator's azimuth
   path (0/360 wrap, flip mode) and slew times;
-- ``clock``: the wall clock, or a simulated one for rehearsals and tests;
+- ``clock``: the network's clock (the wall clock plus the network's offset), the wall
+  clock, or a simulated one for rehearsals and tests;
 - ``journal``: contacts and unsent reports on local disk (and the one-agent-per-station lock);
-- ``client``: the API routes the agent calls;
+- ``client``: the API routes the agent calls (and the warning for plain ``http://``);
+- ``schedule``: the schedule as the agent takes it, checked field by field and bounded
+  (``MAX_SCHEDULE_CONTACTS``);
 - ``runner``: ``StationAgent`` (schedule, lease, clock check, execution, reports) and
   ``PassExecutor`` (one pass on the hardware, also behind ``groundshare track``).
 """
 
-from groundshare.agent.clock import SimulatedClock, WallClock
+from groundshare.agent.clock import NetworkClock, SimulatedClock, WallClock
 from groundshare.agent.hamlib import (
     HamlibError,
     Rig,
@@ -20,7 +23,15 @@ from groundshare.agent.hamlib import (
     parse_address,
 )
 from groundshare.agent.journal import Journal
-from groundshare.agent.runner import AgentOptions, Execution, PassExecutor, StationAgent, run_agent
+from groundshare.agent.runner import (
+    AgentOptions,
+    Execution,
+    PassExecutor,
+    StationAgent,
+    default_agent_id,
+    run_agent,
+)
+from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS, AgentSchedule, ScheduledContact
 from groundshare.agent.tables import (
     AzimuthPath,
     PointingTable,
@@ -31,19 +42,24 @@ from groundshare.agent.tables import (
 )
 
 __all__ = [
+    "MAX_SCHEDULE_CONTACTS",
     "AgentOptions",
+    "AgentSchedule",
     "AzimuthPath",
     "Execution",
     "HamlibError",
     "Journal",
+    "NetworkClock",
     "PassExecutor",
     "PointingTable",
     "Rig",
     "Rotator",
     "RotatorLimits",
+    "ScheduledContact",
     "SimulatedClock",
     "StationAgent",
     "WallClock",
+    "default_agent_id",
     "parse_address",
     "plan_azimuth_path",
     "pointing_table",

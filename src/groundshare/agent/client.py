@@ -1,29 +1,46 @@
 """The agent's side of the REST API: its station, its schedule, its lease, its reports.
 
 ``AgentApi`` wraps the few routes the agent uses (``/orgs/me``, ``/stations``,
-``/clock``, ``/agent/...``) with one ``httpx.Client``. Errors come back as two kinds:
+``/clock``, ``/agent/...``) with one ``httpx.Client``. Errors come back as three kinds:
 ``ApiUnreachableError`` when the server cannot be reached or answers 5xx (the agent carries
-on from its journal and reports later), and ``ApiRefusedError`` for a 4xx answer (the
-request itself is wrong or no longer allowed: retrying will not help), with the API's
-own message.
+on from its journal and reports later); its subclass ``ApiResponseError`` when an answer
+is not one the agent can use (not JSON, not the expected shape, or larger than
+``MAX_RESPONSE_BYTES``, read no further than that); and ``ApiRefusedError`` for a 4xx
+answer (the request itself is wrong or no longer allowed: retrying will not help), with
+the API's own message.
+
+The token travels in a header of every request: ``plain_http_warning`` says so when the
+URL is ``http://`` to anything but a loopback address.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from groundshare.errors import ConflictError, GroundshareError
+from groundshare.errors import ConflictError, GroundshareError, InvalidInputError
 from groundshare.timeutil import format_utc, parse_utc
 
 #: Seconds one API request may take before the agent treats the server as unreachable.
 REQUEST_TIMEOUT_S = 10.0
+#: Largest answer the agent reads (bytes): a schedule of ``MAX_SCHEDULE_CONTACTS`` contacts, each with its
+#: element set (about 1.5 kB), is under 8 MiB.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
 class ApiUnreachableError(GroundshareError):
     """The API did not answer (network, timeout, 5xx): try again later."""
+
+
+class ApiResponseError(ApiUnreachableError):
+    """The API answered something the agent cannot use (not JSON, wrong shape, too large)."""
 
 
 class ApiRefusedError(GroundshareError):
@@ -34,12 +51,93 @@ class ApiRefusedError(GroundshareError):
         self.status = status
 
 
+@dataclass(frozen=True)
+class ServerClock:
+    """``GET /clock``: the network's time (``now``), the server's wall clock, and how the two relate.
+
+    ``mode`` is ``"live"`` (the network runs at the wall clock, ``offset_s`` 0) or
+    ``"shifted"`` (``now`` = wall clock + ``offset_s``, e.g. the demo network at its
+    element sets' epoch).  A server that predates the network clock answers as live.
+    """
+
+    now: datetime
+    wall_clock: datetime
+    mode: str = "live"
+    offset_s: float = 0.0
+    message: str = ""
+
+    @classmethod
+    def from_json(cls, body: Any) -> ServerClock:
+        """Return the clock ``body`` describes; ``ApiResponseError`` naming the field that is wrong."""
+        if not isinstance(body, dict):
+            raise ApiResponseError(f"GET /clock answered {type(body).__name__}, not a JSON object")
+
+        def when(name: str) -> datetime:
+            value = body.get(name)
+            try:
+                return parse_utc(value, name, allow_now=False)
+            except (InvalidInputError, AttributeError, TypeError):
+                raise ApiResponseError(f"GET /clock: {name} must be an ISO 8601 UTC time, got {value!r}") from None
+
+        wall_clock = when("wall_clock")
+        mode = body.get("mode", "live")
+        if mode not in ("live", "shifted"):
+            raise ApiResponseError(f"GET /clock: mode must be 'live' or 'shifted', got {mode!r}")
+        offset_s = body.get("offset_s", 0.0) if mode == "shifted" else 0.0
+        if isinstance(offset_s, bool) or not isinstance(offset_s, int | float) or not math.isfinite(offset_s):
+            raise ApiResponseError(f"GET /clock: offset_s must be a number of seconds, got {offset_s!r}")
+        now = when("now") if mode == "shifted" else wall_clock
+        message = body.get("message")
+        return cls(now=now, wall_clock=wall_clock, mode=mode, offset_s=float(offset_s),
+                   message=message if isinstance(message, str) else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"now": format_utc(self.now), "wall_clock": format_utc(self.wall_clock), "mode": self.mode,
+                "offset_s": self.offset_s, "message": self.message}
+
+
+def check_api_url(base_url: str) -> str:
+    """Return ``base_url`` without a trailing slash; ``InvalidInputError`` unless it is http(s)://HOST[...]."""
+    parts = urlsplit(base_url.strip()) if isinstance(base_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(f"the API URL must be https://HOST (or http:// to a loopback address), e.g. "
+                                f"https://groundshare.example.org; got {base_url!r}", loc=("api",))
+    return base_url.strip().rstrip("/")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Return whether ``host`` names this machine only: ``localhost`` or a loopback address (127.0.0.0/8, ::1).
+
+    >>> [is_loopback_host(h) for h in ("localhost", "127.0.0.1", "::1", "10.0.0.7", "groundshare.example.org")]
+    [True, True, True, False, False]
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_warning(base_url: str) -> str | None:
+    """Return a warning when ``base_url`` sends the token unencrypted over a network, else None."""
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or is_loopback_host(parts.hostname or ""):
+        return None
+    return (f"warning: INSECURE API URL {base_url}: plain http:// to a host other than this machine sends the "
+            "station's token and every report in clear text; anyone on the path can read the token and run "
+            "this station. Use https:// (plain http:// is only safe to a loopback address such as 127.0.0.1)")
+
+
 class AgentApi:
     """The routes the station agent calls, authenticated with the station owner's token."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float = REQUEST_TIMEOUT_S,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+                 transport: httpx.BaseTransport | None = None,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+        self.base_url = check_api_url(base_url)
+        self.max_response_bytes = max_response_bytes
         self._client = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"},
                                     timeout=timeout_s, transport=transport)
 
@@ -54,46 +152,78 @@ class AgentApi:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = self._client.request(method, path, **kwargs)
+            with self._client.stream(method, path, **kwargs) as response:
+                content = self._read(response, f"{method} {path}")
         except httpx.HTTPError as exc:
             raise ApiUnreachableError(f"{method} {self.base_url}{path}: {exc.__class__.__name__}: {exc}") from exc
         if response.status_code >= 500:
             raise ApiUnreachableError(f"{method} {self.base_url}{path} answered {response.status_code}")
         if response.status_code >= 400:
             try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
+                detail = json.loads(content).get("detail", content.decode(errors="replace"))
+            except (ValueError, AttributeError):
+                detail = content.decode(errors="replace")[:2000]
             if isinstance(detail, list):
                 detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
             raise ApiRefusedError(f"{method} {path} refused ({response.status_code}): {detail}",
-                             status=response.status_code)
-        return response.json() if response.content else None
+                                  status=response.status_code)
+        if not content:
+            return None
+        try:
+            return json.loads(content)
+        except ValueError as exc:
+            raise ApiResponseError(f"{method} {self.base_url}{path} answered {response.status_code} with text that "
+                                   f"is not JSON ({exc}): {content[:200].decode(errors='replace')!r}") from None
+
+    def _read(self, response: httpx.Response, what: str) -> bytes:
+        """Return the answer's body, refusing (unread) past ``max_response_bytes``."""
+        limit = self.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ApiResponseError(f"{what} answered {int(declared)} bytes, more than the {limit} the agent reads "
+                                   "(MAX_RESPONSE_BYTES); nothing of it was used")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ApiResponseError(f"{what} answered more than the {limit} bytes the agent reads "
+                                       "(MAX_RESPONSE_BYTES); nothing of it was used")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def find_station(self, name: str) -> dict[str, Any]:
         """Return the caller's own station called ``name`` (``ApiRefusedError`` 404 naming the ones there are)."""
-        me = self._call("GET", "/orgs/me")
-        own_id = me["org"]["id"]
-        stations: list[dict[str, Any]] = []
-        while True:
-            page = self._call("GET", "/stations", params={"limit": 500, "offset": len(stations)})
-            stations += page["data"]
-            if not page["data"] or len(stations) >= page["count"]:
-                break
-        own = [s for s in stations if s["org_id"] == own_id]
+        try:
+            me = self._call("GET", "/orgs/me")
+            own_id = me["org"]["id"]
+            stations: list[dict[str, Any]] = []
+            while True:
+                page = self._call("GET", "/stations", params={"limit": 500, "offset": len(stations)})
+                stations += page["data"]
+                if not page["data"] or len(stations) >= page["count"]:
+                    break
+            own = [s for s in stations if s["org_id"] == own_id]
+            names = ", ".join(sorted(str(s["name"]) for s in own)) or "none"
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ApiResponseError(f"GET /orgs/me or /stations answered without the expected field {exc}; is "
+                                   f"{self.base_url} a groundshare server?") from None
         for station in own:
             if station["name"] == name:
                 return station
-        names = ", ".join(sorted(s["name"] for s in own)) or "none"
-        raise ApiRefusedError(f"no station called {name!r} belongs to {me['org']['name']} (its stations: {names}); "
-                         "an agent runs one of its own organisation's stations", status=404)
+        raise ApiRefusedError(f"no station called {name!r} belongs to {me['org'].get('name')} (its stations: "
+                              f"{names}); an agent runs one of its own organisation's stations", status=404)
+
+    def clock(self) -> ServerClock:
+        """Return the network's clock as the server tells it (``GET /clock``)."""
+        return ServerClock.from_json(self._call("GET", "/clock"))
 
     def server_time(self) -> datetime:
         """Return the server's wall clock (``GET /clock``)."""
-        return parse_utc(self._call("GET", "/clock")["wall_clock"], "wall_clock")
+        return self.clock().wall_clock
 
     def schedule(self, station_id: int, start: datetime, end: datetime) -> dict[str, Any]:
-        """Return ``GET /agent/schedule`` for the station over ``[start, end)``."""
+        """Return ``GET /agent/schedule`` for the station over ``[start, end)`` as JSON (``AgentSchedule`` reads it)."""
         return self._call("GET", "/agent/schedule", params={"station_id": station_id, "start": format_utc(start),
                                                            "end": format_utc(end)})
 

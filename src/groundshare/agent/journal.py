@@ -6,7 +6,10 @@ once), so that an API outage or a restart of the agent loses nothing:
 - ``station``: the station as the API last described it, to execute with the API down;
 - ``contacts``: every contact pulled from ``GET /agent/schedule`` (the API's JSON, with
   the element set it was planned with) and its local state: ``pending`` until executed,
-  then ``done``; ``dropped`` when the API no longer lists it (cancelled);
+  then ``done``; ``dropped`` when the API no longer lists it (cancelled); ``rejected``
+  when the API listed it malformed (``agent.schedule``; it was reported failed);
+- ``clock``: the network's clock as the server last told it (``GET /clock``), so that an
+  agent restarted while the API is down still runs on the network's time;
 - ``reports``: the ``start`` and ``outcome`` reports to send, in order, each with
   ``sent`` set once the API has taken it, so that a report is never sent twice after it
   was acknowledged (the API also accepts an identical report again, in case the
@@ -39,6 +42,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     body TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending'
 );
+CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     contact_id INTEGER NOT NULL,
@@ -100,6 +104,15 @@ class Journal:
         row = self._db.execute("SELECT body FROM station WHERE id = 1").fetchone()
         return json.loads(row[0]) if row else None
 
+    # The network's clock.
+
+    def save_clock(self, clock: dict[str, Any]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO clock (id, body) VALUES (1, ?)", (json.dumps(clock),))
+
+    def clock(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT body FROM clock WHERE id = 1").fetchone()
+        return json.loads(row[0]) if row else None
+
     # Contacts.
 
     def merge_schedule(self, contacts: list[dict[str, Any]], start: datetime, end: datetime) -> tuple[int, int]:
@@ -138,6 +151,19 @@ class Journal:
                                 "ORDER BY start, contact_id", (format_utc(after),)).fetchall()
         return [json.loads(body) for (body,) in rows]
 
+    def reject(self, contact_id: int, body: Any) -> bool:
+        """Mark a contact the API listed malformed ``rejected``; return False if it was already done or rejected."""
+        if self.state(contact_id) in ("done", "rejected"):
+            return False
+        self._db.execute("INSERT INTO contacts (contact_id, start, end, body, state) VALUES (?, '', '', ?, 'rejected') "
+                         "ON CONFLICT (contact_id) DO UPDATE SET state = 'rejected'",
+                         (contact_id, _bounded_json(body)))
+        return True
+
+    def states(self) -> dict[str, int]:
+        """Return how many contacts the journal holds in each state."""
+        return dict(self._db.execute("SELECT state, count(*) FROM contacts GROUP BY state").fetchall())
+
     def state(self, contact_id: int) -> str | None:
         row = self._db.execute("SELECT state FROM contacts WHERE contact_id = ?", (contact_id,)).fetchone()
         return row[0] if row else None
@@ -172,6 +198,12 @@ class Journal:
                                 "ORDER BY seq", (contact_id,)).fetchall()
         return [{"kind": k, "body": json.loads(b), "sent": s, "attempts": a, "last_error": e}
                 for k, b, s, a, e in rows]
+
+
+def _bounded_json(value: Any, limit: int = 100_000) -> str:
+    """Return ``value`` as JSON, or its ``repr`` cut to ``limit`` characters as a JSON string when longer."""
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= limit else json.dumps(repr(value)[:limit])
 
 
 def _utc_text(value: str) -> str:

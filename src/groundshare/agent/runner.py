@@ -2,13 +2,25 @@
 
 ``StationAgent`` ties the pieces together:
 
-1. ``start``: finds its station (from the API, or from the journal when the API is down),
-   takes the station's agent lease (a second agent for the same station is refused, by
-   the API across machines and by the journal's lock on one machine), and checks the
-   system clock against the server's: more than ``warn_clock_offset_s`` apart is a
+1. ``start``: warns loudly when the API URL is plain ``http://`` to another machine (the
+   token would travel in clear text); finds its station (from the API, or from the
+   journal when the API is down); takes the station's agent lease (a second agent for
+   the same station is refused, by the API across machines and by the journal's lock on
+   one machine). The agent's id (``default_agent_id``) is the same for every run on this
+   machine with this journal, so an agent restarted after a crash or a ``kill -9`` takes
+   its own lease back at once, while an agent of another machine or journal waits for the
+   lease to expire. Then it reads the network's clock (``GET /clock``): on a ``shifted``
+   network (the demo runs at its element sets' epoch) the agent's ``NetworkClock`` adopts
+   the network's offset, so contacts run at the network's time; either way the system
+   clock is checked against the server's: more than ``warn_clock_offset_s`` apart is a
    warning, more than ``max_clock_offset_s`` and the agent refuses to execute.
-2. ``sync``: ``GET /agent/schedule`` into the journal (an outage is logged and the agent
-   carries on from the journal); ``flush_reports`` sends what the journal holds, in order.
+2. ``sync``: ``GET /agent/schedule`` over the look-ahead from the network's now into the
+   journal, read through ``agent.schedule.AgentSchedule``: a schedule of more than
+   ``MAX_SCHEDULE_CONTACTS`` contacts (5,000), or an answer larger than
+   ``client.MAX_RESPONSE_BYTES``, is refused whole and the agent carries on from its
+   journal; a malformed contact is reported failed with the field at fault, and the others
+   are taken (an outage is logged and the agent carries on from the journal);
+   ``flush_reports`` sends what the journal holds, in order.
 3. ``execute``: for one contact, before AOS: the 1 Hz pointing table and the Doppler
    tables from the element set the contact was planned with (``agent.tables``), the
    rotator's limits (``\\dump_state``) and the azimuth path (wrap, flip), and a move to
@@ -19,6 +31,10 @@
    at LOS the antenna parks. The outcome (times, pointing error, commands, failures with
    reasons) goes to the journal, then to the API.
 
+With nothing to execute the agent says why (``idle_reason``): the window it asked for
+and by which clock, whether the API's schedule for it was empty or could not be had, and
+the next contact booked after it.
+
 A rotator or radio that drops out is reconnected (``agent.hamlib``); if it never comes
 back before LOS the contact is reported failed with the reason. A refused position is
 counted and named, and tracking goes on. The clock is injected (``agent.clock``), so a
@@ -27,21 +43,32 @@ counted and named, and tracking goes on. The clock is injected (``agent.clock``)
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groundshare.agent.client import AgentApi, ApiRefusedError, ApiUnreachableError
-from groundshare.agent.clock import Clock, WallClock
+from groundshare.agent.client import (
+    AgentApi,
+    ApiRefusedError,
+    ApiResponseError,
+    ApiUnreachableError,
+    ServerClock,
+    plain_http_warning,
+)
+from groundshare.agent.clock import Clock, NetworkClock, WallClock
 from groundshare.agent.hamlib import HamlibError, Rig, Rotator, RotatorLimits
 from groundshare.agent.journal import Journal
+from groundshare.agent.schedule import AgentSchedule, ContactError, ScheduleError
 from groundshare.agent.tables import (
     PRE_POSITION_MARGIN_S,
     AzimuthPath,
@@ -54,6 +81,12 @@ from groundshare.errors import GroundshareError
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.passes import Site
 from groundshare.timeutil import format_utc, parse_utc
+
+#: How far past its look-ahead an idle agent looks for the next booked contact (seconds): the longest window
+#: ``GET /agent/schedule`` serves.
+NEXT_CONTACT_SEARCH_S = 14 * 86_400.0
+#: Places where a machine keeps its stable identity (systemd's and D-Bus's machine id).
+MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 
 #: A rotator with no ``\dump_state`` limits is assumed to turn 0-360 deg in azimuth and 0-90 deg in elevation.
 DEFAULT_LIMITS = RotatorLimits(min_az_deg=0.0, max_az_deg=360.0, min_el_deg=0.0, max_el_deg=90.0)
@@ -136,9 +169,44 @@ class Execution:
                 "execution": {k: v for k, v in execution.items() if v is not None}}
 
 
-def default_agent_id() -> str:
-    """Return ``host/pid``: who holds a station's lease, readable by people."""
-    return f"{socket.gethostname()}/{os.getpid()}"
+@dataclass(frozen=True)
+class SyncResult:
+    """What the last ``sync`` asked for (``[start, end)`` by the agent's clock) and got: a count, or why not."""
+
+    start: datetime
+    end: datetime
+    listed: int = 0
+    error: str | None = None
+
+
+def default_agent_id(journal_path: str | os.PathLike[str] | None = None, *, host: str | None = None,
+                     machine_id: str | None = None) -> str:
+    """Return the agent's id: ``host/journal-<digest>``, the same for every run on this machine with this journal.
+
+    The digest is of the machine's id (``machine_id``, default ``/etc/machine-id``, else
+    its network card's address), its host name (``host``, default this one's) and the
+    journal's absolute path, so two machines that share a host name, or two journals on
+    one machine, never share an id; and an agent restarted with the same journal (which
+    one process at a time may hold) renews its own lease instead of waiting for it to
+    expire.  Without a journal: ``host/pid``.
+    """
+    host = (host if host is not None else socket.gethostname() or "host")[:150]
+    if journal_path is None:
+        return f"{host}/{os.getpid()}"
+    machine = machine_id if machine_id is not None else _machine_id()
+    identity = "\0".join((machine, host, str(Path(journal_path).resolve())))
+    return f"{host}/journal-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
+def _machine_id() -> str:
+    for path in MACHINE_ID_FILES:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text:
+            return text
+    return f"{uuid.getnode():012x}"
 
 
 class StationAgent:
@@ -153,21 +221,28 @@ class StationAgent:
         self.api = api
         self.rotator = rotator
         self.rig = rig
-        self.clock = clock or WallClock()
+        self.clock = clock or NetworkClock()
         self.options = options or AgentOptions()
-        self.agent_id = agent_id or default_agent_id()
+        self.agent_id = agent_id or default_agent_id(journal.path)
         self.system_now = system_now or (lambda: datetime.now(UTC))
         self.log = log
         self.station: dict[str, Any] | None = None
         self.clock_offset_s: float | None = None
         self.clock_ok = True
+        self.server_clock: ServerClock | None = None
+        self.last_sync: SyncResult | None = None
+        self.lease_held = False
         self._lease_renewed = -math.inf
         self._synced = -math.inf
+        self._said: set[str] = set()
+        self._idle_said = False
 
     # Start, stop, the lease and the clock.
 
     def start(self) -> None:
         """Find the station, take its lease and check the clock; raise if the agent must not run."""
+        if self.api is not None and (warning := plain_http_warning(self.api.base_url)) is not None:
+            self.log(warning)
         if self.api is not None:
             try:
                 self.station = self.api.find_station(self.station_name)
@@ -181,6 +256,10 @@ class StationAgent:
                                        f"the journal {self.journal.path} has not seen it; start the agent once "
                                        "with the API reachable")
         self.renew_lease(force=True)
+        if self.lease_held:
+            ttl_s = self.options.lease_ttl_s
+            self.log(f"agent {self.agent_id} (pid {os.getpid()}) runs station {self.station_name}: its lease lasts "
+                     f"{ttl_s:g} s and is renewed every {ttl_s / 3:g} s")
         try:
             self.check_clock(strict=True)
         except ClockOffsetError:
@@ -204,59 +283,133 @@ class StationAgent:
         try:
             self.api.acquire_lease(self.station["id"], self.agent_id, self.options.lease_ttl_s)
             self._lease_renewed = time.monotonic()
+            self.lease_held = True
         except ApiUnreachableError as exc:
             self.log(f"warning: could not renew the station's lease ({exc}); carrying on from the journal")
 
     def check_clock(self, *, strict: bool = False) -> float | None:
-        """Compare the system clock with the server's; warn past the warning bound, refuse past the maximum.
+        """Read the network's clock; adopt its offset; check the system clock against the server's.
 
-        With ``strict`` an offset past the maximum raises ``ClockOffsetError``; otherwise
-        the agent stops executing (``clock_ok`` false) until the clock is right again.
+        On a ``shifted`` network the agent's ``NetworkClock`` runs at the wall clock plus
+        the network's offset; the system clock plus that offset is then compared with the
+        network's ``now`` (on a live network: the system clock with the server's). Past
+        ``warn_clock_offset_s`` is a warning; past ``max_clock_offset_s``, with ``strict``,
+        ``ClockOffsetError``, otherwise the agent stops executing (``clock_ok`` false)
+        until the clock is right again. With the API unreachable, the network's clock
+        the journal last saw is used.
         """
         if self.api is None:
             return None
         before = self.system_now()
         try:
-            server = self.api.server_time()
+            server = self.api.clock()
         except ApiUnreachableError as exc:
             self.log(f"warning: cannot check the clock against the server ({exc})")
+            self._clock_from_journal()
             return None
         after = self.system_now()
-        offset_s = (before + (after - before) / 2 - server).total_seconds()
+        self._adopt(server)
+        local = before + (after - before) / 2 + timedelta(seconds=server.offset_s)
+        offset_s = (local - server.now).total_seconds()
         self.clock_offset_s = offset_s
         bound = self.options.max_clock_offset_s
         self.clock_ok = abs(offset_s) <= bound
+        network = f"network clock ({format_utc(server.now)}, {_clock_words(server)})"
         if not self.clock_ok:
-            message = (f"the system clock is {offset_s:+.3f} s off the server's ({format_utc(server)}), more than "
-                       f"the {bound:g} s allowed; contacts are not executed until the clock is synchronised "
+            message = (f"the system clock is {offset_s:+.3f} s off the server's {network}, more than the {bound:g} s "
+                       "allowed; contacts are not executed until the clock is synchronised "
                        "(check NTP: timedatectl / chronyc tracking)")
             if strict:
                 raise ClockOffsetError(message)
             self.log(f"error: {message}")
         elif abs(offset_s) > self.options.warn_clock_offset_s:
-            self.log(f"warning: the system clock is {offset_s:+.3f} s off the server's; check NTP")
+            self.log(f"warning: the system clock is {offset_s:+.3f} s off the server's {network}; check NTP")
         return offset_s
+
+    def _adopt(self, server: ServerClock) -> None:
+        """Run on the network's clock from now on (a ``NetworkClock`` takes its offset); keep it in the journal."""
+        previous = self.server_clock
+        self.server_clock = server
+        self.journal.save_clock(server.to_json())
+        changed = previous is None or (previous.mode, previous.offset_s) != (server.mode, server.offset_s)
+        if isinstance(self.clock, NetworkClock):
+            self.clock.adopt(server.offset_s)
+            if changed and (server.mode == "shifted" or previous is not None):
+                self.log(f"the network's clock is {_clock_words(server)}: the agent runs on it (now "
+                         f"{format_utc(self.clock.now())}){': ' + server.message if server.message else ''}")
+        elif changed and server.mode == "shifted" and isinstance(self.clock, WallClock):
+            self.log(f"warning: the network's clock is {_clock_words(server)} but this agent runs on the wall clock; "
+                     "its contacts will not run at their booked times")
+
+    def _clock_from_journal(self) -> None:
+        """Adopt the network's clock the journal last saw, when the server's is not known yet."""
+        saved = self.journal.clock()
+        if self.server_clock is not None or saved is None:
+            return
+        try:
+            server = ServerClock.from_json(saved)
+        except ApiResponseError:
+            return
+        self.server_clock = server
+        if isinstance(self.clock, NetworkClock):
+            self.clock.adopt(server.offset_s)
+            if server.mode == "shifted":
+                self.log(f"warning: running on the network's clock as last seen ({_clock_words(server)}, saved in "
+                         f"the journal at {format_utc(server.wall_clock)})")
 
     # The schedule and the reports.
 
     def sync(self) -> bool:
-        """Pull the schedule into the journal; return False when the API could not be reached."""
+        """Pull the schedule into the journal; return False when it could not be had (the journal is kept).
+
+        Reads the network's clock first, so the look-ahead starts at the network's now.
+        """
         self._synced = time.monotonic()
         if self.api is None or self.station is None:
             return False
+        self.check_clock()
         start = self.clock.now()
         end = start + timedelta(seconds=self.options.lookahead_s)
         try:
-            schedule = self.api.schedule(self.station["id"], start, end)
+            schedule = AgentSchedule.from_json(self.api.schedule(self.station["id"], start, end))
+        except (ApiResponseError, ScheduleError) as exc:
+            reason = f"the API's schedule of station {self.station_name} was refused: {exc}"
+            self.last_sync = SyncResult(start, end, error=reason)
+            self.log(f"error: {reason}; executing from the journal")
+            return False
         except ApiUnreachableError as exc:
+            self.last_sync = SyncResult(start, end, error=f"the API could not be reached ({exc})")
             self.log(f"warning: schedule not refreshed ({exc}); executing from the journal")
             return False
-        self.journal.save_station({**self.station, **schedule["station"]})
-        new, dropped = self.journal.merge_schedule(schedule["data"], start, end)
+        self.journal.save_station({**self.station, **schedule.station})
+        listed = {contact.contact_id for contact in schedule.contacts}
+        for error in schedule.rejected:
+            self._reject(error, listed)
+        new, dropped = self.journal.merge_schedule([c.to_json() for c in schedule.contacts], start, end)
         if new or dropped:
             self.log(f"schedule: {new} new contact(s), {dropped} no longer booked")
-        self.check_clock()
+            self._idle_said = False
+        self.last_sync = SyncResult(start, end, listed=len(schedule.contacts) + len(schedule.rejected))
         return True
+
+    def _reject(self, error: ContactError, listed: set[int]) -> None:
+        """Report a malformed contact failed with the reason (once); log one the agent cannot name."""
+        contact_id = error.contact_id
+        if contact_id is None or contact_id in listed:
+            self._say_once(f"error: the API's schedule holds an entry the agent cannot use or report: {error}")
+            return
+        if not self.journal.reject(contact_id, error.body):
+            return
+        run = Execution(contact_id, clock_offset_s=self.clock_offset_s)
+        run.fatal = f"not executed: the API's schedule lists it malformed: {error}"
+        run.started_at = run.finished_at = self.clock.now()
+        self.journal.queue_report(contact_id, "outcome", run.outcome(self.agent_id))
+        self.log(f"error: contact {contact_id} is reported failed: the API's schedule lists it malformed: {error}")
+
+    def _say_once(self, line: str) -> None:
+        if line not in self._said and len(self._said) < 1000:
+            self._said.add(line)
+            self.log(line)
 
     def flush_reports(self) -> int:
         """Send the journal's unsent reports in order; stop at the first outage. Return how many were taken."""
@@ -294,10 +447,14 @@ class StationAgent:
                 self.renew_lease()
             upcoming = self.journal.pending(after=now)
             if not upcoming:
+                if once or not self._idle_said:
+                    self.log(self.idle_reason(now))
+                    self._idle_said = True
                 if once:
                     break
                 self._sleep_until(now + timedelta(seconds=self.options.sync_interval_s), until)
                 continue
+            self._idle_said = False
             contact = upcoming[0]
             begin = parse_utc(contact["start"], "start") - timedelta(seconds=self.lead_s(contact))
             if begin > now + timedelta(seconds=self.options.sync_interval_s):
@@ -309,6 +466,40 @@ class StationAgent:
             if once:
                 break
         return executed
+
+    def idle_reason(self, now: datetime) -> str:
+        """Return why there is nothing to execute at ``now``: the window asked for, by which clock, and what next."""
+        name = self.station_name
+        clock = _clock_words(self.server_clock) if self.server_clock is not None else "the network's clock unknown"
+        sync = self.last_sync
+        if sync is None or sync.error is not None:
+            why = sync.error if sync is not None else "the agent runs without the API"
+            return (f"nothing to do: the journal holds no pending contact of station {name} after {format_utc(now)} "
+                    f"(network clock, {clock}); the schedule was not refreshed: {why}")
+        window = f"between {format_utc(sync.start)} and {format_utc(sync.end)} (network clock, {clock})"
+        if sync.listed == 0:
+            reason = (f"nothing to do: no contacts booked on station {name} {window}: the API's schedule for that "
+                      "window is empty")
+        else:
+            reason = (f"nothing to do: the API lists {sync.listed} contact(s) on station {name} {window}, none left to "
+                      "execute here (already executed, or refused as malformed)")
+        return f"{reason}; {self.next_booked(sync.end)}"
+
+    def next_booked(self, after: datetime) -> str:
+        """Return a sentence naming the first contact booked on the station after ``after`` (within 14 days)."""
+        if self.api is None or self.station is None:
+            return "the next booked contact is unknown (no API)"
+        end = after + timedelta(seconds=NEXT_CONTACT_SEARCH_S)
+        try:
+            schedule = AgentSchedule.from_json(self.api.schedule(self.station["id"], after, end))
+        except (ApiUnreachableError, ApiRefusedError, ScheduleError) as exc:
+            return f"the next booked contact is unknown ({exc})"
+        if not schedule.contacts:
+            return f"none booked in the {NEXT_CONTACT_SEARCH_S / 86_400:g} days after either (until {format_utc(end)})"
+        first = schedule.contacts[0]
+        what = first.satellite_name or (f"NORAD {first.norad_id}" if first.norad_id else "satellite unnamed")
+        return (f"the next booked contact is {first.contact_id} ({what}) from {format_utc(first.start)} to "
+                f"{format_utc(first.end)}")
 
     def _sleep_until(self, when: datetime, until: datetime | None) -> None:
         self.clock.sleep_until(when if until is None else min(when, until))
@@ -334,7 +525,11 @@ class StationAgent:
                 self.journal.queue_report(contact_id, "start", {"started_at": format_utc(when)})
                 self.flush_reports()
 
-            run = self.executor().run(contact, on_start=started)
+            try:
+                run = self.executor().run(contact, on_start=started)
+            except GroundshareError as exc:  # a contact the executor cannot use fails alone, with the reason
+                run = Execution(contact_id, fatal=f"not executed: {exc}")
+                run.started_at = run.finished_at = self.clock.now()
             run.clock_offset_s = self.clock_offset_s
         if run.fatal:
             self.log(f"contact {contact_id} failed: {run.fatal}")
@@ -553,6 +748,16 @@ class PassExecutor:
 
     def _reconnects(self) -> int:
         return sum(device.reconnects for device in (self.rotator, self.rig) if device is not None)
+
+
+def _clock_words(server: ServerClock) -> str:
+    """Return ``live`` or ``shifted N days behind the wall clock`` (with the reason the server gives)."""
+    if server.mode != "shifted":
+        return "live"
+    offset_s = server.offset_s
+    days = abs(offset_s) / 86_400.0
+    amount = f"{days:.1f} days" if days >= 1 else f"{abs(offset_s):.0f} s"
+    return f"shifted {amount} {'behind' if offset_s < 0 else 'ahead of'} the wall clock"
 
 
 def pointing_error_deg(az_deg: float, el_deg: float, read_az_deg: float, read_el_deg: float) -> float:

@@ -1,4 +1,8 @@
-"""The application factory: one engine and session factory per app, no module-level state."""
+"""The application factory: one engine and session factory per app, no module-level state.
+
+Requests pass ``api.limits.RequestGate`` first (token and body size, before the body is
+read), then the routes; errors are mapped to statuses in ``api.errors``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from fastapi.routing import APIRoute
 
 import groundshare
 from groundshare.api.errors import ERROR_RESPONSES, install_error_handlers
+from groundshare.api.limits import install_request_gate, use_threaded_json
 from groundshare.api.routes import (
     agent,
     clock,
@@ -45,14 +50,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="groundshare", version=groundshare.__version__, lifespan=lifespan,
-                  generate_unique_id_function=operation_id)
+                  generate_unique_id_function=operation_id,
+                  docs_url=None, redoc_url=None)  # /docs from vendored Swagger UI (groundshare.web.docs), no CDN
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.planning_gate = schedule.PlanningGate(settings.max_concurrent_plan_runs)
     install_error_handlers(app)
-    for module in (orgs, tokens, stations, satellites, policies, requests, contacts, schedule, agent, ledger, exports,
-                   clock):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+    routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
+                                            schedule, agent, ledger, exports, clock)]
+    for router in routers:
+        use_threaded_json(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
+    # Every request is authenticated (API routes) and bounded in size before its body is read.
+    install_request_gate(app, [route for router in routers for route in router.routes], settings)
     from groundshare.web import install_dashboard  # the dashboard's static pages at /dashboard/ (no API routes)
     install_dashboard(app)
     return app

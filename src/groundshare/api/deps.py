@@ -1,29 +1,56 @@
-"""Request dependencies: the unit of work, the caller's organisation and role.
+"""Request dependencies: the unit of work, the caller's token, organisation and role.
 
 - ``SessionDep``: one unit of work per request (``store.session_scope``), committed once
   when the route returns, before the response is sent; rolled back if it raises.  GET
   requests begin DEFERRED on SQLite so that readers do not queue behind the write lock.
-- ``CurrentToken`` / ``CurrentOrg``: from ``Authorization: Bearer <token>``, matched by
-  hash against unrevoked ``ApiToken`` rows; 401 otherwise.
+- ``authenticate``: from ``Authorization: Bearer <token>``, the id of an unrevoked,
+  unexpired ``ApiToken`` matched by hash; ``AuthenticationError`` (401) otherwise.  The
+  request gate (``api.limits.RequestGate``) calls it in a worker thread before the body
+  is read, and passes the id on in the request scope (``TOKEN_ID_KEY``).
+- ``CurrentToken`` / ``CurrentOrg``: that token's row, loaded by id in the request's unit
+  of work (checked again: revoked or expired since answers 401).
 - ``WriterToken``: the same, refusing viewer tokens with 403 (``PolicyError``).
 - ``AdminToken``: the same, refusing every role but admin with 403 (managing tokens).
+
+Tokens expire by the wall clock (``timeutil.utc_now``), not the network's clock, which a
+demo may shift.  ``last_used_at`` is recorded at most once a minute per token, in a
+statement of its own that waits at most ``LAST_USED_LOCK_WAIT_S`` for a lock and is
+skipped if it cannot have one (it is bookkeeping; a later request records it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from groundshare.api.errors import AuthenticationError
 from groundshare.errors import PolicyError
 from groundshare.store import ApiToken, Organisation, Role, hash_token, session_scope
+from groundshare.store.db import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_S
+from groundshare.timeutil import format_utc, utc_now
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITER_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
+
+#: Request-scope key of the authenticated token's id (set by ``api.limits.RequestGate``).
+TOKEN_ID_KEY = "groundshare.token_id"
+#: ``ApiToken.last_used_at`` is kept to this resolution, so that reads do not write on every request.
+LAST_USED_RESOLUTION_S = 60.0
+#: Longest wait for SQLite's write lock (PostgreSQL: the token's row lock) when recording ``last_used_at``.
+LAST_USED_LOCK_WAIT_S = 0.25
+#: An Authorization scheme named back in a 401 ("Basic"): a word, which a token ("gs_...") never is.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,19}")
+
+_MISSING = ("missing Authorization header; send 'Authorization: Bearer <token>' with the token printed by "
+            "'groundshare admin create-token'")
+_UNKNOWN = "the bearer token is unknown or revoked; ask your organisation's admin for a new one"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -44,24 +71,111 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def current_token(request: Request, session: SessionDep) -> ApiToken:
-    """Return the caller's unrevoked API token, or raise ``AuthenticationError`` (401)."""
-    header = request.headers.get("authorization")
-    if not header:
-        raise AuthenticationError("missing Authorization header; send 'Authorization: Bearer <token>' with the "
-                                  "token printed by 'groundshare admin create-token'", loc=("header", "Authorization"))
-    scheme, _, token = header.strip().partition(" ")
+def bearer_token(header: str | None) -> str:
+    """Return the token of an ``Authorization: Bearer <token>`` header, or raise ``AuthenticationError``.
+
+    The message never repeats the header's value beyond a scheme word: a token sent
+    without "Bearer " is still a secret.
+    """
+    if not header or not header.strip():
+        raise AuthenticationError(_MISSING)
+    scheme, separator, token = header.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise AuthenticationError(f"the Authorization header must be 'Bearer <token>', got a {scheme!r} header",
-                                  loc=("header", "Authorization"))
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None:
-        raise AuthenticationError("the bearer token is unknown or revoked; ask your organisation's admin for a "
-                                  "new one", loc=("header", "Authorization"))
-    return row
+    if scheme.lower() == "bearer":
+        if token:
+            return token
+        raise AuthenticationError("the Authorization header says 'Bearer' but carries no token; send "
+                                  "'Authorization: Bearer <token>'")
+    if separator and _SCHEME.fullmatch(scheme):
+        problem = f"it uses the {scheme!r} scheme"
+    else:
+        problem = "it does not start with 'Bearer ' (a token sent alone needs the word Bearer and a space before it)"
+    raise AuthenticationError(f"the Authorization header must be 'Bearer <token>'; {problem}")
+
+
+class _TokenState(Protocol):
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+
+def _refuse_unusable(token: _TokenState | None, now: datetime) -> None:
+    if token is None or token.revoked_at is not None:
+        raise AuthenticationError(_UNKNOWN)
+    if token.expires_at is not None and token.expires_at <= now:
+        raise AuthenticationError(f"the bearer token expired at {format_utc(token.expires_at)}; ask your "
+                                  "organisation's admin for a new one (POST /tokens, or 'groundshare admin "
+                                  "create-token'), then send it instead")
+
+
+def authenticate(factory: sessionmaker[Session], header: str | None, *, now: datetime | None = None) -> int:
+    """Return the id of the live token in the Authorization ``header``; ``AuthenticationError`` otherwise.
+
+    Looks the token up by hash in a read-only unit of work, then records ``last_used_at``
+    if it is older than ``LAST_USED_RESOLUTION_S``.  Blocking (database I/O): the request
+    gate runs it in a worker thread.  A database failure propagates (503 upstream).
+    """
+    text = bearer_token(header)
+    now = now or utc_now()
+    with session_scope(factory, write=False) as session:
+        row = session.execute(
+            select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
+            .where(ApiToken.token_hash == hash_token(text))
+        ).one_or_none()
+        engine = session.get_bind()
+    _refuse_unusable(row, now)
+    assert row is not None
+    if row.last_used_at is None or now - row.last_used_at >= timedelta(seconds=LAST_USED_RESOLUTION_S):
+        record_last_used(engine, row.id, now)
+    return row.id
+
+
+def record_last_used(engine: Engine, token_id: int, now: datetime) -> bool:
+    """Set the token's ``last_used_at`` to ``now`` unless it is recent; return whether the write was made.
+
+    One UPDATE in a transaction of its own, taking SQLite's write lock (or the row's lock)
+    only for that statement and waiting at most ``LAST_USED_LOCK_WAIT_S`` for it; busy or
+    failing, it is skipped.
+    """
+    stale_before = now - timedelta(seconds=LAST_USED_RESOLUTION_S)
+    statement = (update(ApiToken)
+                 .where(ApiToken.id == token_id,
+                        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < stale_before))
+                 .values(last_used_at=now))
+    wait_ms = round(LAST_USED_LOCK_WAIT_S * 1000)
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        # DEFERRED: the UPDATE is the first statement, so SQLite takes its write lock there, not at BEGIN.
+        with engine.connect() as connection, connection.execution_options(**{SQLITE_BEGIN: "DEFERRED"}).begin():
+            if not sqlite:
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait_ms}ms'")
+                connection.execute(statement)
+                return True
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+            try:
+                connection.execute(statement)
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {round(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            return True
+    except SQLAlchemyError:
+        return False
+
+
+def current_token(request: Request, session: SessionDep) -> ApiToken:
+    """Return the caller's live API token, or raise ``AuthenticationError`` (401).
+
+    The request gate has authenticated the header and left the token's id in the scope;
+    without a gate (an application built otherwise) the header is checked here.
+    """
+    now = utc_now()
+    token_id = request.scope.get(TOKEN_ID_KEY)
+    if token_id is None:
+        token = session.scalars(select(ApiToken).where(
+            ApiToken.token_hash == hash_token(bearer_token(request.headers.get("authorization"))))).one_or_none()
+    else:
+        token = session.get(ApiToken, token_id)
+    _refuse_unusable(token, now)  # revoked or expired since the gate let it through
+    assert token is not None
+    return token
 
 
 CurrentToken = Annotated[ApiToken, Depends(current_token)]

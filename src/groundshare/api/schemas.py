@@ -57,16 +57,21 @@ HorizonMask = list[tuple[Annotated[float, Field(ge=0, le=360)], Annotated[float,
 
 
 def _parse_time(value: Any, info: ValidationInfo) -> Any:
-    """Parse ISO 8601 text with ``Z`` or an offset; naive text is refused naming the field."""
+    """Parse ISO 8601 text with ``Z`` or an offset; naive text is refused naming the field.
+
+    ``now`` is refused too: the network's clock may run shifted from the wall clock
+    (``GET /clock``), and a parameter left out already defaults to the network's time.
+    """
     if isinstance(value, str):
-        return parse_utc(value, info.field_name or "time")  # InvalidInputError is a ValueError
+        return parse_utc(value, info.field_name or "time", allow_now=False)  # InvalidInputError is a ValueError
     return value
 
 
 def _check_time(value: datetime, info: ValidationInfo) -> datetime:
     name = info.field_name or "time"
     if value.tzinfo is None:
-        raise ValueError(f"{name} has no timezone; groundshare works in UTC: add 'Z' or an explicit offset")
+        raise ValueError(f"{name} has no timezone; groundshare works in UTC: add 'Z' (e.g. {value.isoformat()}Z) "
+                         f"or an explicit offset")
     value = value.astimezone(UTC)
     if not EARLIEST <= value < LATEST:
         raise ValueError(f"{name} {value.isoformat()} is outside {EARLIEST.year} to {LATEST.year}")
@@ -192,6 +197,11 @@ class AntennaPublic(_Public):
     el_slew_deg_s: float | None
 
 
+#: Organisations besides the operator that may book uplink contacts of a satellite (ids, each once).
+UplinkOrgIds = Annotated[list[RowId], Field(max_length=100, description=(
+    "Organisations besides the operator that may book contacts that uplink to the satellite (ids)."))]
+
+
 class SatelliteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -203,6 +213,7 @@ class SatelliteCreate(BaseModel):
     downlink_eirp_dbw: Eirp | None = None
     data_rate_bps: DataRateBps | None = None
     uplink_frequency_hz: FrequencyHz | None = None
+    uplink_org_ids: UplinkOrgIds = Field(default_factory=list)
 
 
 class SatelliteUpdate(_Update):
@@ -217,6 +228,7 @@ class SatelliteUpdate(_Update):
     downlink_eirp_dbw: Eirp | None = None
     data_rate_bps: DataRateBps | None = None
     uplink_frequency_hz: FrequencyHz | None = None
+    uplink_org_ids: UplinkOrgIds | None = None
 
 
 class SatellitePublic(_Public):
@@ -231,6 +243,8 @@ class SatellitePublic(_Public):
     downlink_eirp_dbw: float | None
     data_rate_bps: float | None
     uplink_frequency_hz: float | None
+    uplink_org_ids: list[int] = Field(description="Organisations besides the operator that may book uplink "
+                                                  "contacts of it.")
 
 
 class ElementSetPublic(_Public):
@@ -250,6 +264,14 @@ class ContactCreate(BaseModel):
     end: UtcTime
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     notes: str = Field(default="", max_length=10_000)
+    uplink: bool = Field(default=False, description=(
+        "Whether the contact transmits to the satellite. Receive-only contacts (false) of one satellite never "
+        "conflict with each other: several stations may hear one pass. Uplink contacts hold the satellite "
+        "exclusively, and only its operator (or an organisation in its uplink_org_ids) may book them."))
+    allow_outside_pass: bool = Field(default=False, description=(
+        "For the satellite's operator only: book a window that is not within a predicted pass over the "
+        "station (searching for a satellite whose orbit is uncertain). Without it, the window must lie within "
+        "a pass above the station's mask, computed from the element set the contact is booked with."))
 
 
 ExecutionCount = Annotated[int, Field(ge=0, le=MAX_EXECUTION_COUNT)]
@@ -296,6 +318,8 @@ class ContactPublic(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     execution: ContactExecution | None = None
+    uplink: bool = Field(default=False, description="Whether the contact transmits to the satellite (false: "
+                                                    "receive-only).")
 
 
 class BlackoutWindow(BaseModel):
@@ -394,11 +418,28 @@ class RequestPublic(_Public):
     created_at: datetime
 
 
+#: Longest lifetime a token may be given in days (ten years); leave both expiry fields out for none.
+MAX_TOKEN_DAYS = 3650
+
+
 class TokenCreate(BaseModel):
+    """A new token: its role, a label, and optionally when it expires (by the wall clock, UTC)."""
+
     model_config = ConfigDict(extra="forbid")
 
     role: Role
     label: Label = ""
+    expires_at: UtcTime | None = Field(default=None, description=(
+        "When the token stops working (ISO 8601 with Z or an offset; in the future). Leave out, with "
+        "expires_in_days, for a token that does not expire."))
+    expires_in_days: float | None = Field(default=None, gt=0, le=MAX_TOKEN_DAYS, allow_inf_nan=False, description=(
+        f"The token stops working this many days from now (up to {MAX_TOKEN_DAYS}); instead of expires_at."))
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> TokenCreate:
+        if self.expires_at is not None and self.expires_in_days is not None:
+            raise ValueError("send expires_at or expires_in_days, not both: they both say when the token expires")
+        return self
 
 
 class TokenPublic(_Public):
@@ -410,6 +451,9 @@ class TokenPublic(_Public):
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = Field(description="When it stops working (null: it does not expire).")
+    last_used_at: datetime | None = Field(description=(
+        "When a request last authenticated with it, to the minute (null: never used)."))
 
 
 class TokenCreated(TokenPublic):
@@ -437,6 +481,12 @@ class SatellitesPublic(Page[SatellitePublic]):
 
 class OrgsPublic(Page[OrgPublic]):
     pass
+
+
+class ElementSetsPruned(BaseModel):
+    """How many element sets a prune deleted."""
+
+    deleted: int
 
 
 class ElementSetsPublic(Page[ElementSetPublic]):

@@ -1,4 +1,9 @@
-"""Settings of the API service, chosen by the caller (CLI, tests), never read at import."""
+"""Settings of the API service, chosen by the caller (CLI, tests), never read at import.
+
+The bounds below are what one request, one planning run or one organisation may cost the
+shared service; the README's security section lists them.  Each is a plain field, so a
+deployment changes it where it builds ``Settings`` (``groundshare serve`` options, tests).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,41 @@ from dataclasses import dataclass, field
 
 from groundshare.store import default_database_url
 
+MIB = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Settings:
-    """What ``create_app`` needs: the database URL (the SQLite file by default)."""
+    """What ``create_app`` needs: the database URL (the SQLite file by default) and the service's bounds."""
 
     database_url: str = field(default_factory=default_database_url)
     #: Connections the engine keeps open (and as many again under load); None: SQLAlchemy's default.
     pool_size: int | None = None
+
+    # -- one request ------------------------------------------------------------------------------
+    #: Largest request body, bytes (413 beyond it, counted while the body streams in).
+    max_body_bytes: int = 8 * MIB
+    #: Largest element-set upload (POST /satellites/{id}/elements), bytes: a whole CelesTrak catalogue is ~2.5 MB.
+    max_element_upload_bytes: int = 16 * MIB
+
+    # -- one contact ------------------------------------------------------------------------------
+    #: Longest contact one booking may hold an antenna for, seconds (LEO passes last minutes).
+    max_contact_s: float = 3600.0
+
+    # -- one planning run (POST /schedule/runs) ------------------------------------------------------
+    #: Most candidate passes one run may model; a larger run is refused with what to narrow.
+    max_plan_candidates: int = 20_000
+    #: Longest horizon of one run, hours.
+    max_plan_hours: float = 168.0
+    #: Longest solver time one run may ask for, seconds.
+    max_plan_time_limit_s: float = 60.0
+    #: Solver threads of one run.
+    plan_workers: int = 2
+    #: Planning runs one server process runs at once (one per organisation); more answer 429.
+    max_concurrent_plan_runs: int = 2
+
+    # -- one organisation ----------------------------------------------------------------------------
+    #: Most element-set rows one organisation may store (all its satellites together).
+    max_element_sets_per_org: int = 50_000
+    #: Most open contact requests one organisation may have at once.
+    max_open_requests_per_org: int = 2_000

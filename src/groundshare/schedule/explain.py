@@ -12,30 +12,39 @@ and each cause becomes a ``Reason``:
   budget brings down (or its duration), so a zero value means the link does not close;
 - ``not_allowed``: the pass is on an antenna whose owner grants the satellite's
   organisation no policy, or it meets a blackout (both named);
+- ``busy``: a booking made before this plan holds the antenna or the satellite (named
+  as the caller of ``explain_unserved`` may see it; see ``LeftOut``);
 - ``cap``: the satellite already has its ``max_contacts_per_day`` that UTC day;
-- ``policy_hours``: the policy's ``hours_per_week`` would be exceeded that week;
+- ``policy_hours``: the policy's ``hours_per_week`` would be exceeded that week (with the
+  policy as stored and the hours already booked when ``policy_notes`` says so);
 - ``blocked``: a chosen contact holds the antenna (busy intervals with setup/teardown
   overlap), or the satellite is already linked elsewhere; the blocking contacts are named
   with their satellite's organisation and priority;
 - ``not_chosen``: nothing in the rules stops the pass; the solver preferred other
   contacts (a lower value, or a time limit).
+
+A problem holds only the passes a plan may choose.  Its maker (``store.planning``) keeps
+out passes that a rule outside the problem refuses, such as a sharing policy's blackout or
+an existing booking, and hands them over as ``left_out``: each with its request, its kind
+and a note that already says what stands in the way.  They are sorted with the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from groundshare.errors import InvalidInputError
 from groundshare.schedule.problem import Problem
 from groundshare.timeutil import format_utc, require_utc
 
 HOUR_S = 3600.0
 # Order in which a candidate's causes are tried; a Reason list is sorted the same way.
-KINDS = ("no_visibility", "link", "not_allowed", "cap", "policy_hours", "blocked", "not_chosen")
+KINDS = ("no_visibility", "link", "not_allowed", "busy", "cap", "policy_hours", "blocked", "not_chosen")
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,26 @@ class Request:
     @property
     def name(self) -> str:
         return self.id if self.id is not None else self.satellite
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A pass of ``request`` (its ``Request.name``) kept out of the problem: its id, ``kind`` and ``note``.
+
+    ``note`` is the whole sentence shown, e.g. ``"pass r3:a4:...: antenna 4 is busy from
+    ... to ... (an existing booking)"``; it names only what the reader may see, and holds no
+    ``"; "`` (which separates the notes of a reason).
+    """
+
+    request: str
+    pass_id: str
+    kind: str
+    note: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InvalidInputError(f"a left-out pass's kind must be one of {', '.join(KINDS)}, got {self.kind!r}",
+                                    loc=("kind",))
 
 
 @dataclass(frozen=True)
@@ -84,19 +113,26 @@ class Reason:
 
 
 def explain_unserved(problem: Problem, contacts: Sequence[str], *,
-                     requests: Sequence[Request] | None = None) -> list[Reason]:
+                     requests: Sequence[Request] | None = None, left_out: Sequence[LeftOut] = (),
+                     policy_notes: Mapping[tuple[str, str], str] | None = None) -> list[Reason]:
     """Return the reasons why each request is not (fully) served by the plan ``contacts``.
 
     Served requests get no reason. The list follows the requests' order, and within a
-    request the order of ``KINDS``.
+    request the order of ``KINDS``.  ``left_out`` are passes kept out of the problem (see
+    the module docstring); ``policy_notes`` maps ``(antenna, organisation)`` to a sentence
+    on that policy as stored (its weekly hours, those already booked), used by
+    ``policy_hours`` reasons in place of the problem's bare figure.
     """
     if requests is None:
         requests = [Request(satellite=s.id) for s in problem.satellites]
     chosen = np.zeros(len(problem.passes), dtype=bool)
     chosen[problem.indexes(contacts)] = True
+    left_of: dict[str, list[LeftOut]] = {}
+    for lo in left_out:
+        left_of.setdefault(lo.request, []).append(lo)
     out: list[Reason] = []
     for request in requests:
-        out.extend(_explain_one(problem, chosen, request))
+        out.extend(_explain_one(problem, chosen, request, left_of.get(request.name, []), policy_notes or {}))
     return out
 
 
@@ -107,14 +143,15 @@ def _window_s(problem: Problem, request: Request) -> tuple[float, float]:
     return lo_s, hi_s
 
 
-def _explain_one(problem: Problem, chosen: np.ndarray, request: Request) -> list[Reason]:
+def _explain_one(problem: Problem, chosen: np.ndarray, request: Request, left_out: Sequence[LeftOut],
+                 policy_notes: Mapping[tuple[str, str], str]) -> list[Reason]:
     sat_index = problem.satellite_index.get(request.satellite)
     organisation = problem.satellites[sat_index].organisation if sat_index is not None else "?"
     lo_s, hi_s = _window_s(problem, request)
 
-    def reason(kind: str, message: str, idx: Sequence[int] = (), blockers: Sequence[Blocker] = ()) -> Reason:
+    def reason(kind: str, message: str, ids: Sequence[str] = (), blockers: Sequence[Blocker] = ()) -> Reason:
         return Reason(request=request.name, satellite=request.satellite, organisation=organisation, kind=kind,
-                      message=message, pass_ids=tuple(problem.ids(idx)), blockers=tuple(blockers))
+                      message=message, pass_ids=tuple(ids), blockers=tuple(blockers))
 
     window = f"{format_utc(problem.start + _td(lo_s))}..{format_utc(problem.start + _td(hi_s))}"
     if sat_index is None:
@@ -124,16 +161,19 @@ def _explain_one(problem: Problem, chosen: np.ndarray, request: Request) -> list
     if np.count_nonzero(chosen[cand]) >= request.count:
         return []
     what = f"satellite {request.satellite} ({organisation})"
-    if len(cand) == 0:
+    if len(cand) == 0 and not left_out:
         longer = f" for {request.min_duration_s:g} s or more" if request.min_duration_s > 0 else ""
         return [reason("no_visibility", f"{what} has no pass over any antenna{longer} in {window}")]
 
-    groups: dict[str, list[int]] = {}
+    groups: dict[str, list[str]] = {}
     notes: dict[str, list[str]] = {}
     blockers: dict[str, Blocker] = {}
+    for lo in left_out:
+        groups.setdefault(lo.kind, []).append(lo.pass_id)
+        notes.setdefault(lo.kind, []).append(lo.note)
     for i in cand[~chosen[cand]]:
-        kind, note, blocking = _cause(problem, chosen, int(i))
-        groups.setdefault(kind, []).append(int(i))
+        kind, note, blocking = _cause(problem, chosen, int(i), policy_notes)
+        groups.setdefault(kind, []).append(problem.passes[int(i)].id)
         notes.setdefault(kind, []).append(note)
         for b in blocking:
             blockers.setdefault(b.pass_id, b)
@@ -170,7 +210,8 @@ def blocking_contacts(problem: Problem, chosen: np.ndarray, i: int) -> list[Bloc
                     priority=problem.passes[j].priority) for j in hits if j != i]
 
 
-def _cause(problem: Problem, chosen: np.ndarray, i: int) -> tuple[str, str, list[Blocker]]:
+def _cause(problem: Problem, chosen: np.ndarray, i: int,
+           policy_notes: Mapping[tuple[str, str], str]) -> tuple[str, str, list[Blocker]]:
     """Return (kind, note, blockers) for one unchosen candidate pass ``i``."""
     p = problem.passes[i]
     org = problem.satellite_org[i]
@@ -199,6 +240,10 @@ def _cause(problem: Problem, chosen: np.ndarray, i: int) -> tuple[str, str, list
                 & (problem.week == problem.week[i]))
         used_h = float(np.sum(problem.end_s[same] - problem.start_s[same])) / HOUR_S
         if used_h + (problem.end_s[i] - problem.start_s[i]) / HOUR_S > policy.hours_per_week + 1e-9:
+            stored = policy_notes.get((p.antenna, org))
+            if stored is not None:
+                return "policy_hours", (f"pass {p.id}: {stored}, and this plan already uses {used_h:.2f} h of the "
+                                        f"{policy.hours_per_week:.2f} h left that week"), []
             return "policy_hours", (f"pass {p.id}: policy of {problem.antenna_org[i]} on {p.antenna} allows {org} "
                                     f"{policy.hours_per_week:g} h per week, {used_h:.2f} h already used"), []
     blocking = blocking_contacts(problem, chosen, i)

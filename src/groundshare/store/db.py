@@ -9,7 +9,15 @@ choose the database by URL.
 - ``session_scope(factory)``: one unit of work: commit at the end, roll back on error.
   Query and booking functions never commit; the unit of work does, once.
 - ``run_unit_of_work(factory, work)``: the same, retried when PostgreSQL aborts it as a
-  deadlock victim or a serialization failure (SQLite: when the write lock stays busy).
+  deadlock victim or a serialization failure (SQLite: when the write lock stays busy), or
+  when the database cannot be reached.
+- ``is_unavailable(exc)`` / ``is_transient(exc)``: whether an error means the database
+  cannot be reached or used now (down, restarting, connection lost, SQLite file unreadable),
+  and whether running the unit of work again may succeed (that, or an aborted transaction).
+
+A unit of work whose COMMIT itself fails because the connection went away raises
+``CommitOutcomeUnknownError``: the server may or may not have committed before the
+connection was lost, so "nothing was written" would be a guess.
 
 SQLite transactions.  Python's ``sqlite3`` begins transactions by itself, lazily and
 DEFERRED.  A DEFERRED transaction that reads and then writes can fail with "database
@@ -26,9 +34,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,9 +61,29 @@ SQLITE_BEGIN = "groundshare_sqlite_begin"
 #: PostgreSQL SQLSTATEs after which the whole unit of work may simply be run again.
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 
+#: PostgreSQL SQLSTATEs (besides class 08, connection exceptions) meaning the server cannot serve now:
+#: admin_shutdown, crash_shutdown, cannot_connect_now ("the database system is starting up"),
+#: too_many_connections.
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
+
+#: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) meaning the file cannot be used now:
+#: it cannot be opened, the disk failed, or the disk is full.
+UNAVAILABLE_SQLITE_ERRORS = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")
+#: The same, by message, for SQLite builds whose errors carry no name.
+UNAVAILABLE_SQLITE_MESSAGES = ("unable to open database file", "disk i/o error", "database or disk is full")
+
 
 class StoreSetupError(GroundshareError):
     """The database cannot be prepared for groundshare (missing extension, privileges)."""
+
+
+class CommitOutcomeUnknownError(GroundshareError):
+    """The connection was lost during COMMIT: the unit of work may or may not be stored.
+
+    Raised from the driver's error (``__cause__``).  Retrying is safe only where a retry
+    cannot apply the change twice: with the same idempotency key, or after checking.
+    """
 
 
 def default_database_path() -> Path:
@@ -182,28 +211,83 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iter
     ``write=False`` declares a unit that only reads: on SQLite it then begins DEFERRED and
     does not hold the write lock (on PostgreSQL it changes nothing).  Either way the
     block's changes are committed once, at the end.
+
+    A COMMIT that fails because the database went away raises ``CommitOutcomeUnknownError``
+    (whether it was applied is unknown); any earlier failure left nothing written.
     """
     session = factory()
     try:
         # Procure the connection now so that SQLite's BEGIN is chosen by this unit of work.
         session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE" if write else "DEFERRED"})
         yield session
-        session.commit()
+        session.flush()  # what fails here was never committed; only the COMMIT below can leave it unknown
+        try:
+            session.commit()
+        except DBAPIError as exc:
+            if is_unavailable(exc):
+                raise CommitOutcomeUnknownError(
+                    "the database connection was lost during COMMIT, so whether the unit of work was stored is "
+                    f"unknown: {_first_line(exc.orig)}") from exc
+            raise
     except BaseException:
-        session.rollback()
+        _rollback_quietly(session)
         raise
     finally:
         session.close()
 
 
+def _rollback_quietly(session: Session) -> None:
+    """Roll back after a failure without letting a second failure (a dead connection) replace the first."""
+    # A failing rollback means the connection is gone or broken, and its transaction with it; the pool
+    # discards such a connection on close.
+    with suppress(SQLAlchemyError):
+        session.rollback()
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip() if error is not None else ""
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the database cannot be reached or used now (nothing to do but wait).
+
+    PostgreSQL: connection refused or lost (psycopg's ``OperationalError`` without a
+    SQLSTATE, or any error after which SQLAlchemy invalidated the connection, pre-ping
+    included), SQLSTATE class 08, shutting down or starting up (57P01-57P03), too many
+    connections.  SQLite: the file cannot be opened, a disk I/O error, a full disk.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES) or sqlstate in UNAVAILABLE_SQLSTATES
+    if isinstance(orig, sqlite3.Error):
+        name = getattr(orig, "sqlite_errorname", "") or ""
+        return name.startswith(UNAVAILABLE_SQLITE_ERRORS) or str(orig).lower().startswith(UNAVAILABLE_SQLITE_MESSAGES)
+    # psycopg reports a refused, broken or closed connection as OperationalError without a SQLSTATE.  It is
+    # looked up, not imported: if psycopg was never imported, the error cannot be one of its own.
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(orig, psycopg.OperationalError)
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Return whether ``exc`` aborted a unit of work that may succeed when run again."""
+    """Return whether ``exc`` ended a unit of work, writing nothing, that may succeed when run again.
+
+    That is an aborted transaction (a deadlock victim, a serialization failure, SQLite's
+    write lock busy past its timeout) or an unavailable database (``is_unavailable``).
+    """
     if not isinstance(exc, DBAPIError):
         return False
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate in TRANSIENT_SQLSTATES:
         return True
-    return isinstance(exc.orig, sqlite3.OperationalError) and "database is locked" in str(exc.orig)
+    if isinstance(exc.orig, sqlite3.OperationalError) and "database is locked" in str(exc.orig):
+        return True
+    return is_unavailable(exc)
 
 
 def run_unit_of_work(factory: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 5,
@@ -212,10 +296,11 @@ def run_unit_of_work(factory: sessionmaker[Session], work: Callable[[Session], T
     """Return ``work(session)`` run in its own unit of work, retried on transient aborts.
 
     PostgreSQL may abort a transaction as a deadlock victim or on a serialization
-    failure (SQLite, when its write lock stays busy past the timeout); nothing of it
-    was written, so it is run again from the start, up to ``attempts`` times, sleeping
-    ``backoff_s``, twice that, ... in between.  ``work`` must therefore not have side
-    effects outside the session.  Any other error propagates at once.
+    failure (SQLite, when its write lock stays busy past the timeout), or the database
+    may be briefly unreachable; nothing of it was written, so it is run again from the
+    start, up to ``attempts`` times, sleeping ``backoff_s``, twice that, ... in between.
+    ``work`` must therefore not have side effects outside the session.  Any other error
+    propagates at once, ``CommitOutcomeUnknownError`` included (a retry could store it twice).
     """
     for attempt in range(1, attempts + 1):
         try:

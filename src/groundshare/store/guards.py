@@ -1,14 +1,18 @@
-"""The database's own guard against double booking, per dialect.
+"""The database's own guards against double booking, per dialect.
 
 Invariant: an antenna never holds two contacts that overlap, turnaround included,
-cancelled ones excepted.  Contact ``c`` holds its antenna over ``[c.start_time,
-c.busy_until)`` (end exclusive; ``busy_until`` = end + turnaround), so two contacts
-touching end to start do not overlap.
+cancelled ones excepted; and a satellite never has two live *uplink* contacts that
+overlap (``contact.uplink``: one transmitter commands it at a time).  Receive-only
+contacts of one satellite may overlap freely: many stations may hear one downlink.
+Contact ``c`` holds its antenna over ``[c.start_time, c.busy_until)`` (end exclusive;
+``busy_until`` = end + turnaround), so two contacts touching end to start do not overlap;
+an uplink contact holds its satellite over ``[c.start_time, c.end_time)``.
 
 - PostgreSQL: an exclusion constraint over ``(antenna_id WITH =, tstzrange(start_time,
   busy_until) WITH &&) WHERE status <> 'cancelled'`` (GiST, with ``btree_gist`` for the
-  integer equality).  It covers inserts and updates (e.g. un-cancelling), whatever
-  code or person issues them.
+  integer equality), and one over ``(satellite_id WITH =, tstzrange(start_time, end_time)
+  WITH &&) WHERE status <> 'cancelled' AND uplink``.  They cover inserts and updates
+  (e.g. un-cancelling), whatever code or person issues them.
 - SQLite: ``BEFORE INSERT`` and ``BEFORE UPDATE`` triggers that ``RAISE(ABORT, ...)``
   when the new row overlaps a live one (or its times are not in the text form that
   SQLite can compare).  SQLite has one writer at a time, so the
@@ -30,14 +34,20 @@ from groundshare.errors import InvalidInputError
 #: Name of the PostgreSQL exclusion constraint, and marker in the SQLite trigger message;
 #: ``booking`` recognises a guard refusal by it.
 OVERLAP_GUARD = "contact_no_overlap"
+#: The same for the satellite's uplink: two live uplink contacts of one satellite never overlap.
+UPLINK_GUARD = "contact_no_uplink_overlap"
 
-POSTGRESQL_GUARDS: tuple[str, ...] = (
-    f"""
+POSTGRESQL_ANTENNA_GUARD = f"""
     ALTER TABLE contact ADD CONSTRAINT {OVERLAP_GUARD}
     EXCLUDE USING gist (antenna_id WITH =, tstzrange(start_time, busy_until, '[)') WITH &&)
     WHERE (status <> 'cancelled')
-    """,
-)
+    """
+POSTGRESQL_UPLINK_GUARD = f"""
+    ALTER TABLE contact ADD CONSTRAINT {UPLINK_GUARD}
+    EXCLUDE USING gist (satellite_id WITH =, tstzrange(start_time, end_time, '[)') WITH &&)
+    WHERE (status <> 'cancelled' AND uplink)
+    """
+POSTGRESQL_GUARDS: tuple[str, ...] = (POSTGRESQL_ANTENNA_GUARD, POSTGRESQL_UPLINK_GUARD)
 
 # SQLite compares the times as text, which orders instants only in UtcDateTime's fixed-width
 # form; a row written by hand in another form ('2025-11-07T10:00Z') is refused, not misjudged.
@@ -58,7 +68,22 @@ _SQLITE_OVERLAP_CHECK = f"""
     );
 """
 
-SQLITE_GUARDS: tuple[str, ...] = (
+_SQLITE_UPLINK_CHECK = f"""
+    SELECT RAISE(ABORT, '{UPLINK_GUARD}: start_time and end_time must be UTC text YYYY-MM-DD HH:MM:SS.ffffff')
+    WHERE NEW.start_time NOT GLOB '{_SQLITE_TIME_TEXT}' OR NEW.end_time NOT GLOB '{_SQLITE_TIME_TEXT}';
+    SELECT RAISE(ABORT, '{UPLINK_GUARD}: the uplink contact overlaps another live uplink contact of the satellite')
+    WHERE EXISTS (
+        SELECT 1 FROM contact AS c
+        WHERE c.satellite_id = NEW.satellite_id
+          AND c.uplink
+          AND c.status <> 'cancelled'
+          AND c.id IS NOT NEW.id
+          AND c.start_time < NEW.end_time
+          AND NEW.start_time < c.end_time
+    );
+"""
+
+SQLITE_ANTENNA_GUARDS: tuple[str, ...] = (
     f"""
     CREATE TRIGGER {OVERLAP_GUARD}_insert BEFORE INSERT ON contact
     WHEN NEW.status <> 'cancelled'
@@ -70,27 +95,50 @@ SQLITE_GUARDS: tuple[str, ...] = (
     BEGIN {_SQLITE_OVERLAP_CHECK} END
     """,
 )
+SQLITE_UPLINK_GUARDS: tuple[str, ...] = (
+    f"""
+    CREATE TRIGGER {UPLINK_GUARD}_insert BEFORE INSERT ON contact
+    WHEN NEW.status <> 'cancelled' AND NEW.uplink
+    BEGIN {_SQLITE_UPLINK_CHECK} END
+    """,
+    f"""
+    CREATE TRIGGER {UPLINK_GUARD}_update BEFORE UPDATE OF satellite_id, start_time, end_time, status, uplink ON contact
+    WHEN NEW.status <> 'cancelled' AND NEW.uplink
+    BEGIN {_SQLITE_UPLINK_CHECK} END
+    """,
+)
+SQLITE_GUARDS: tuple[str, ...] = SQLITE_ANTENNA_GUARDS + SQLITE_UPLINK_GUARDS
 
 GUARDS: dict[str, tuple[str, ...]] = {"postgresql": POSTGRESQL_GUARDS, "sqlite": SQLITE_GUARDS}
+#: Each guard's statements per dialect, by guard name (revision 0001 made the antenna guard, 0004 the uplink one).
+GUARD_STATEMENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    OVERLAP_GUARD: {"postgresql": (POSTGRESQL_ANTENNA_GUARD,), "sqlite": SQLITE_ANTENNA_GUARDS},
+    UPLINK_GUARD: {"postgresql": (POSTGRESQL_UPLINK_GUARD,), "sqlite": SQLITE_UPLINK_GUARDS},
+}
 
 
-def create_guards(connection: Connection) -> None:
-    """Create the double-booking guards for the connection's dialect, unless present (tables must exist)."""
+def create_guards(connection: Connection, *, only: str | None = None) -> None:
+    """Create the double-booking guards (or the one named ``only``) for the connection's dialect, unless present.
+
+    The tables must exist.
+    """
     dialect = connection.dialect.name
     if dialect not in GUARDS:
         raise InvalidInputError(f"groundshare's store supports SQLite and PostgreSQL, not {dialect}; "
                                 "use a sqlite:/// or postgresql:// database URL", loc=("database_url",))
-    if has_guards(connection):
-        return
-    for statement in GUARDS[dialect]:
-        connection.exec_driver_sql(statement)
+    for name, statements in GUARD_STATEMENTS.items():
+        if only not in (None, name) or has_guards(connection, name):
+            continue
+        for statement in statements[dialect]:
+            connection.exec_driver_sql(statement)
 
 
-def has_guards(connection: Connection) -> bool:
-    """Return whether the double-booking guards exist in the connection's database."""
+def has_guards(connection: Connection, guard: str | None = None) -> bool:
+    """Return whether the double-booking guards (or the one named ``guard``) exist in the connection's database."""
+    guards = (guard,) if guard is not None else (OVERLAP_GUARD, UPLINK_GUARD)
     if connection.dialect.name == "postgresql":
-        sql = "SELECT count(*) FROM pg_constraint WHERE conname = %(name)s AND conrelid = 'contact'::regclass"
-        return bool(connection.exec_driver_sql(sql, {"name": OVERLAP_GUARD}).scalar())
-    sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)"
-    names = (f"{OVERLAP_GUARD}_insert", f"{OVERLAP_GUARD}_update")
+        sql = "SELECT count(*) FROM pg_constraint WHERE conname = ANY(%(names)s) AND conrelid = 'contact'::regclass"
+        return connection.exec_driver_sql(sql, {"names": list(guards)}).scalar() == len(guards)
+    names = tuple(f"{g}_{when}" for g in guards for when in ("insert", "update"))
+    sql = f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})"
     return connection.exec_driver_sql(sql, names).scalar() == len(names)

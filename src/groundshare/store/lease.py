@@ -9,7 +9,12 @@ its contacts.  So an agent first calls ``acquire_lease(station_id, agent_id)``:
 
 ``release_lease`` gives it back when the agent stops (a no-op when there is none; a
 ``LeaseHeldError`` when another agent holds it).  An agent that dies without releasing
-blocks its station for at most ``ttl_s``.
+blocks other agents from its station for at most ``ttl_s``, but not itself: the station
+agent's id names its machine and journal, not its process
+(``agent.runner.default_agent_id``), so the same agent restarted (after a crash or a
+``kill -9``) holds the same id and renews its lease at once, while an agent of another
+machine or journal waits for the expiry.  (One process at a time holds a journal: its
+file lock.)
 
 Both functions lock the station's row first (``SELECT ... FOR UPDATE`` on PostgreSQL; on
 SQLite the unit of work's ``BEGIN IMMEDIATE`` already serialises writers), as
@@ -37,7 +42,7 @@ DEFAULT_LEASE_TTL_S = 60.0
 #: Shortest and longest lease (seconds): short enough that a crashed agent soon frees its station.
 MIN_LEASE_TTL_S = 5.0
 MAX_LEASE_TTL_S = 600.0
-#: Longest ``agent_id`` (characters), e.g. ``host/pid``.
+#: Longest ``agent_id`` (characters), e.g. ``host/journal-3f2a9c0d1e4b5a6f``.
 MAX_AGENT_ID_LENGTH = 200
 
 

@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -59,12 +59,19 @@ def upgrade(database_url: str | None = None) -> str:
         config = alembic_config()
         try:
             with engine.connect() as connection:
+                if connection.dialect.name == "sqlite":
+                    # Revisions that rebuild a table (SQLite's ALTER TABLE cannot drop a constraint) drop the old
+                    # one; with foreign keys on, that would cascade into or be refused by the rows referring to
+                    # it.  SQLite's own procedure: foreign keys off (outside any transaction), check after.
+                    connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
                 if connection.dialect.name == "postgresql":
                     # Servers started together migrate one at a time; the lock goes with the commit.
                     # (SQLite's BEGIN IMMEDIATE, the engine's default, already serialises them.)
                     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+                if connection.dialect.name == "sqlite":
+                    _check_foreign_keys(connection)
                 connection.commit()
         except DBAPIError as exc:
             if "btree_gist" in str(exc):
@@ -84,6 +91,15 @@ def current(database_url: str | None = None) -> str | None:
                 return MigrationContext.configure(connection).get_current_revision()
         except DBAPIError as exc:
             raise _unusable(engine, exc) from exc
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Raise ``StoreSetupError`` if a migrated SQLite database has a row whose foreign key points nowhere."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise StoreSetupError(f"the migration left {len(broken)} row(s) whose foreign key points nowhere (first: "
+                              f"{table} row {rowid} -> {parent}); nothing was changed")
 
 
 @contextmanager

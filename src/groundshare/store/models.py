@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -167,6 +168,10 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     revoked_at: Mapped[datetime | None]
+    # After this instant the token is refused (None: it does not expire).
+    expires_at: Mapped[datetime | None]
+    # When a request last authenticated with it (kept to the minute, so reads do not write on every request).
+    last_used_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -252,14 +257,25 @@ class Antenna(Base):
 
 
 class Satellite(Base):
-    """A satellite, owned by one organisation; public ones are visible to every partner."""
+    """A satellite as one organisation registered it; public ones are visible to every partner.
+
+    The registering organisation operates it: only it (or an organisation it lists in
+    ``uplink_org_ids``) may book contacts that uplink to it.  NORAD numbers are unique per
+    organisation, not across the network: two organisations that register the same
+    NORAD number hold two satellites, each with its own element sets, so nobody can
+    lock a satellite's real operator out by registering its number first, and a private
+    registration reveals nothing to others.
+    """
 
     __tablename__ = "satellite"
-    __table_args__ = (CheckConstraint("norad_id > 0", name="norad_id_positive"),)
+    __table_args__ = (
+        CheckConstraint("norad_id > 0", name="norad_id_positive"),
+        UniqueConstraint("org_id", "norad_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
-    norad_id: Mapped[int] = mapped_column(Integer, unique=True)
+    norad_id: Mapped[int] = mapped_column(Integer, index=True)
     name: Mapped[str] = mapped_column(String(200))
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -270,6 +286,8 @@ class Satellite(Base):
     data_rate_bps: Mapped[float | None] = mapped_column(Float)
     # The uplink's carrier, which the station's agent pre-corrects for Doppler (None: no uplink, or unknown).
     uplink_frequency_hz: Mapped[float | None] = mapped_column(Float)
+    # Organisations besides the operator that may book uplink contacts of it (ids; empty: the operator alone).
+    uplink_org_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     organisation: Mapped[Organisation] = relationship(back_populates="satellites")
 
@@ -373,6 +391,9 @@ class Contact(Base):
     ``busy_until`` is ``end_time`` plus the antenna's turnaround at booking time: the
     antenna is held over ``[start_time, busy_until)``, and no two contacts that are not
     cancelled may hold it at once (``store.guards`` makes the database refuse that).
+    A contact is receive-only unless ``uplink``: receive-only contacts of one satellite
+    never conflict with each other (many stations may hear one downlink), while live
+    uplink contacts of one satellite never overlap (the guards refuse that too).
     ``snapshot`` records the inputs the contact was planned with (station, antenna,
     element set), so later edits to those rows do not rewrite history.
     """
@@ -407,6 +428,8 @@ class Contact(Base):
     finished_at: Mapped[datetime | None]
     # What the agent did (pointing error, commands sent, failures; ``store.outcomes.EXECUTION_FIELDS``).
     execution: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
+    # Whether the contact transmits to the satellite (and so holds it exclusively); False: receive-only.
+    uplink: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     antenna: Mapped[Antenna] = relationship()
     satellite: Mapped[Satellite] = relationship()
@@ -436,3 +459,21 @@ class AgentLease(Base):
     def __repr__(self) -> str:
         return (f"AgentLease(station_id={self.station_id!r}, agent_id={self.agent_id!r}, "
                 f"expires_at={self.expires_at!r})")
+
+
+class NetworkClock(Base):
+    """The one clock of the whole network, when it does not run at the wall clock (at most one row).
+
+    The network's time is ``network_at + (wall clock - wall_at)``: it runs at the wall
+    clock's rate from an anchor.  With no row the network runs at the wall clock.  The
+    demo network sets it to its element sets' epoch (``store.clock``), so every partner,
+    view, default window and agent sees the same instant.
+    """
+
+    __tablename__ = "network_clock"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    network_at: Mapped[datetime]
+    wall_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(500), default="")

@@ -1,30 +1,62 @@
 """Plan the served network from the store: open requests -> candidate passes -> a plan -> booked contacts.
 
-``build_problem`` reads what a plan needs (one read-only unit of work):
+``build_problem`` reads what a plan needs (one read-only unit of work), either for the
+whole network (``org_id=None``: every organisation's requests, as the operator's
+``groundshare schedule plan`` does) or for one organisation (``org_id``: its requests
+only, as ``POST /schedule/runs`` does, on what it may see):
 
-- the open contact requests whose window meets ``[start, end)`` (all organisations', or
-  those of ``org_ids``), and each requested satellite's newest element set;
-- every station with antennas, as the pass engine's sites;
+- the open contact requests whose window meets ``[start, end)``, and each requested
+  satellite's newest element set.  For one organisation, a request whose satellite is
+  no longer its own or public is skipped (it may not compute passes from a private
+  element set);
+- the antennas: every one for the network; for one organisation its own and those
+  shared with it (``api.queries``' rule), so that every figure of the run (fairness's
+  contributed hours and shares, the bound) is computed from what it may see;
 - one candidate per (request, pass inside the request's window meeting its minimum
   duration and elevation, antenna of the pass's station the requester may use): the
-  part of the pass inside the window, worth its contact time in seconds, weighted by
-  ``1 + request priority``;
+  part of the pass inside the window and no earlier than the network's clock plus
+  ``lead_s`` (a contact cannot start in the past), at most ``max_contact_s`` long, worth
+  its contact time in seconds, weighted by ``1 + request priority``;
 - who may use what: each sharing policy becomes a grant (when it covers the antenna's
-  band), with its weekly hours less those the grantee already holds that week on that
-  antenna; a grantee's blackout windows remove its candidates;
-- the live contacts already booked: their antenna holds become blackouts and their
-  satellites' times are taken, so a plan only adds contacts and never moves one.
+  band), with its weekly hours less the most the grantee already holds in any ISO week
+  the horizon meets (so a plan never takes a week past the policy; in a week where the
+  grantee holds less, it may leave hours unused);
+- the live contacts already booked, so that a plan only adds contacts and never moves
+  one.  A contact holds its antenna over ``[start, busy_until)``; a candidate whose hold
+  (setup and turnaround included) meets it is kept out.  It holds its *satellite* only
+  where two contacts could not both run: a contact of the organisation being planned for
+  (it already serves that organisation), and an uplink contact when the planned contact
+  would uplink too (one transmitter commands a satellite at a time).  A receive-only
+  contact of another organisation never holds the satellite: many stations may hear one
+  downlink, so nobody blocks a satellite's operator by listening to it.
 
-``book_plan`` then books each chosen candidate through ``book_contact`` (a savepoint each,
-so one refusal — a booking made meanwhile, a quota — does not undo the others) with an
-idempotency key per request, antenna and start, and marks as scheduled the requests it
-served whose whole window the run covered (others stay open for the next run).
-``PlanRun`` carries the problem, the plan and what happened, for the CLI (``groundshare
-schedule plan``) and the API (``POST /schedule/runs``).
+Passes kept out by a rule outside the model (a policy's blackout or band, an existing
+booking) leave the problem but not the explanation: each becomes a ``LeftOut`` with the
+reason (``schedule.explain``), which names a booking only where the organisation may see
+it (it booked it, or it is on its own antenna) and otherwise says "an existing booking".
+A run's candidates are bounded (``max_candidates``): past it the run is refused with the
+count and what to narrow, before anything is solved.
+
+Planned contacts are receive-only unless the satellite has an uplink
+(``uplink_frequency_hz``) and the organisation planned for operates it: an operator's
+plan of its own commanding satellite books uplink contacts (which hold the satellite
+alone, ``store.guards``); everyone else's planned contacts only listen, and so never
+hold the satellite against its operator.  An organisation that ``uplink_org_ids`` lets
+command another's satellite books those contacts directly (``POST /contacts``).
+
+``book_plan`` then books each chosen candidate through ``book_contact`` under the
+network's ``BookingRules`` (not before the clock, at most ``max_contact_s``, within a
+pass) — a savepoint each, so one refusal (a booking made meanwhile, a quota) does not
+undo the others — with an idempotency key per request, antenna and start, and marks as
+scheduled the requests it served whose whole window the run covered (others stay open
+for the next run).  ``PlanRun`` carries the problem, the plan and what happened, for the
+CLI (``groundshare schedule plan``) and the API (``POST /schedule/runs``).
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,7 +66,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
-from groundshare.store.booking import book_contact
+from groundshare.store.booking import BookingRules, book_contact
+from groundshare.store.clock import network_now
 from groundshare.store.models import (
     Antenna,
     Contact,
@@ -51,18 +84,25 @@ from groundshare.store.policy import booked_hours, check_blackouts, week_start
 from groundshare.timeutil import format_utc, require_utc
 
 HOUR_S = 3600.0
+WEEK = timedelta(days=7)
 #: Longest horizon one plan may cover (the pass search and the model grow with it).
 MAX_PLAN_DAYS = 14.0
+#: How far around the horizon live contacts are read: longer than any antenna's setup or turnaround.
+HOLD_MARGIN = timedelta(hours=1)
+#: What a run needs besides its solver time (pass search, explanations, bookings), seconds: a caller
+#: that books passes ``lead_s = time_limit_s + PLAN_LEAD_S``, so no candidate starts before it is booked.
+PLAN_LEAD_S = 60.0
 
 
 @dataclass(frozen=True)
 class CandidateSource:
-    """What a candidate pass stands for in the store."""
+    """What a candidate pass stands for in the store, and whether its contact would uplink."""
 
     request_id: int
     org_id: int
     satellite_id: int
     antenna_id: int
+    uplink: bool = False
 
 
 @dataclass
@@ -75,6 +115,8 @@ class PlanRun:
     sources: dict[str, CandidateSource]
     skipped: list[str] = field(default_factory=list)  # requests that could not enter the problem, and why
     requests: list[Any] = field(default_factory=list)  # schedule.explain.Request, one per planned store request
+    left_out: list[Any] = field(default_factory=list)  # schedule.explain.LeftOut: passes a rule kept out
+    policy_notes: dict[tuple[str, str], str] = field(default_factory=dict)  # (antenna, org) -> the policy as stored
     plan: Any = None  # schedule.Plan
     violations: list[str] = field(default_factory=list)
     booked: list[int] = field(default_factory=list)  # contact ids
@@ -93,12 +135,40 @@ class PlanRun:
         }
 
 
-def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: set[int] | None = None,
+@dataclass
+class _Holds:
+    """Live contacts of one antenna, sorted by start, with the running maximum of their ends."""
+
+    starts: list[datetime] = field(default_factory=list)
+    ends: list[datetime] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    reach: list[datetime] = field(default_factory=list)  # reach[k] = max(ends[:k + 1])
+
+    def first_meeting(self, t0: datetime, t1: datetime) -> int | None:
+        """Return the index of a hold meeting ``[t0, t1)``, or None."""
+        k = bisect_left(self.starts, t1)  # holds [0, k) start before t1
+        if k == 0 or self.reach[k - 1] <= t0:
+            return None
+        for j in range(k - 1, -1, -1):
+            if self.ends[j] > t0:
+                return j
+        return None
+
+
+def build_problem(session: Session, *, start: datetime, end: datetime, org_id: int | None = None,
+                  lead_s: float = 0.0, max_contact_s: float | None = None, max_candidates: int | None = None,
                   workers: int | None = 1) -> PlanRun:
-    """Return the planning problem of the open requests over ``[start, end)`` (see the module docstring)."""
+    """Return the planning problem of the open requests over ``[start, end)`` (see the module docstring).
+
+    ``org_id``: plan that organisation's requests on what it may see (None: the whole
+    network).  ``lead_s``: candidates start no earlier than the network's clock plus this
+    (the time the run needs before it books).  ``max_candidates``: refuse a larger run
+    (``InvalidInputError`` naming the count and what to narrow).  ``workers``: processes
+    of the pass search.
+    """
     from groundshare.passes import find_passes
-    from groundshare.schedule import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
-    from groundshare.schedule.explain import Request
+    from groundshare.schedule import AntennaSpec, Candidate, PolicySpec, Problem, SatelliteSpec
+    from groundshare.schedule.explain import LeftOut, Request
 
     start, end = require_utc(start, "start"), require_utc(end, "end")
     if end <= start:
@@ -106,17 +176,31 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: 
     if (end - start).total_seconds() > MAX_PLAN_DAYS * 86_400:
         raise InvalidInputError(f"a plan covers at most {MAX_PLAN_DAYS:g} days; plan a longer span in parts",
                                 loc=("end",))
+    # A contact cannot start in the past: candidates begin at the clock (plus the run's own time) at the earliest.
+    first = max(start, network_now(session) + timedelta(seconds=lead_s))
     names = {o.id: o.name for o in session.scalars(select(Organisation))}
     query = select(ContactRequest).where(ContactRequest.status == RequestStatus.OPEN,
                                          ContactRequest.window_start < end, ContactRequest.window_end > start)
-    if org_ids is not None:
-        query = query.where(ContactRequest.org_id.in_(org_ids))
+    if org_id is not None:
+        query = query.where(ContactRequest.org_id == org_id)
     requests = list(session.scalars(query.order_by(ContactRequest.id)))
     satellites = {s.id: s for s in session.scalars(
         select(Satellite).where(Satellite.id.in_({r.satellite_id for r in requests})))}
-    elements = {}
     skipped = []
-    for satellite_id in satellites:
+    kept = []
+    for r in requests:
+        satellite = satellites[r.satellite_id]
+        if org_id is not None and satellite.org_id != org_id and not satellite.is_public:
+            skipped.append(f"request {r.id}: satellite {r.satellite_id} is no longer shared with your organisation "
+                           "(its operator made it private); cancel the request")
+        elif r.window_end <= first:
+            skipped.append(f"request {r.id}: its window ends at {format_utc(r.window_end)}, before the network's "
+                           f"clock allows a new contact ({format_utc(first)}); cancel it or widen its window")
+        else:
+            kept.append(r)
+    requests = kept
+    elements = {}
+    for satellite_id in {r.satellite_id for r in requests}:
         record = newest_element_set(session, satellite_id)
         if record is not None:
             elements[satellite_id] = record.to_element_set()
@@ -129,25 +213,34 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: 
             skipped.append(f"request {r.id}: satellite {r.satellite_id} is planned for organisation "
                            f"{planner[r.satellite_id]} in this horizon (its earlier request); book it directly")
     requests = [r for r in requests if planner.get(r.satellite_id) == r.org_id]
-    antennas = list(session.scalars(select(Antenna).join(Station).order_by(Antenna.id)))
+    # Planned contacts uplink only for the satellite's operator, and only when it has an uplink.
+    uplinks = {s: satellites[s].uplink_frequency_hz is not None and satellites[s].org_id == org
+               for s, org in planner.items()}
+
+    policies = list(session.scalars(select(SharingPolicy) if org_id is None else
+                                    select(SharingPolicy).where(SharingPolicy.grantee_org_id == org_id)))
+    shared_with_org = {p.antenna_id for p in policies}
+    antennas = [a for a in session.scalars(select(Antenna).join(Station).order_by(Antenna.id))
+                if org_id is None or a.station.org_id == org_id or a.id in shared_with_org]
     stations = {a.station_id: a.station for a in antennas}
-    policies = list(session.scalars(select(SharingPolicy)))
 
     # Who may use which antenna: owners their own; grantees through a policy covering the band.
     grants: dict[tuple[int, int], SharingPolicy] = {}
+    other_band: dict[tuple[int, int], SharingPolicy] = {}
     for p in policies:
         bands = [str(b).lower() for b in p.bands or []]
         if not bands or p.antenna.band.value in bands:
             grants[(p.antenna_id, p.grantee_org_id)] = p
+        else:
+            other_band[(p.antenna_id, p.grantee_org_id)] = p
     sites = [station.to_site() for station in stations.values()]
     sites = [type(site)(str(station_id), lat_deg=site.lat_deg, lon_deg=site.lon_deg, alt_m=site.alt_m,
                         min_elevation_deg=site.min_elevation_deg, horizon_mask=site.horizon_mask)
              for station_id, site in zip(stations, sites, strict=True)]
-    ordered = [s for s in satellites if s in elements and s in planner]
+    ordered = sorted(s for s in planner if s in elements)
     table = (find_passes([elements[s] for s in ordered], sites, start=start,
                          duration_s=(end - start).total_seconds(), workers=workers)
              if ordered and sites else None)
-    satellite_of_norad = {elements[s].norad_id: s for s in ordered}
     by_station: dict[int, list[Antenna]] = defaultdict(list)
     for antenna in antennas:
         by_station[antenna.station_id].append(antenna)
@@ -155,59 +248,165 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_ids: 
     for r in requests:
         requests_of[r.satellite_id].append(r)
 
-    # Live contacts: their holds are blackouts, their satellites' times are taken.
-    live = list(session.scalars(select(Contact).where(
-        Contact.status.in_((ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS)),
-        Contact.start_time < end + timedelta(hours=1), Contact.busy_until > start - timedelta(hours=1))))
-    blackouts = [Blackout(antenna=str(c.antenna_id), start=c.start_time, end=c.busy_until) for c in live]
-    taken: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for c in live:
-        taken[c.satellite_id].append((c.start_time, c.end_time))
+    antenna_holds, satellite_holds = _live_holds(session, start, end, org_id=org_id, names=names,
+                                                 antenna_ids={a.id for a in antennas}, planner=planner,
+                                                 uplinks=uplinks)
 
     candidates: list[Any] = []
     sources: dict[str, CandidateSource] = {}
-    for p in table or []:
-        satellite_id = satellite_of_norad[p.norad_id]
+    left_out: list[Any] = []
+    # By the table's satellite index, not the NORAD id: two organisations may register one NORAD number.
+    for k, p in enumerate(table or []):
+        satellite_id = ordered[int(table.sat_index[k])]
         station_id = int(p.station)
         for r in requests_of[satellite_id]:
             # Inward to whole milliseconds, as the solvers count time exactly in milliseconds.
-            aos, los = _ms_up(max(p.aos, r.window_start, start)), _ms_down(min(p.los, r.window_end, end))
+            aos, los = _ms_up(max(p.aos, r.window_start, first)), _ms_down(min(p.los, r.window_end, end))
+            if max_contact_s is not None:
+                los = min(los, _ms_down(aos + timedelta(seconds=max_contact_s)))
             duration_s = (los - aos).total_seconds()
             if duration_s <= 0 or duration_s < r.min_duration_s or p.max_elevation_deg < r.min_elevation_deg:
                 continue
-            if any(aos < t1 and los > t0 for t0, t1 in taken[satellite_id]):
-                continue
             for antenna in by_station[station_id]:
-                owner = stations[station_id].org_id
-                policy = grants.get((antenna.id, r.org_id))
-                if owner != r.org_id and policy is None:
-                    continue
-                if policy is not None and _blacked_out(policy, aos, los):
-                    continue
+                owner_id = stations[station_id].org_id
+                key = (antenna.id, r.org_id)
+                if owner_id != r.org_id and key not in grants and key not in other_band:
+                    continue  # no policy: not the requester's to use (nor, in one organisation's run, to see)
                 pass_id = f"r{r.id}:a{antenna.id}:{format_utc(aos)}"
+                note = _kept_out(antenna, owner_id, r.org_id, aos, los, grants, other_band, names,
+                                 antenna_holds.get(antenna.id), satellite_holds.get(satellite_id, []))
+                if note is not None:
+                    kind, text = note
+                    left_out.append(LeftOut(request=f"request {r.id}", pass_id=pass_id, kind=kind,
+                                            note=f"pass {pass_id}: {text}"))
+                    continue
                 candidates.append(Candidate(id=pass_id, satellite=str(satellite_id), antenna=str(antenna.id),
                                             start=aos, end=los, value=duration_s, priority=1.0 + max(r.priority, 0),
                                             aos_azimuth_deg=p.aos_azimuth_deg, los_azimuth_deg=p.los_azimuth_deg))
-                sources[pass_id] = CandidateSource(r.id, r.org_id, satellite_id, antenna.id)
+                sources[pass_id] = CandidateSource(r.id, r.org_id, satellite_id, antenna.id, uplinks[satellite_id])
+                if max_candidates is not None and len(candidates) > max_candidates:
+                    raise _too_many(max_candidates, start, end, p.aos, len(requests))
     antenna_specs = [AntennaSpec(id=str(a.id), organisation=names[stations[a.station_id].org_id], setup_s=a.setup_s,
                                  teardown_s=a.turnaround_s, az_slew_deg_s=a.az_slew_deg_s) for a in antennas]
-    satellite_specs = [SatelliteSpec(id=str(s), organisation=names[planner[s]]) for s in ordered if s in planner]
-    monday = week_start(start)
+    satellite_specs = [SatelliteSpec(id=str(s), organisation=names[planner[s]]) for s in ordered]
     policy_specs = []
+    policy_notes: dict[tuple[str, str], str] = {}
     for (antenna_id, grantee_id), p in grants.items():
         hours = p.hours_per_week
-        if hours is not None:  # what the grantee already holds in the first week is spent
-            held = booked_hours(session, antenna_id=antenna_id, org_id=grantee_id, since=monday,
-                                until=monday + timedelta(days=7))
+        if hours is not None:  # what the grantee already holds is spent; the fullest week the horizon meets counts
+            held, monday = _most_held(session, antenna_id, grantee_id, start, end)
+            policy_notes[(str(antenna_id), names[grantee_id])] = (
+                f"sharing policy {p.id} of {names[p.owner_org_id]} allows {names[grantee_id]} {hours:g} h per week "
+                f"on antenna {antenna_id} and {names[grantee_id]} already holds {held:.2f} h in the week of "
+                f"{monday.date().isoformat()}")
             hours = max(hours - held, 0.0)
         policy_specs.append(PolicySpec(antenna=str(antenna_id), organisation=names[grantee_id], hours_per_week=hours))
     problem = Problem(start=start, end=end, antennas=antenna_specs, satellites=satellite_specs, passes=candidates,
-                      policies=policy_specs, blackouts=[b for b in blackouts if b.antenna in
-                                                        {a.id for a in antenna_specs}])
-    wanted = [Request(satellite=str(r.satellite_id), start=max(r.window_start, start), end=min(r.window_end, end),
+                      policies=policy_specs)
+    wanted = [Request(satellite=str(r.satellite_id), start=max(r.window_start, first), end=min(r.window_end, end),
                       min_duration_s=r.min_duration_s, id=f"request {r.id}") for r in requests
-              if r.satellite_id in elements]
-    return PlanRun(start=start, end=end, problem=problem, sources=sources, skipped=skipped, requests=wanted)
+              if r.satellite_id in elements and max(r.window_start, first) < min(r.window_end, end)]
+    return PlanRun(start=start, end=end, problem=problem, sources=sources, skipped=skipped, requests=wanted,
+                   left_out=left_out, policy_notes=policy_notes)
+
+
+def _live_holds(session: Session, start: datetime, end: datetime, *, org_id: int | None, names: dict[int, str],
+                antenna_ids: set[int], planner: dict[int, int],
+                uplinks: dict[int, bool]) -> tuple[dict[int, _Holds], dict[int, list[tuple[datetime, datetime, str]]]]:
+    """Return the live contacts' holds: per antenna (``_Holds``), and per planned satellite (start, end, note)."""
+    live = list(session.scalars(select(Contact).where(
+        Contact.status.in_((ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS)),
+        Contact.start_time < end + HOLD_MARGIN, Contact.busy_until > start - HOLD_MARGIN)
+        .order_by(Contact.start_time, Contact.id)))
+    owner_of = {antenna_id: owner for antenna_id, owner in session.execute(
+        select(Antenna.id, Station.org_id).join(Station))}
+
+    def seen(c: Contact) -> bool:  # api.queries' rule: booked by it, or on its own antenna
+        return org_id is None or c.org_id == org_id or owner_of.get(c.antenna_id) == org_id
+
+    antenna_holds: dict[int, _Holds] = defaultdict(_Holds)
+    satellite_holds: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+    for c in live:
+        if c.antenna_id in antenna_ids:
+            holds = antenna_holds[c.antenna_id]
+            holds.starts.append(c.start_time)
+            holds.ends.append(c.busy_until)
+            holds.reach.append(max(c.busy_until, holds.reach[-1]) if holds.reach else c.busy_until)
+            holds.labels.append(f"contact {c.id}, booked by {names[c.org_id]}" if seen(c) else "an existing booking")
+        planned_for = planner.get(c.satellite_id)
+        if planned_for is None:
+            continue
+        if c.org_id == planned_for:
+            satellite_holds[c.satellite_id].append((c.start_time, c.end_time, (
+                f"satellite {c.satellite_id} already has contact {c.id} of {names[c.org_id]} from "
+                f"{format_utc(c.start_time)} to {format_utc(c.end_time)}")))
+        elif c.uplink and uplinks.get(c.satellite_id, False):
+            what = f"uplink contact {c.id}, booked by {names[c.org_id]}" if seen(c) else "an existing uplink booking"
+            satellite_holds[c.satellite_id].append((c.start_time, c.end_time, (
+                f"satellite {c.satellite_id} is commanded from {format_utc(c.start_time)} to "
+                f"{format_utc(c.end_time)} ({what}), and one uplink holds a satellite at a time")))
+    return antenna_holds, satellite_holds
+
+
+def _kept_out(antenna: Antenna, owner_id: int, org_id: int, aos: datetime, los: datetime,
+              grants: dict[tuple[int, int], SharingPolicy], other_band: dict[tuple[int, int], SharingPolicy],
+              names: dict[int, str], antenna_holds: _Holds | None,
+              satellite_holds: list[tuple[datetime, datetime, str]]) -> tuple[str, str] | None:
+    """Return (kind, note) when a rule outside the model keeps the pass out; None when it is a candidate.
+
+    The requester owns the antenna or holds a policy on it (for the antenna's band or not).
+    """
+    if owner_id != org_id:
+        policy = grants.get((antenna.id, org_id))
+        if policy is None:
+            band = other_band[(antenna.id, org_id)]
+            return "not_allowed", (f"sharing policy {band.id} of {names[band.owner_org_id]} shares only the "
+                                   f"{', '.join(str(b).lower() for b in band.bands)} band(s), and antenna "
+                                   f"{antenna.id} is {antenna.band.value}")
+        try:
+            check_blackouts(policy, aos, los, f"sharing policy {policy.id} of {names[policy.owner_org_id]} on antenna "
+                                              f"{antenna.id}")
+        except PolicyError as exc:
+            return "not_allowed", str(exc).splitlines()[0].split("; the requested")[0]
+    for t0, t1, note in satellite_holds:
+        if aos < t1 and los > t0:
+            return "busy", note
+    if antenna_holds is not None:
+        busy_from = aos - timedelta(seconds=antenna.setup_s)
+        busy_to = los + timedelta(seconds=antenna.turnaround_s)
+        j = antenna_holds.first_meeting(busy_from, busy_to)
+        if j is not None:
+            return "busy", (f"antenna {antenna.id} is busy from {format_utc(antenna_holds.starts[j])} to "
+                            f"{format_utc(antenna_holds.ends[j])} ({antenna_holds.labels[j]})")
+    return None
+
+
+def _most_held(session: Session, antenna_id: int, org_id: int, start: datetime,
+               end: datetime) -> tuple[float, datetime]:
+    """Return the most hours ``org_id`` holds on the antenna in one ISO week meeting ``[start, end)``, and that week."""
+    best, best_monday = 0.0, week_start(start)
+    monday = best_monday
+    while monday < end:
+        held = booked_hours(session, antenna_id=antenna_id, org_id=org_id, since=monday, until=monday + WEEK)
+        if held > best:
+            best, best_monday = held, monday
+        monday += WEEK
+    return best, best_monday
+
+
+def _too_many(max_candidates: int, start: datetime, end: datetime, reached: datetime,
+              n_requests: int) -> InvalidInputError:
+    """Return the refusal of a run with more than ``max_candidates`` candidates, found by ``reached``."""
+    horizon_h = (end - start).total_seconds() / HOUR_S
+    covered_h = max((reached - start).total_seconds() / HOUR_S, 0.0)
+    estimate = max_candidates * horizon_h / covered_h if covered_h > 0 else math.inf
+    about = f", about {estimate:,.0f} over the whole horizon" if math.isfinite(estimate) else ""
+    return InvalidInputError(
+        f"this run has more than {max_candidates:,} candidate passes, the most one run may model, within its first "
+        f"{covered_h:.1f} h ({n_requests} open request(s) over {horizon_h:g} h{about})\n\n"
+        f"Plan a shorter horizon (hours: {max(1, math.floor(covered_h))} or less) and the rest in later runs, or "
+        "fewer requests: narrow their windows, raise their min_elevation_deg or min_duration_s, or cancel some",
+        loc=("hours",))
 
 
 def solve_run(run: PlanRun, *, solver: str = "auto", time_limit_s: float = 30.0, workers: int = 8) -> PlanRun:
@@ -219,15 +418,22 @@ def solve_run(run: PlanRun, *, solver: str = "auto", time_limit_s: float = 30.0,
     run.plan = solve(run.problem, solver=solver, time_limit_s=time_limit_s, workers=workers)
     run.violations = [v.message for v in check_schedule(run.problem, run.plan.contacts)]
     run.fairness = fairness_report(run.problem, run.plan.contacts).to_dict()
-    run.unserved = [r.to_dict() for r in explain_unserved(run.problem, run.plan.contacts, requests=run.requests)]
+    run.unserved = [r.to_dict() for r in explain_unserved(run.problem, run.plan.contacts, requests=run.requests,
+                                                          left_out=run.left_out, policy_notes=run.policy_notes)]
     return run
 
 
-def book_plan(session: Session, run: PlanRun) -> PlanRun:
-    """Book the chosen candidates of ``run.plan`` (one savepoint each); the caller commits."""
+def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = None) -> PlanRun:
+    """Book the chosen candidates of ``run.plan`` (one savepoint each); the caller commits.
+
+    Each contact is booked under the network's rules (``BookingRules``: not before the
+    network's clock, at most ``max_contact_s``, within a pass); a refusal is listed in
+    ``run.refused`` and the others are booked.
+    """
     if run.violations:
         raise ConflictError("the plan breaks the network's rules and was not booked:\n" + "\n".join(run.violations))
     run.dry_run = False
+    rules = BookingRules(now=network_now(session), max_contact_s=max_contact_s)
     served: set[int] = set()
     for pass_id in run.plan.contacts:
         source = run.sources[pass_id]
@@ -235,10 +441,10 @@ def book_plan(session: Session, run: PlanRun) -> PlanRun:
         try:
             with session.begin_nested():
                 contact = book_contact(session, antenna_id=source.antenna_id, satellite_id=source.satellite_id,
-                                       org_id=source.org_id, start=candidate.start, end=candidate.end,
+                                       org_id=source.org_id, start=candidate.start, end=candidate.end, rules=rules,
                                        request_id=source.request_id, idempotency_key=f"plan:{pass_id}",
-                                       notes=f"planned for request {source.request_id}")
-        except (ConflictError, PolicyError, NotFoundError) as exc:
+                                       notes=f"planned for request {source.request_id}", uplink=source.uplink)
+        except (ConflictError, PolicyError, NotFoundError, InvalidInputError) as exc:
             run.refused.append({"pass": pass_id, "reason": str(exc).splitlines()[0]})
             continue
         run.booked.append(contact.id)
@@ -258,12 +464,3 @@ def _ms_down(t: datetime) -> datetime:
 def _ms_up(t: datetime) -> datetime:
     down = _ms_down(t)
     return down if down == t else down + timedelta(milliseconds=1)
-
-
-def _blacked_out(policy: SharingPolicy, start: datetime, end: datetime) -> bool:
-    """Whether the policy's blackouts (``store.policy``'s reading of them) refuse ``[start, end)``."""
-    try:
-        check_blackouts(policy, start, end, f"sharing policy {policy.id}")
-    except PolicyError:
-        return True
-    return False

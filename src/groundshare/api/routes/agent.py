@@ -7,12 +7,15 @@ through a sharing policy is a 403; one it cannot see at all is a 404.
 
 - ``GET /agent/schedule``: the live (scheduled or in-progress) contacts on the station's
   antennas, in start order, with the element set each was planned with, so the agent
-  can propagate offline;
+  can propagate offline; the default window starts at the network's now
+  (``store.network_now``: shifted on the demo network), as the agent's own clock does;
 - ``POST /agent/contacts/{id}/start`` and ``POST /agent/contacts/{id}/outcome``: the life
   cycle of ``store.outcomes`` (409 for an illegal move; a repeated report is harmless);
   an outcome may say what the agent did (``execution``);
 - ``POST`` and ``DELETE /agent/stations/{id}/lease``: one agent per station
-  (``store.lease``); a second agent for the station gets a 409 naming the first.
+  (``store.lease``); a second agent for the station gets a 409 naming the first.  The
+  agent's id is stable for its machine and journal, so a restarted agent renews (takes
+  back) its own lease at once.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from groundshare.api.routes.contacts import contact_public
 from groundshare.api.routes.params import PathId
 from groundshare.api.schemas import MAX_ID, ContactExecution, ContactPublic, UtcTime
 from groundshare.errors import InvalidInputError, PolicyError
-from groundshare.store import Antenna, Band, Contact, ContactStatus, Organisation, Station
+from groundshare.store import Antenna, Band, Contact, ContactStatus, Organisation, Station, network_now
 from groundshare.store.lease import (
     DEFAULT_LEASE_TTL_S,
     MAX_AGENT_ID_LENGTH,
@@ -41,11 +44,11 @@ from groundshare.store.lease import (
     release_lease,
 )
 from groundshare.store.outcomes import MAX_BYTES, MAX_NOTES_LENGTH, report_outcome, start_contact
-from groundshare.timeutil import format_utc, utc_now
+from groundshare.timeutil import format_utc
 
 router = APIRouter(prefix="/agent", tags=["agent"])
 
-#: The schedule's window when none is given: now to now + 48 h.
+#: The schedule's window when none is given: the network's now to now + 48 h.
 DEFAULT_SCHEDULE_S = 48 * 3600
 #: Longest schedule window an agent may ask for.
 MAX_SCHEDULE_SPAN = timedelta(days=14)
@@ -129,7 +132,8 @@ class ContactOutcome(BaseModel):
 
 
 AgentId = Annotated[str, Field(min_length=1, max_length=MAX_AGENT_ID_LENGTH,
-                               description="Names the agent process, e.g. 'host/pid'.")]
+                               description="Names the agent, e.g. 'host/journal-3f2a9c0d1e4b5a6f' (stable for its "
+                                           "machine and journal: the same id renews, or takes back, its lease).")]
 
 
 class LeaseAcquire(BaseModel):
@@ -154,13 +158,14 @@ class LeasePublic(BaseModel):
 def schedule(
     session: SessionDep, org: CurrentOrg, _token: CurrentToken,
     station_id: Annotated[int, Query(ge=1, le=MAX_ID, description="The caller's own station.")],
-    start: Annotated[UtcTime | None, Query(description="Contacts ending after this time (default: now).")] = None,
+    start: Annotated[UtcTime | None, Query(description="Contacts ending after this time (default: the network's "
+                                                       "now, GET /clock).")] = None,
     end: Annotated[UtcTime | None, Query(description="Contacts starting before this time (default: start + "
                                                      "48 h; at most 14 days after start).")] = None,
 ) -> AgentSchedule:
     """Return the station's scheduled and in-progress contacts overlapping [start, end), in start order."""
     station = _own_station(session, org, station_id)
-    start = start if start is not None else utc_now()
+    start = start if start is not None else network_now(session)
     end = end if end is not None else start + timedelta(seconds=DEFAULT_SCHEDULE_S)
     if end <= start:
         raise InvalidInputError(f"end ({format_utc(end)}) must be after start ({format_utc(start)})",

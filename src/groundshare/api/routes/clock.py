@@ -1,14 +1,15 @@
-"""The dashboard's clock: the wall clock, or the element sets' epoch when they are old.
+"""The network's clock: one instant for every partner, view and default window (``store.clock``).
 
-The shipped demo data is a CelesTrak snapshot of 2025-11-06; propagated to today, those
-element sets put satellites hundreds of kilometres from where they are.  When the newest
-element set the caller may see is more than ``STALE_DATA_S`` older than the wall clock,
-the views run at that epoch instead (mode ``"epoch"``) and say so.
+The network runs at the wall clock unless its operator anchored it elsewhere: the demo
+network (``groundshare demo load``) runs from its element sets' epoch, because the
+shipped snapshot is old and, propagated to today, would put satellites hundreds of
+kilometres from where they are.  Mode ``"shifted"`` says so; the clock keeps running at
+the wall clock's pace either way.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -17,14 +18,10 @@ from sqlalchemy.orm import Session
 from groundshare.api.deps import CurrentOrg, SessionDep
 from groundshare.api.queries import visible_satellites
 from groundshare.api.views import ClockPublic
-from groundshare.store import ElementSetRecord, Organisation, Satellite
+from groundshare.store import ElementSetRecord, Organisation, Satellite, network_time
 from groundshare.timeutil import utc_now
-from groundshare.units import DAY_S
 
 router = APIRouter(prefix="/clock", tags=["clock"])
-
-#: Element sets older than this (newest visible epoch before the wall clock) switch the clock to their epoch.
-STALE_DATA_S = 3 * DAY_S
 
 
 def newest_visible_epoch(session: Session, org: Organisation) -> datetime | None:
@@ -37,24 +34,31 @@ def newest_visible_epoch(session: Session, org: Organisation) -> datetime | None
 
 
 def clock_for(session: Session, org: Organisation, wall_clock: datetime | None = None) -> ClockPublic:
-    """Return the clock ``org``'s views run on at ``wall_clock`` (default: now)."""
+    """Return the network's clock at ``wall_clock`` (default: now), with what ``org`` may see of the data's age."""
     wall_clock = wall_clock or utc_now()
+    clock = network_time(session)
+    now = clock.now(wall_clock)
     data_epoch = newest_visible_epoch(session, org)
-    if data_epoch is not None and wall_clock - data_epoch > timedelta(seconds=STALE_DATA_S):
-        return ClockPublic(
-            now=data_epoch, wall_clock=wall_clock, mode="epoch", data_epoch=data_epoch,
-            message=f"Demo data: element sets are dated {data_epoch.date().isoformat()}; the clock runs at their "
-                    "epoch, not the wall clock.")
-    if data_epoch is None:
-        message = ("No element sets are visible to your organisation yet; the clock runs at the wall clock. "
+    if clock.mode == "shifted":
+        message = (f"The network's clock runs {_span(clock.offset_s)} the wall clock"
+                   f"{': ' + clock.reason if clock.reason else ''}.")
+    elif data_epoch is None:
+        message = ("No element sets are visible to your organisation yet; the network runs at the wall clock. "
                    "Upload them with POST /satellites/{id}/elements.")
     else:
-        message = (f"Live: the newest element sets are dated {data_epoch.date().isoformat()}; the clock runs at "
-                   "the wall clock.")
-    return ClockPublic(now=wall_clock, wall_clock=wall_clock, mode="live", data_epoch=data_epoch, message=message)
+        message = (f"Live: the network runs at the wall clock; the newest element sets you may see are dated "
+                   f"{data_epoch.date().isoformat()}.")
+    return ClockPublic(now=now, wall_clock=wall_clock, mode=clock.mode, offset_s=round(clock.offset_s, 6),
+                       data_epoch=data_epoch, message=message)
+
+
+def _span(offset_s: float) -> str:
+    days = abs(offset_s) / 86_400.0
+    amount = f"{days:.1f} days" if days >= 1 else f"{abs(offset_s):.0f} s"
+    return f"{amount} {'behind' if offset_s < 0 else 'ahead of'}"
 
 
 @router.get("", name="read_clock")
 def read_clock(session: SessionDep, org: CurrentOrg) -> ClockPublic:
-    """Return the time the dashboard's views use: the wall clock, or the data's epoch when it is stale."""
+    """Return the network's clock: the instant every view, default window and station agent uses."""
     return clock_for(session, org)

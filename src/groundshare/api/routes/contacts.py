@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
 from groundshare.api.queries import (
@@ -29,7 +29,7 @@ from groundshare.link.doppler import received_frequency_hz
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.passes import Site
 from groundshare.passes.track import sample_window
-from groundshare.store import Antenna, Contact, Satellite, book_contact, cancel_contact, newest_element_set
+from groundshare.store import Antenna, BookingRules, Contact, Satellite, book_contact, cancel_contact, network_now
 from groundshare.timeutil import format_utc, seconds_between
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -52,21 +52,31 @@ def contact_public(contact: Contact) -> ContactPublic:
                          end=contact.end_time, busy_until=contact.busy_until, status=contact.status,
                          idempotency_key=contact.idempotency_key, notes=contact.notes,
                          bytes_received=contact.bytes_received, started_at=contact.started_at,
-                         finished_at=contact.finished_at,
+                         finished_at=contact.finished_at, uplink=contact.uplink,
                          execution=ContactExecution.model_validate(contact.execution)
                          if contact.execution is not None else None)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, name="book_contact")
-def book(body: ContactCreate, session: SessionDep, org: CurrentOrg, _token: WriterToken) -> ContactPublic:
-    """Book the antenna for the satellite over [start, end); 409 names the contact in the way.
+def book(body: ContactCreate, request: Request, session: SessionDep, org: CurrentOrg,
+         _token: WriterToken) -> ContactPublic:
+    """Book the antenna for the satellite over [start, end); 409 says when the antenna is busy.
 
-    With ``idempotency_key``, retrying the same request returns the contact booked first.
+    The window must lie within a pass of the satellite over the station, above its mask
+    (422 names the nearest passes; the satellite's operator may send
+    ``allow_outside_pass``), start no earlier than the network's clock (``GET /clock``)
+    and last at most the network's contact limit (one hour by default).  A contact is
+    receive-only unless ``uplink`` (see the field).  With ``idempotency_key``, retrying
+    the same request returns the contact booked first.
     """
     get_visible(session, visible_antennas(session, org), Antenna, body.antenna_id, "antenna")
     get_visible(session, visible_satellites(session, org), Satellite, body.satellite_id, "satellite")
+    settings = request.app.state.settings
+    rules = BookingRules(now=network_now(session), max_contact_s=settings.max_contact_s,
+                         allow_outside_pass=body.allow_outside_pass)
     contact = book_contact(session, antenna_id=body.antenna_id, satellite_id=body.satellite_id, org_id=org.id,
-                           start=body.start, end=body.end, idempotency_key=body.idempotency_key, notes=body.notes)
+                           start=body.start, end=body.end, idempotency_key=body.idempotency_key, notes=body.notes,
+                           uplink=body.uplink, rules=rules)
     return contact_public(contact)
 
 
@@ -107,20 +117,21 @@ def read_contact_geometry(contact_id: PathId, session: SessionDep, org: CurrentO
     Azimuth, elevation, range and range rate every ``step_s`` from start to end (both
     included); the Doppler-shifted downlink and the link margin and data rate where the
     radio parameters are known (``link_note`` says what is missing or assumed).  409 when
-    neither the snapshot nor the satellite has an element set.
+    the contact was booked without an element set: its geometry is computed only from
+    what it was booked with, never from the satellite's current orbit.
     """
     contact = get_visible(session, visible_contacts(session, org), Contact, contact_id, "contact")
-    return contact_geometry(session, contact, step_s)
+    return contact_geometry(contact, step_s)
 
 
-def contact_geometry(session: Session, contact: Contact, step_s: float) -> ContactGeometry:
+def contact_geometry(contact: Contact, step_s: float) -> ContactGeometry:
     """Return the geometry of ``contact`` sampled every ``step_s`` seconds."""
     snapshot = contact.snapshot or {}
     station = snapshot.get("station") or contact.antenna.station.snapshot()
     antenna = snapshot.get("antenna") or contact.antenna.snapshot()
     satellite = contact.satellite
     notes: list[str] = []
-    elements, element_view = _planned_elements(session, contact, snapshot.get("element_set"), notes)
+    elements, element_view = _planned_elements(contact, snapshot.get("element_set"))
     site = Site(station["name"], lat_deg=station["lat_deg"], lon_deg=station["lon_deg"], alt_m=station["alt_m"],
                 min_elevation_deg=station.get("min_elevation_deg") or 0.0, horizon_mask=station.get("horizon_mask"))
     duration_s = seconds_between(contact.start_time, contact.end_time)
@@ -159,30 +170,25 @@ def contact_geometry(session: Session, contact: Contact, step_s: float) -> Conta
         link_note=" ".join(notes))
 
 
-def _planned_elements(session: Session, contact: Contact, snapshot: dict[str, Any] | None,
-                      notes: list[str]) -> tuple[ElementSet, ContactElementSet]:
-    """Return the element set the contact was booked with, else the satellite's newest (noted); 409 if none."""
-    if snapshot and snapshot.get("text"):
-        try:
-            catalog = parse_elements(snapshot["text"], source=f"contact {contact.id} snapshot",
-                                     fmt=snapshot.get("format") or None, on_error="raise")
-            elements = catalog.elements[0]
-            return elements, ContactElementSet(epoch=elements.epoch, source="booking snapshot",
-                                               format=str(snapshot.get("format") or "tle"), text=snapshot["text"])
-        except InvalidInputError as exc:
-            notes.append(f"The element set recorded at booking does not parse ({exc}); the satellite's newest is "
-                         "used instead.")
-    else:
-        notes.append("The contact was booked before its satellite had an element set; the satellite's newest "
-                     "is used instead.")
-    record = newest_element_set(session, contact.satellite_id)
-    if record is None:
-        raise ConflictError(f"contact {contact.id}: satellite {contact.satellite_id} has no element set, neither "
-                            "recorded at booking nor stored since, so its geometry cannot be computed\n\nIts "
-                            f"owner uploads them with POST /satellites/{contact.satellite_id}/elements")
-    elements = record.to_element_set()
-    return elements, ContactElementSet(epoch=record.epoch, source=f"newest stored ({record.source or 'unknown'})",
-                                       format=record.format.value, text=record.text)
+def _planned_elements(contact: Contact, snapshot: dict[str, Any] | None) -> tuple[ElementSet, ContactElementSet]:
+    """Return the element set the contact was booked with; 409 if it has none (no other orbit is used).
+
+    The satellite's newest element set is deliberately not a fallback: the antenna's owner
+    sees this contact, and must not read a private satellite's current orbit through it.
+    """
+    if not snapshot or not snapshot.get("text"):
+        raise ConflictError(f"contact {contact.id} was booked without an element set of its satellite, so its "
+                            "geometry cannot be computed (only what a contact was booked with is used)\n\nBook "
+                            "contacts after the satellite's operator has uploaded its element sets")
+    try:
+        catalog = parse_elements(snapshot["text"], source=f"contact {contact.id} snapshot",
+                                 fmt=snapshot.get("format") or None, on_error="raise")
+    except InvalidInputError as exc:
+        raise ConflictError(f"contact {contact.id}: the element set recorded at booking does not parse ({exc}), so "
+                            "its geometry cannot be computed") from None
+    elements = catalog.elements[0]
+    return elements, ContactElementSet(epoch=elements.epoch, source="booking snapshot",
+                                       format=str(snapshot.get("format") or "tle"), text=snapshot["text"])
 
 
 def _link_config(satellite: Satellite, antenna: dict[str, Any], current: Antenna,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,7 +30,7 @@ from groundshare.api.reports import csv_response, csv_text
 from groundshare.api.routes.contacts import contact_public
 from groundshare.api.schemas import MAX_ID, ContactsPublic, UtcTime
 from groundshare.errors import InvalidInputError
-from groundshare.store import Antenna, Contact, ContactStatus, Organisation, Station
+from groundshare.store import Antenna, Contact, ContactStatus, Organisation, Station, network_now
 from groundshare.timeutil import format_utc, utc_now
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -79,7 +79,8 @@ def contacts_ics(session: SessionDep, org: CurrentOrg, station_id: StationQuery 
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     where = f"station {station.name}" if station is not None else org.name
-    calendar.add("x-wr-calname", f"groundshare contacts: {where}")
+    # An X- property is written raw unless typed: as TEXT its line breaks, commas and semicolons are escaped.
+    calendar.add("x-wr-calname", vText(f"groundshare contacts: {where}"))
     stamp = utc_now().replace(microsecond=0)
     for contact in contacts:
         calendar.add_component(_event(contact, stamp))
@@ -119,7 +120,7 @@ def _contacts(session: Session, org: Organisation, station_id: int | None, satel
               start: datetime | None, end: datetime | None) -> list[Contact]:
     """Return the visible contacts overlapping the (bounded) window, oldest first, with what they refer to."""
     if start is None and end is None:
-        now = utc_now()
+        now = network_now(session)
         start, end = now - DEFAULT_PAST, now + DEFAULT_FUTURE
     elif start is None:
         start = end - DEFAULT_PAST - DEFAULT_FUTURE

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from groundshare.api.deps import CurrentOrg, SessionDep
 from groundshare.api.reports import csv_response, csv_text
 from groundshare.api.schemas import UtcTime
-from groundshare.store import Ledger, LedgerRow, Organisation, compute_ledger
+from groundshare.store import Ledger, LedgerRow, Organisation, compute_ledger, network_now
 from groundshare.store.ledger import Period, check_window, default_window
-from groundshare.timeutil import format_utc, utc_now
+from groundshare.timeutil import format_utc
 
 # No prefix: the routes are /ledger and /ledger.csv.
 router = APIRouter(tags=["ledger"])
@@ -32,8 +32,8 @@ CSV_COLUMNS = ("period_start", "period_end", "owner_org_id", "owner_org_name", "
 StartQuery = Annotated[UtcTime | None, Query(description="Ledger start (ISO 8601, Z); widened to its period's "
                                                          "start. Default: four weeks before end.")]
 EndQuery = Annotated[UtcTime | None, Query(description="Ledger end (ISO 8601, Z), at most 366 days after start; "
-                                                       "widened to a period boundary. Default: the end of the "
-                                                       "current period.")]
+                                                       "widened to a period boundary. Default: the end of the network "
+                                                       "clock's current period (GET /clock).")]
 PeriodQuery = Annotated[Period, Query(description="day, week (ISO, from Monday 00:00 UTC) or month; UTC.")]
 
 
@@ -83,7 +83,7 @@ def get_ledger_csv(session: SessionDep, org: CurrentOrg, start: StartQuery = Non
 
 def _ledger(session: Session, org: Organisation, start: datetime | None, end: datetime | None,
             period: Period) -> Ledger:
-    start, end = default_window(start, end, period, utc_now())
+    start, end = default_window(start, end, period, network_now(session))
     check_window(start, end, loc=("query",))
     return compute_ledger(session, start=start, end=end, period=period, org_id=org.id)
 

@@ -1,7 +1,8 @@
 """Contact requests: what an organisation asks the network for.
 
 A request names a satellite the caller may see (its own or a public one), a window and
-what makes a pass worth having.  Requests are private to the organisation that made
+what makes a pass worth having.  An organisation has at most ``max_open_requests_per_org``
+open requests (``Settings``; 409 beyond it).  Requests are private to the organisation that made
 them (another organisation's answers 404).  A request can be changed while it is open;
 cancelling sets it to cancelled and cancels its contacts that are still scheduled.
 Cancelling a cancelled request changes nothing and answers 200 (retries are safe).
@@ -12,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
@@ -36,14 +37,20 @@ router = APIRouter(prefix="/requests", tags=["requests"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_request(body: RequestCreate, session: SessionDep, org: CurrentOrg, _token: WriterToken) -> RequestPublic:
-    """Ask for contacts with a visible satellite within [window_start, window_end)."""
+def create_request(body: RequestCreate, request: Request, session: SessionDep, org: CurrentOrg,
+                   _token: WriterToken) -> RequestPublic:
+    """Ask for contacts with a visible satellite within [window_start, window_end).
+
+    An organisation may have at most the server's ``max_open_requests_per_org`` open
+    requests at once (409 beyond it): each one is planned by every run over its window.
+    """
     get_visible(session, visible_satellites(session, org), Satellite, body.satellite_id, "satellite")
     check_request_window(body.window_start, body.window_end, body.min_duration_s)
-    request = ContactRequest(org_id=org.id, **body.model_dump())
-    session.add(request)
+    check_open_request_quota(session, org, request.app.state.settings.max_open_requests_per_org)
+    row = ContactRequest(org_id=org.id, **body.model_dump())
+    session.add(row)
     session.flush()
-    return RequestPublic.model_validate(request)
+    return RequestPublic.model_validate(row)
 
 
 @router.get("")
@@ -112,6 +119,22 @@ def check_request_window(window_start: datetime, window_end: datetime, min_durat
     if min_duration_s > window_s:
         raise InvalidInputError(f"min_duration_s ({min_duration_s:g} s) is longer than the window ({window_s:g} s); "
                                 "shorten it or widen the window", loc=("min_duration_s",))
+
+
+def check_open_request_quota(session: Session, org: Organisation, quota: int) -> None:
+    """Refuse one more open request when ``org`` has ``quota`` already, naming the quota and what to do.
+
+    The organisation's row is locked first (PostgreSQL; SQLite's write transaction already
+    serialises writers), so two requests created at once cannot both take the last place.
+    """
+    session.scalars(select(Organisation.id).where(Organisation.id == org.id).with_for_update()).one()
+    open_count = session.scalar(select(func.count()).select_from(ContactRequest).where(
+        ContactRequest.org_id == org.id, ContactRequest.status == RequestStatus.OPEN)) or 0
+    if open_count >= quota:
+        raise ConflictError(
+            f"your organisation has {open_count} open contact requests, the most one organisation may have "
+            f"(max_open_requests_per_org is {quota})\n\nCancel requests it no longer needs (POST "
+            "/requests/{id}/cancel), or let planning runs schedule some (POST /schedule/runs), then ask again")
 
 
 def _own_request(session: Session, org: Organisation, request_id: int) -> ContactRequest:

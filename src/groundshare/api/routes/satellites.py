@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 from pydantic import Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
@@ -40,6 +40,7 @@ from groundshare.api.routes.passes import (
 from groundshare.api.schemas import (
     MAX_ID,
     ElementSetPublic,
+    ElementSetsPruned,
     ElementSetsPublic,
     PassesPublic,
     SatelliteCreate,
@@ -49,7 +50,7 @@ from groundshare.api.schemas import (
     UtcTime,
 )
 from groundshare.api.views import SatelliteTrack, SubPoint, TracksPublic
-from groundshare.errors import InvalidInputError, NotFoundError
+from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.orbits.catalog import ElementFormat, detect_format
 from groundshare.orbits.frames import gmst82_rad, itrs_to_geodetic, teme_to_itrs
@@ -59,6 +60,7 @@ from groundshare.store import (
     ContactRequest,
     ElementSetRecord,
     ElementTextFormat,
+    Organisation,
     Satellite,
     Station,
     newest_element_set,
@@ -68,11 +70,10 @@ from groundshare.units import DAY_S
 
 router = APIRouter(prefix="/satellites", tags=["satellites"])
 
-#: Largest element text accepted in one upload (a whole CelesTrak "active" file is about 2 MB).
-MAX_ELEMENT_TEXT_CHARS = 4_000_000
-
-ElementText = Annotated[str, Body(media_type="text/plain", max_length=MAX_ELEMENT_TEXT_CHARS,
-                                  description="TLE/3LE or CCSDS OMM (JSON, CSV, XML, KVN) text.")]
+# An upload's size is bounded in bytes before it is read (api.limits: Settings.max_element_upload_bytes, 413).
+ElementText = Annotated[str, Body(media_type="text/plain", description=(
+    "TLE/3LE or CCSDS OMM (JSON, CSV, XML, KVN) text, at most the service's element upload limit (16 MiB by "
+    "default; a whole CelesTrak 'active' file is about 2.5 MB); a larger body answers 413."))]
 
 #: Longest stretch of ground track before or after ``at``: two days.
 MAX_TRACK_SPAN_S = 172_800.0
@@ -91,8 +92,14 @@ TrackSatelliteIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | Non
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_satellite(body: SatelliteCreate, session: SessionDep, token: WriterToken) -> SatellitePublic:
-    """Register a satellite owned by the caller's organisation."""
-    _refuse_norad_id(session, body.norad_id)
+    """Register a satellite operated by the caller's organisation.
+
+    NORAD numbers are unique per organisation: another organisation may register the same
+    number as a satellite of its own, with its own element sets (see the README's
+    "Satellites and NORAD numbers").
+    """
+    _refuse_norad_id(session, token.org_id, body.norad_id)
+    _check_uplink_orgs(session, token.org_id, body.uplink_org_ids)
     satellite = Satellite(org_id=token.org_id, **body.model_dump())
     session.add(satellite)
     session.flush()
@@ -220,7 +227,11 @@ def update_satellite(satellite_id: PathId, body: SatelliteUpdate, session: Sessi
     require_owner(org, satellite, "satellite", "change it")
     changes = body.changes()
     if "norad_id" in changes:
-        _refuse_norad_id(session, changes["norad_id"], but=satellite.id)
+        _refuse_norad_id(session, org.id, changes["norad_id"], but=satellite.id)
+    if changes.get("uplink_org_ids") is None:
+        changes.pop("uplink_org_ids", None)  # null: keep the list (send [] to clear it)
+    else:
+        _check_uplink_orgs(session, org.id, changes["uplink_org_ids"])
     for field, value in changes.items():
         setattr(satellite, field, value)
     session.flush()
@@ -240,11 +251,16 @@ def delete_satellite(satellite_id: PathId, session: SessionDep, org: CurrentOrg,
 
 
 @router.post("/{satellite_id}/elements", status_code=status.HTTP_201_CREATED)
-def upload_elements(satellite_id: PathId, text: ElementText, session: SessionDep, org: CurrentOrg,
-                    _token: WriterToken,
+def upload_elements(satellite_id: PathId, text: ElementText, request: Request, session: SessionDep,
+                    org: CurrentOrg, _token: WriterToken,
                     fmt: Annotated[ElementFormat | None, Query(description="Format; detected when left out.")] = None,
                     ) -> ElementSetsPublic:
-    """Store the element sets in the text (all must be of this satellite); every record must parse."""
+    """Store the element sets in the text (all must be of this satellite); every record must parse.
+
+    An organisation stores at most ``max_element_sets_per_org`` element sets (all its
+    satellites together; 409 beyond it): prune old ones with ``DELETE
+    /satellites/{satellite_id}/elements?before=...``.
+    """
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
     require_owner(org, satellite, "satellite", "upload its element sets")
     catalog = parse_elements(text, source="request body", fmt=fmt, on_error="raise")
@@ -265,9 +281,38 @@ def upload_elements(satellite_id: PathId, text: ElementText, session: SessionDep
                                     loc=("body",))
         records.append(ElementSetRecord(satellite_id=satellite.id, epoch=element_set.epoch,
                                         format=ElementTextFormat(record_fmt), text=record_text, source="api upload"))
+    _check_element_quota(session, org, len(records), request.app.state.settings.max_element_sets_per_org)
     session.add_all(records)
     session.flush()
     return ElementSetsPublic(data=[ElementSetPublic.model_validate(r) for r in records], count=len(records))
+
+
+@router.delete("/{satellite_id}/elements")
+def prune_elements(satellite_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken,
+                   before: Annotated[UtcTime, Query(description="Delete the element sets whose epoch is before "
+                                                                "this time (ISO 8601, Z).")]) -> ElementSetsPruned:
+    """Delete one of the caller's satellites' element sets older than ``before``; its newest is always kept.
+
+    Booked contacts keep the element set they were planned with (their own copy).
+    """
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    require_owner(org, satellite, "satellite", "delete its element sets")
+    newest = newest_element_set(session, satellite.id)
+    keep = newest.id if newest is not None else 0
+    result = session.execute(delete(ElementSetRecord).where(
+        ElementSetRecord.satellite_id == satellite.id, ElementSetRecord.epoch < before, ElementSetRecord.id != keep))
+    return ElementSetsPruned(deleted=int(result.rowcount or 0))
+
+
+def _check_element_quota(session: Session, org: Organisation, adding: int, limit: int) -> None:
+    """Refuse an upload that would take the organisation past its quota of stored element sets."""
+    stored = session.scalar(select(func.count()).select_from(ElementSetRecord).join(Satellite)
+                            .where(Satellite.org_id == org.id)) or 0
+    if stored + adding > limit:
+        raise ConflictError(
+            f"your organisation stores {stored:,} element sets; {adding:,} more would pass its quota of {limit:,}"
+            "\n\nDelete old ones first with DELETE /satellites/{id}/elements?before=<time> (booked contacts keep "
+            "their own copy)")
 
 
 @router.get("/{satellite_id}/passes")
@@ -285,7 +330,23 @@ def list_satellite_passes(satellite_id: PathId, start: PassStart, session: Sessi
                        min_elevation_deg=min_elevation_deg)
 
 
-def _refuse_norad_id(session: Session, norad_id: int, *, but: int | None = None) -> None:
-    query = select(Satellite.id).where(Satellite.norad_id == norad_id, Satellite.id != (but or 0))
-    refuse_taken(session, query, lambda taken: f"NORAD {norad_id} is already registered (satellite {taken}); each "
-                 "satellite is registered once, by its owner")
+def _refuse_norad_id(session: Session, org_id: int, norad_id: int, *, but: int | None = None) -> None:
+    """Refuse a NORAD number the organisation already registered (other organisations' are not looked at)."""
+    query = select(Satellite.id).where(Satellite.org_id == org_id, Satellite.norad_id == norad_id,
+                                       Satellite.id != (but or 0))
+    refuse_taken(session, query, lambda taken: f"your organisation already registered NORAD {norad_id} as "
+                 f"satellite {taken}; change that one (PATCH /satellites/{taken}) instead of registering it twice")
+
+
+def _check_uplink_orgs(session: Session, org_id: int, org_ids: list[int]) -> None:
+    """Refuse an uplink grant naming the operator itself, an organisation twice, or one that does not exist."""
+    if org_id in org_ids:
+        raise InvalidInputError("uplink_org_ids lists your own organisation, which operates the satellite anyway; "
+                                "list only partners", loc=("body", "uplink_org_ids"))
+    if len(set(org_ids)) != len(org_ids):
+        raise InvalidInputError("uplink_org_ids lists an organisation more than once", loc=("body", "uplink_org_ids"))
+    known = set(session.scalars(select(Organisation.id).where(Organisation.id.in_(org_ids))))
+    missing = [i for i in org_ids if i not in known]
+    if missing:
+        raise InvalidInputError(f"uplink_org_ids: organisation {missing[0]} does not exist (GET /orgs lists them)",
+                                loc=("body", "uplink_org_ids"))

@@ -1,29 +1,97 @@
-"""Planning runs: plan the caller's open contact requests on the antennas it may use, and book the plan."""
+"""Planning runs: plan the caller's open contact requests on the antennas it may use, and book the plan.
+
+A run costs the shared server CPU time and memory, so it is bounded by the service's
+``Settings``: its horizon (``max_plan_hours``), its solver time (``max_plan_time_limit_s``)
+and threads (``plan_workers``), and its candidate passes (``max_plan_candidates``; a larger
+run is refused with what to narrow).  An organisation runs one plan at a time, and the
+server at most ``max_concurrent_plan_runs``: a run beyond either answers 429 with
+``Retry-After`` at once rather than queueing, so runs never pile up on the thread pool
+that every other request needs.  The route is synchronous (FastAPI runs it in that pool,
+off the event loop), and it holds no database snapshot while it solves.
+
+Every figure of the answer is computed from what the caller may see (``store.planning``):
+its own antennas and those shared with it, its own requests, and bookings named only
+where it may see them.
+"""
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.errors import ErrorBody
 from groundshare.api.schemas import UtcTime
+from groundshare.api.settings import Settings
+from groundshare.errors import InvalidInputError
 from groundshare.store import session_scope
-from groundshare.store.planning import book_plan, build_problem, solve_run
+from groundshare.store.planning import PLAN_LEAD_S, book_plan, build_problem, solve_run
 
 router = APIRouter(prefix="/schedule", tags=["schedule"])
+
+class PlanningGate:
+    """Admit planning runs: one per organisation at a time, and at most ``max_runs`` in this server process.
+
+    ``admit`` refuses at once (429 with ``Retry-After``, the seconds until a run in the
+    way should end) instead of waiting: a waiting run would hold a thread of the pool.
+    """
+
+    def __init__(self, max_runs: int) -> None:
+        if max_runs < 1:
+            raise InvalidInputError(f"max_concurrent_plan_runs must be 1 or more, got {max_runs!r}",
+                                    loc=("max_concurrent_plan_runs",))
+        self.max_runs = max_runs
+        self._lock = threading.Lock()
+        self._ends: dict[int, float] = {}  # organisation id -> when its run should end (time.monotonic())
+
+    @contextmanager
+    def admit(self, org_id: int, expected_s: float) -> Iterator[None]:
+        """Hold a place for ``org_id``'s run, expected to last ``expected_s``, while the block runs."""
+        with self._lock:
+            now = time.monotonic()
+            if org_id in self._ends:
+                wait_s = _retry_after_s(self._ends[org_id] - now)
+                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait_s)}, detail=(
+                    "your organisation already has a planning run in progress, and an organisation runs one plan "
+                    f"at a time\n\nRetry when it ends, in about {wait_s} s (Retry-After)"))
+            if len(self._ends) >= self.max_runs:
+                wait_s = _retry_after_s(min(self._ends.values()) - now)
+                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait_s)}, detail=(
+                    f"the server is running {len(self._ends)} planning runs, the most it runs at once "
+                    f"(max_concurrent_plan_runs)\n\nRetry in about {wait_s} s (Retry-After)"))
+            self._ends[org_id] = now + expected_s
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._ends[org_id]
+
+
+def _retry_after_s(left_s: float) -> int:
+    return max(1, math.ceil(left_s))
 
 
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start: UtcTime
-    hours: float = Field(default=24.0, gt=0, le=168, description="Length of the horizon planned, hours.")
+    hours: float = Field(default=24.0, gt=0, allow_inf_nan=False, description=(
+        "Length of the horizon planned, hours: at most the server's max_plan_hours (168 by default), which is "
+        "also the default where it is lower than 24."))
     dry_run: bool = Field(default=True, description="Plan only; book nothing.")
     solver: Literal["auto", "cpsat", "greedy"] = "auto"
-    time_limit_s: float = Field(default=10.0, gt=0, le=60)
+    time_limit_s: float = Field(default=10.0, gt=0, allow_inf_nan=False, description=(
+        "Solver time, seconds: at most the server's max_plan_time_limit_s (60 by default), which is also the "
+        "default where it is lower than 10."))
 
 
 class RunPublic(BaseModel):
@@ -40,9 +108,17 @@ class RunPublic(BaseModel):
     refused: list[dict[str, str]]
     fairness: dict[str, Any] | None
     unserved: list[dict[str, Any]]
+    workers: int = Field(description="Solver threads the run used (the server's plan_workers).")
 
 
-@router.post("/runs", status_code=status.HTTP_201_CREATED)
+RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": (
+        "The caller's organisation already has a planning run in progress, or the server runs as many as it "
+        "allows; nothing was planned: retry after Retry-After seconds.")},
+}
+
+
+@router.post("/runs", status_code=status.HTTP_201_CREATED, responses=RUN_RESPONSES)
 def create_run(body: RunCreate, request: Request, session: SessionDep, org: CurrentOrg,
                _token: WriterToken) -> RunPublic:
     """Plan the caller's open requests over [start, start + hours) and, unless ``dry_run``, book the plan.
@@ -50,16 +126,46 @@ def create_run(body: RunCreate, request: Request, session: SessionDep, org: Curr
     Contacts already booked (anyone's) never move; partners' antennas are used only as
     their sharing policies allow.  The plan is checked by the independent validator
     before anything is booked; bookings refused meanwhile are listed under ``refused``.
+    One run per organisation at a time (429 otherwise); the horizon, solver time and
+    candidate passes are bounded by the server (422 naming the bound and what to narrow).
     """
-    run = build_problem(session, start=body.start, end=body.start + timedelta(hours=body.hours), org_ids={org.id})
-    session.rollback()  # the read is done; hold no snapshot while solving
-    solve_run(run, solver=body.solver, time_limit_s=body.time_limit_s, workers=8)
-    if not body.dry_run and run.plan.contacts:
-        with session_scope(request.app.state.session_factory) as writer:
-            book_plan(writer, run)
-    else:
-        run.dry_run = body.dry_run
-    return RunPublic(**run.to_dict())
+    settings: Settings = request.app.state.settings
+    hours, time_limit_s = run_bounds(body, settings)
+    gate: PlanningGate = request.app.state.planning_gate
+    with gate.admit(org.id, expected_s=time_limit_s + PLAN_LEAD_S):
+        run = build_problem(session, start=body.start, end=body.start + timedelta(hours=hours), org_id=org.id,
+                            lead_s=time_limit_s + PLAN_LEAD_S, max_contact_s=settings.max_contact_s,
+                            max_candidates=settings.max_plan_candidates)
+        session.rollback()  # the read is done; hold no snapshot while solving
+        solve_run(run, solver=body.solver, time_limit_s=time_limit_s, workers=settings.plan_workers)
+        if not body.dry_run and run.plan.contacts:
+            with session_scope(request.app.state.session_factory) as writer:
+                book_plan(writer, run, max_contact_s=settings.max_contact_s)
+        else:
+            run.dry_run = body.dry_run
+    return RunPublic(**run.to_dict(), workers=settings.plan_workers)
 
 
 create_run.reads_only = True  # type: ignore[attr-defined]  # see deps.get_session
+
+
+def run_bounds(body: RunCreate, settings: Settings) -> tuple[float, float]:
+    """Return the run's hours and solver time, refusing more than the server allows (naming the field and bound).
+
+    A field the caller left out takes its default, or the server's bound where that is lower.
+    """
+    hours, time_limit_s = body.hours, body.time_limit_s
+    if "hours" not in body.model_fields_set:
+        hours = min(hours, settings.max_plan_hours)
+    if "time_limit_s" not in body.model_fields_set:
+        time_limit_s = min(time_limit_s, settings.max_plan_time_limit_s)
+    if hours > settings.max_plan_hours:
+        raise InvalidInputError(f"hours is {hours:g}, more than the {settings.max_plan_hours:g} h one planning "
+                                f"run may cover (max_plan_hours)\n\nPlan the span in runs of at most "
+                                f"{settings.max_plan_hours:g} h", loc=("body", "hours"))
+    if time_limit_s > settings.max_plan_time_limit_s:
+        raise InvalidInputError(f"time_limit_s is {time_limit_s:g}, more than the "
+                                f"{settings.max_plan_time_limit_s:g} s of solver time one run may use "
+                                f"(max_plan_time_limit_s)\n\nAsk for {settings.max_plan_time_limit_s:g} s or less",
+                                loc=("body", "time_limit_s"))
+    return hours, time_limit_s

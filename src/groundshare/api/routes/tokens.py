@@ -1,12 +1,16 @@
 """API tokens of the caller's organisation (admin tokens only; others get 403 naming the role rule).
 
-A new token's text is in the creation response only: the database keeps its hash.
-Revoking is for good (the token then answers 401); revoking a revoked token changes
+A new token's text is in the creation response only: the database keeps its hash.  A
+token may be given an expiry (``expires_at`` or ``expires_in_days``, by the wall clock);
+after it, the token answers 401 saying so.  Listings show when each was last used (to the
+minute).  Revoking is for good (the token then answers 401); revoking a revoked token changes
 nothing.  The organisation's last unrevoked admin token cannot be revoked (409), so an
 organisation cannot lock itself out of managing its tokens.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import APIRouter, status
 
@@ -14,9 +18,9 @@ from groundshare.api.deps import AdminToken, CurrentOrg, SessionDep
 from groundshare.api.queries import get_visible, own_tokens, page
 from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.schemas import TokenCreate, TokenCreated, TokenPublic, TokensPublic
-from groundshare.errors import ConflictError
+from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.store import ApiToken, Role
-from groundshare.timeutil import utc_now
+from groundshare.timeutil import format_utc, utc_now
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -24,7 +28,15 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, session: SessionDep, org: CurrentOrg, _token: AdminToken) -> TokenCreated:
     """Issue a token of the caller's organisation; its text is shown in this response only."""
+    now = utc_now()
+    expires_at = body.expires_at
+    if body.expires_in_days is not None:
+        expires_at = now + timedelta(days=body.expires_in_days)
+    elif expires_at is not None and expires_at <= now:
+        raise InvalidInputError(f"expires_at {format_utc(expires_at)} is not in the future (now is {format_utc(now)}); "
+                                "send a later time, or expires_in_days", loc=("expires_at",))
     row, text = ApiToken.issue(org.id, body.role, label=body.label)
+    row.expires_at = expires_at
     session.add(row)
     session.flush()
     return TokenCreated(**TokenPublic.model_validate(row).model_dump(), token=text)

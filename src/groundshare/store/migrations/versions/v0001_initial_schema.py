@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import conv
 
-from groundshare.store.guards import create_guards
+from groundshare.store.guards import OVERLAP_GUARD, create_guards
 from groundshare.store.types import UtcDateTime
 
 revision = "0001"
@@ -275,7 +275,7 @@ def upgrade() -> None:
     if bind.dialect.name == "postgresql":
         bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
     _schema().create_all(bind)
-    create_guards(bind)  # store.guards' SQL text (GUARDS[dialect]), skipped when present
+    create_guards(bind, only=OVERLAP_GUARD)  # store.guards' SQL text of the antenna guard, skipped when present
 
 
 def downgrade() -> None:

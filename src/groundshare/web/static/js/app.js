@@ -1,5 +1,7 @@
 // The dashboard's shell: sign-in, the shared context (who, what they may see, the clock),
-// hash routes and the nav bar.  Each page module exports render(main, ctx) -> cleanup?.
+// hash routes and the nav bar.  Each page module exports render(root, ctx, visit): it draws
+// into `root` (its own element, detached when the user moves on), checks `visit.live` after
+// each await and registers what to stop with `visit.onLeave` (ui.js).
 
 import { ApiError, get, getAll, setToken, token } from "./api.js";
 import * as gnss from "./gnss.js";
@@ -7,7 +9,7 @@ import * as ledger from "./ledger.js";
 import * as map from "./map.js";
 import * as pages from "./pages.js";
 import * as timeline from "./timeline.js";
-import { showError } from "./ui.js";
+import { showError, Visit } from "./ui.js";
 
 const d3 = window.d3;
 
@@ -22,20 +24,24 @@ const ROUTES = {
 
 const main = document.getElementById("main");
 let ctx = null; // the signed-in context; null when signed out
-let cleanup = null;
+let visit = null; // the page shown now; null on the sign-in form
 
-/** The dashboard clock: the server's `now` (shifted to the demo's data in "epoch" mode), then the wall clock's pace. */
+/**
+ * The network's clock (GET /clock): the server's `now` when it was read, then running at the
+ * wall clock's pace (a monotonic timer, so a change of this computer's clock moves nothing).
+ * Mode "shifted": the network runs at an anchor away from the wall clock (the demo's data).
+ */
 class Clock {
   constructor(body) {
     this.mode = body.mode;
     this.message = body.message || "";
     this.dataEpoch = body.data_epoch ? new Date(body.data_epoch) : null;
     this.base = new Date(body.now).getTime();
-    this.fetchedAt = Date.now();
+    this.readAt = performance.now();
   }
 
   now() {
-    return new Date(this.base + (Date.now() - this.fetchedAt));
+    return new Date(this.base + (performance.now() - this.readAt));
   }
 }
 
@@ -84,9 +90,15 @@ async function loadContext() {
 
 function showBanner() {
   const banner = document.getElementById("demo-banner");
-  const epoch = ctx && ctx.clock.mode === "epoch";
-  banner.hidden = !epoch;
-  banner.textContent = epoch ? ctx.clock.message || "Demo data: the dashboard clock runs at the data's epoch." : "";
+  const shifted = Boolean(ctx) && ctx.clock.mode === "shifted";
+  banner.hidden = !shifted;
+  banner.textContent = shifted ? ctx.clock.message || "The network's clock is shifted away from the wall clock." : "";
+}
+
+/** End the page shown (its pending renders then write nowhere) and stop its timers. */
+function leavePage() {
+  if (visit) visit.end();
+  visit = null;
 }
 
 function showWho() {
@@ -130,8 +142,7 @@ function renderSignIn(message = "") {
 function signOut() {
   setToken(null);
   ctx = null;
-  if (cleanup) cleanup();
-  cleanup = null;
+  leavePage();
   showWho();
   showBanner();
   showError(null);
@@ -140,8 +151,7 @@ function signOut() {
 }
 
 async function route() {
-  if (cleanup) cleanup();
-  cleanup = null;
+  leavePage();
   showError(null);
   if (!ctx) {
     renderSignIn();
@@ -153,10 +163,16 @@ async function route() {
     if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  main.innerHTML = "";
+  const root = document.createElement("div");
+  root.className = "page";
+  main.replaceChildren(root);
+  const current = new Visit(root);
+  visit = current;
   try {
-    cleanup = (await ROUTES[hash](main, ctx)) || null;
+    const cleanup = await ROUTES[hash](root, ctx, current);
+    if (typeof cleanup === "function") current.onLeave(cleanup);
   } catch (error) {
+    if (!current.live) return; // the user has moved on: an old page's failure is not theirs to see
     if (error instanceof ApiError && error.status === 401) signOut();
     else showError(error);
   }

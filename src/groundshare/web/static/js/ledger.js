@@ -2,7 +2,7 @@
 // and received, as a table and as a bar chart of the totals over the window.
 
 import { bytesText, get, iso, utcText } from "./api.js";
-import { esc, guarded, tableHtml } from "./ui.js";
+import { esc, tableHtml } from "./ui.js";
 
 const d3 = window.d3;
 const DAY_MS = 86_400_000;
@@ -11,9 +11,9 @@ function dateValue(date) {
   return date.toISOString().slice(0, 10);
 }
 
-export async function render(main, ctx) {
+export async function render(root, ctx, visit) {
   const now = ctx.clock.now();
-  main.innerHTML = `
+  root.innerHTML = `
     <h1>Partner ledger</h1>
     <section class="panel" aria-label="Ledger window">
       <form class="controls" id="ledger-form">
@@ -36,24 +36,27 @@ export async function render(main, ctx) {
       <div id="ledger-table"></div>
     </section>`;
 
+  let latest = 0; // a window asked for later wins over an earlier answer still on its way
   async function show() {
+    const ask = ++latest;
     const body = await get("/ledger", {
-      start: iso(new Date(`${document.getElementById("ledger-start").value}T00:00:00Z`)),
-      end: iso(new Date(`${document.getElementById("ledger-end").value}T00:00:00Z`)),
-      period: document.getElementById("ledger-period").value,
+      start: iso(new Date(`${visit.el("ledger-start").value}T00:00:00Z`)),
+      end: iso(new Date(`${visit.el("ledger-end").value}T00:00:00Z`)),
+      period: visit.el("ledger-period").value,
     });
-    drawTable(ctx, body);
-    drawChart(ctx, body);
+    if (!visit.live || ask !== latest) return;
+    drawTable(ctx, body, visit);
+    drawChart(ctx, body, visit);
   }
 
-  document.getElementById("ledger-form").addEventListener("submit", guarded(async (event) => {
+  visit.el("ledger-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    await show();
-  }));
+    visit.guard(show)();
+  });
   await show();
 }
 
-function drawTable(ctx, body) {
+function drawTable(ctx, body, visit) {
   const columns = [{ label: "Period" }, { label: "Owner (antennas)" }, { label: "User" }, { label: "Booked h", num: true },
     { label: "Completed h", num: true }, { label: "Failed h", num: true }, { label: "Contacts", num: true },
     { label: "Bytes delivered", num: true }];
@@ -63,13 +66,13 @@ function drawTable(ctx, body) {
       r.booked_hours.toFixed(2), r.completed_hours.toFixed(2), r.failed_hours.toFixed(2), String(r.contacts),
       esc(bytesText(r.bytes_delivered))],
   }));
-  document.getElementById("ledger-table").innerHTML = rows.length
+  visit.el("ledger-table").innerHTML = rows.length
     ? tableHtml(`${body.period} rows from ${utcText(new Date(body.start), false)} to ${utcText(new Date(body.end), false)}`,
       columns, rows)
     : `<p class="muted">No antenna time was booked in this window.</p>`;
 }
 
-function drawChart(ctx, body) {
+function drawChart(ctx, body, visit) {
   const totals = new Map();
   const entry = (id, name) => {
     if (!totals.has(id)) totals.set(id, { id, name, given: 0, received: 0, bytesGiven: 0, bytesReceived: 0 });
@@ -85,7 +88,7 @@ function drawChart(ctx, body) {
     user.bytesReceived += r.bytes_delivered;
   }
   const orgs = [...totals.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const holder = document.getElementById("ledger-chart");
+  const holder = visit.el("ledger-chart");
   holder.innerHTML = "";
   if (!orgs.length) {
     holder.innerHTML = `<p class="muted">No shared antenna time in this window.</p>`;

@@ -3,7 +3,7 @@
 // owner, and a time control (now, play/pause, next contact).
 
 import { ApiError, get, iso, utcText } from "./api.js";
-import { esc, guarded, showError } from "./ui.js";
+import { fillLegend } from "./ui.js";
 
 const d3 = window.d3;
 const topojson = window.topojson;
@@ -80,8 +80,8 @@ function placeLabels(items) {
   return items;
 }
 
-export async function render(main, ctx) {
-  main.innerHTML = `
+export async function render(root, ctx, visit) {
+  root.innerHTML = `
     <h1>Network map</h1>
     <section class="panel" aria-label="Time and footprint controls">
       <div class="controls">
@@ -110,7 +110,7 @@ export async function render(main, ctx) {
 
   const projection = d3.geoEquirectangular().fitExtent([[0, 0], [WIDTH, HEIGHT]], { type: "Sphere" });
   const path = d3.geoPath(projection);
-  const svg = d3.select("#map-svg");
+  const svg = d3.select(visit.el("map-svg"));
   svg.append("path").attr("class", "graticule").attr("d", path(d3.geoGraticule10()));
   const landLayer = svg.append("g").attr("class", "land-layer");
   const footprintLayer = svg.append("g").attr("class", "footprints");
@@ -123,12 +123,12 @@ export async function render(main, ctx) {
   let fetching = null;
   let timer = null;
 
-  const readout = document.getElementById("map-time");
-  const note = document.getElementById("map-note");
+  const readout = visit.el("map-time");
+  const note = visit.el("map-note");
 
   function drawFootprints() {
-    const alt = Number(document.getElementById("fp-alt").value) || 500;
-    const el = Number(document.getElementById("fp-el").value) || 0;
+    const alt = Number(visit.el("fp-alt").value) || 500;
+    const el = Number(visit.el("fp-el").value) || 0;
     const radius = footprintRadiusDeg(alt, el);
     footprintLayer.selectAll("path").data(ctx.stations, (s) => s.id).join("path")
       .attr("class", "footprint")
@@ -185,12 +185,10 @@ export async function render(main, ctx) {
     g.select("text").attr("x", (d) => d.xy[0] + (flip(d) ? -5 : 5)).attr("y", (d) => d.xy[1] - 4)
       .attr("text-anchor", (d) => (flip(d) ? "end" : "start")).text((d) => d.sat.name);
     g.select("title").text((d) => `${d.sat.name} (NORAD ${d.sat.norad_id}), ${ctx.orgName(d.sat.org_id)}`);
-    document.getElementById("map-desc").textContent =
+    visit.el("map-desc").textContent =
       `${ctx.stations.length} stations and ${markers.length} satellites at ${utcText(ctx.time)}.`;
     const owners = [...new Set(rows.map((s) => s.org_id))].sort((a, b) => a - b);
-    document.getElementById("map-legend").innerHTML = owners.map((id) =>
-      `<li><span class="swatch" style="background:${ctx.orgColour(id)}" aria-hidden="true"></span>${esc(ctx.orgName(id))}</li>`)
-      .join("");
+    fillLegend(visit.el("map-legend"), owners, ctx);
   }
 
   async function fetchTracks() {
@@ -199,16 +197,17 @@ export async function render(main, ctx) {
     fetching = (async () => {
       try {
         const body = await get("/satellites/tracks", { at: iso(at), step_s: 60 });
+        if (!visit.live) return;
         tracks = body;
         tracksAt = new Date(body.at).getTime();
         note.textContent = body.warnings && body.warnings.length ? `Note: ${body.warnings.join(" ")}` : "";
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) note.textContent = "Satellite tracks are not available from this server.";
-        else showError(error);
+        else visit.report(error);
       } finally {
         fetching = null;
       }
-      drawSatellites();
+      if (visit.live) drawSatellites();
     })();
     return fetching;
   }
@@ -219,25 +218,26 @@ export async function render(main, ctx) {
   }
 
   function setPlaying(playing) {
-    const button = document.getElementById("map-play");
+    const button = visit.el("map-play");
     button.setAttribute("aria-pressed", String(playing));
     button.textContent = playing ? "Pause" : "Play";
     clearInterval(timer);
     timer = null;
     if (playing) {
       timer = setInterval(() => {
-        const speed = Number(document.getElementById("map-speed").value);
+        const speed = Number(visit.el("map-speed").value);
         ctx.setTime(new Date(ctx.time.getTime() + TICK_MS * speed));
       }, TICK_MS);
     }
   }
 
-  document.getElementById("map-now").addEventListener("click", () => ctx.setTime(ctx.clock.now()));
-  document.getElementById("map-play").addEventListener("click", () => setPlaying(timer === null));
-  document.getElementById("map-next").addEventListener("click", guarded(async () => {
-    const info = document.getElementById("map-next-info");
+  visit.el("map-now").addEventListener("click", () => ctx.setTime(ctx.clock.now()));
+  visit.el("map-play").addEventListener("click", () => setPlaying(timer === null));
+  visit.el("map-next").addEventListener("click", visit.guard(async () => {
+    const info = visit.el("map-next-info");
     const from = ctx.time.getTime();
     const page = await get("/contacts", { start: iso(ctx.time), limit: 200 });
+    if (!visit.live) return;
     const next = page.data.find((c) => new Date(c.start).getTime() > from + 500 && c.status !== "cancelled");
     if (!next) {
       info.textContent = "No contact after this time.";
@@ -250,17 +250,17 @@ export async function render(main, ctx) {
       `${antenna ? antenna.station.name : `antenna ${next.antenna_id}`}`;
     ctx.setTime(new Date(next.start));
   }));
-  for (const id of ["fp-alt", "fp-el"]) document.getElementById(id).addEventListener("input", drawFootprints);
+  for (const id of ["fp-alt", "fp-el"]) visit.el(id).addEventListener("input", drawFootprints);
 
   const unsubscribe = ctx.onTime(onTime);
+  visit.onLeave(() => {
+    setPlaying(false);
+    unsubscribe();
+  });
   drawFootprints();
   drawStations();
   drawSatellites();
   const [outline] = await Promise.all([land(), fetchTracks()]);
+  if (!visit.live) return;
   landLayer.append("path").attr("class", "land").attr("d", path(outline));
-
-  return () => {
-    setPlaying(false);
-    unsubscribe();
-  };
 }

@@ -11,12 +11,13 @@ const UPCOMING = 5;
 const num = (v, digits = 1) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
 const when = (v) => utcText(new Date(v), false);
 
-export async function renderStations(main, ctx) {
+export async function renderStations(root, ctx, visit) {
   const now = ctx.clock.now();
   const [policies, upcoming] = await Promise.all([
     getAll("/policies"),
     Promise.all(ctx.stations.map((s) => get("/contacts", { station_id: s.id, start: iso(now), limit: UPCOMING }))),
   ]);
+  if (!visit.live) return;
   const antennasOf = (station) => [...ctx.antennas.values()].filter((a) => a.station.id === station.id);
   const sections = ctx.stations.map((station, i) => {
     const antennas = antennasOf(station);
@@ -50,7 +51,7 @@ export async function renderStations(main, ctx) {
         : `<p class="muted">No upcoming contacts you can see.</p>`}
     </section>`;
   });
-  main.innerHTML = `<h1>Stations</h1><p class="muted">${ctx.stations.length} stations you own or may use.</p>${sections.join("")}`;
+  root.innerHTML = `<h1>Stations</h1><p class="muted">${ctx.stations.length} stations you own or may use.</p>${sections.join("")}`;
 }
 
 async function elementAges(ctx, now) {
@@ -63,12 +64,13 @@ async function elementAges(ctx, now) {
   }
 }
 
-export async function renderSatellites(main, ctx) {
+export async function renderSatellites(root, ctx, visit) {
   const now = ctx.clock.now();
   const [ages, contacts] = await Promise.all([
     elementAges(ctx, now),
     getAll("/contacts", { start: iso(now), end: iso(new Date(now.getTime() + 2 * DAY_MS)) }),
   ]);
+  if (!visit.live) return;
   const next = new Map();
   for (const c of contacts) {
     if (c.status !== "cancelled" && new Date(c.start) > now && !next.has(c.satellite_id)) next.set(c.satellite_id, c);
@@ -93,7 +95,7 @@ export async function renderSatellites(main, ctx) {
         c ? esc(`${when(c.start)}, ${antenna ? antenna.station.name : `antenna ${c.antenna_id}`}`) : '<span class="muted">none in 2 days</span>'],
     };
   });
-  main.innerHTML = `<h1>Satellites</h1>
+  root.innerHTML = `<h1>Satellites</h1>
     <p class="muted">${satellites.length} satellites you own or that are public. Element-set ages are at the dashboard
       clock (${esc(utcText(now, false))})${stale ? `; <strong>${stale}</strong> older than ${STALE_DAYS} days` : ""}.</p>
     <section class="panel">${tableHtml("Satellites", [{ label: "Name" }, { label: "NORAD", num: true }, { label: "Owner" },

@@ -3,7 +3,7 @@
 // contact's details (sky plot, link along the pass, element set, outcome) on click or Enter.
 
 import { ApiError, bytesText, get, getAll, iso, utcText } from "./api.js";
-import { esc, guarded, showError } from "./ui.js";
+import { esc, fillLegend } from "./ui.js";
 
 const d3 = window.d3;
 
@@ -29,9 +29,10 @@ async function firstDay(ctx) {
   return utcDay(next.data.length ? new Date(next.data[0].start) : now);
 }
 
-export async function render(main, ctx) {
+export async function render(root, ctx, visit) {
   const day = await firstDay(ctx);
-  main.innerHTML = `
+  if (!visit.live) return;
+  root.innerHTML = `
     <h1>Contact timeline</h1>
     <section class="panel" aria-label="Window">
       <form class="controls" id="tl-form">
@@ -47,22 +48,25 @@ export async function render(main, ctx) {
     <section class="panel" id="tl-unserved" aria-labelledby="tl-unserved-title"></section>
     <section class="panel" id="contact-details" aria-live="polite" hidden></section>`;
 
+  let latest = 0; // a window asked for later wins over an earlier answer still on its way
   async function show() {
-    const startDay = new Date(`${document.getElementById("tl-start").value}T00:00:00Z`);
+    const ask = ++latest;
+    const startDay = new Date(`${visit.el("tl-start").value}T00:00:00Z`);
     if (Number.isNaN(startDay.getTime())) return;
-    const end = new Date(startDay.getTime() + Number(document.getElementById("tl-days").value) * DAY_MS);
+    const end = new Date(startDay.getTime() + Number(visit.el("tl-days").value) * DAY_MS);
     const [contacts, requests] = await Promise.all([
       getAll("/contacts", { start: iso(startDay), end: iso(end) }),
       getAll("/requests", { status: "open" }),
     ]);
-    drawGantt(ctx, startDay, end, contacts);
-    drawUnserved(ctx, startDay, end, contacts, requests);
+    if (!visit.live || ask !== latest) return;
+    drawGantt(ctx, visit, startDay, end, contacts);
+    drawUnserved(ctx, visit, startDay, end, contacts, requests);
   }
 
-  document.getElementById("tl-form").addEventListener("submit", guarded(async (event) => {
+  visit.el("tl-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    await show();
-  }));
+    visit.guard(show)();
+  });
   await show();
 }
 
@@ -76,13 +80,13 @@ function antennaName(ctx, id) {
   return antenna ? `${antenna.station.name} / ${antenna.name}` : `antenna ${id}`;
 }
 
-function drawGantt(ctx, start, end, contacts) {
+function drawGantt(ctx, visit, start, end, contacts) {
   const antennaIds = [...new Set([...ctx.antennas.keys(), ...contacts.map((c) => c.antenna_id)])]
     .sort((a, b) => antennaName(ctx, a).localeCompare(antennaName(ctx, b)));
   const height = AXIS_H + antennaIds.length * ROW_H + 6;
   const x = d3.scaleUtc().domain([start, end]).range([LABEL_W, WIDTH - RIGHT_PAD]);
   const y = new Map(antennaIds.map((id, i) => [id, AXIS_H + i * ROW_H]));
-  const holder = document.getElementById("tl-gantt");
+  const holder = visit.el("tl-gantt");
   holder.innerHTML = "";
   const svg = d3.select(holder).append("svg").attr("class", "gantt").attr("viewBox", `0 0 ${WIDTH} ${height}`)
     .attr("role", "group").attr("aria-label", `Contacts per antenna from ${utcText(start, false)} to ${utcText(end, false)}`);
@@ -113,7 +117,7 @@ function drawGantt(ctx, start, end, contacts) {
     `${utcText(new Date(c.start))} to ${hhmm(new Date(c.end))} (${c.status})`);
   const open = (event, c) => {
     svg.selectAll(".contact-bar").classed("selected", (d) => d.id === c.id);
-    showDetails(ctx, c).catch(showError);
+    showDetails(ctx, visit, c).catch((error) => visit.report(error));
   };
   bars.on("click", open).on("keydown", (event, c) => {
     if (event.key === "Enter" || event.key === " ") {
@@ -122,15 +126,13 @@ function drawGantt(ctx, start, end, contacts) {
     }
   });
   const owners = [...new Set(contacts.map((c) => c.org_id))].sort((a, b) => a - b);
-  document.getElementById("tl-legend").innerHTML = owners.map((id) =>
-    `<li><span class="swatch" style="background:${ctx.orgColour(id)}" aria-hidden="true"></span>${esc(ctx.orgName(id))}</li>`)
-    .join("");
-  document.getElementById("tl-summary").textContent =
+  fillLegend(visit.el("tl-legend"), owners, ctx);
+  visit.el("tl-summary").textContent =
     `${contacts.length} contacts on ${antennaIds.length} antennas, ${utcText(start, false)} to ${utcText(end, false)}.`;
 }
 
-function drawUnserved(ctx, start, end, contacts, requests) {
-  const section = document.getElementById("tl-unserved");
+function drawUnserved(ctx, visit, start, end, contacts, requests) {
+  const section = visit.el("tl-unserved");
   const booked = d3.rollup(contacts.filter((c) => c.status !== "cancelled"), (v) => v.length, (c) => c.satellite_id);
   const overlapping = requests.filter((r) => new Date(r.window_start) < end && new Date(r.window_end) > start)
     .sort((a, b) => (booked.get(a.satellite_id) || 0) - (booked.get(b.satellite_id) || 0)); // least served first
@@ -170,8 +172,11 @@ function clipped(text, n) {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
 
-async function showDetails(ctx, contact) {
-  const panel = document.getElementById("contact-details");
+let detailsAsked = 0; // the contact opened last wins over an earlier one's geometry still on its way
+
+async function showDetails(ctx, visit, contact) {
+  const ask = ++detailsAsked;
+  const panel = visit.el("contact-details");
   panel.hidden = false;
   panel.innerHTML = `<h2>Contact ${contact.id}</h2><p class="muted">Loading…</p>`;
   let geometry = null;
@@ -180,6 +185,7 @@ async function showDetails(ctx, contact) {
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) throw error;
   }
+  if (!visit.live || ask !== detailsAsked) return;
   const g = geometry || {};
   const when = (v) => (v ? utcText(new Date(v)) : "—");
   const facts = [
@@ -208,17 +214,17 @@ async function showDetails(ctx, contact) {
       <pre class="element-text" aria-label="Element set text">${esc(es.text)}</pre>`
     : `<p class="muted">No element set recorded for this contact.</p>`}
     <p><button type="button" id="details-close">Close details</button></p>`;
-  document.getElementById("details-close").addEventListener("click", () => {
+  visit.el("details-close").addEventListener("click", () => {
     panel.hidden = true;
-    document.querySelector(`.contact-bar[data-contact-id="${contact.id}"]`)?.focus();
+    visit.root.querySelector(`.contact-bar[data-contact-id="${contact.id}"]`)?.focus();
   });
   panel.querySelector("h2").focus(); // brings the details into view; "Close details" returns to the bar
   if (!geometry) {
-    document.getElementById("sky-holder").innerHTML = `<p class="muted">The pass geometry is not available from this server.</p>`;
+    visit.el("sky-holder").innerHTML = `<p class="muted">The pass geometry is not available from this server.</p>`;
     return;
   }
-  skyPlot(document.getElementById("sky-holder"), geometry);
-  linkCharts(document.getElementById("link-charts"), geometry);
+  skyPlot(visit.el("sky-holder"), geometry);
+  linkCharts(visit.el("link-charts"), geometry);
 }
 
 /** Polar plot of the pass: north up, azimuth clockwise, 90° elevation at the centre. */
