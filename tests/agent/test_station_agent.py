@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,15 +46,12 @@ from groundshare.errors import ConflictError
 from groundshare.store import (
     AgentLease,
     Station,
-    clear_network_clock,
     create_engine_for,
     make_session_factory,
-    network_time,
     session_scope,
-    set_network_clock,
 )
 from groundshare.timeutil import format_utc, parse_utc
-from tests.service.server import ServedApi, cli, serve
+from tests.service.server import ServedApi, cli, network_clock, serve
 
 from .api_proxy import tampering_proxy
 from .conftest import Daemon
@@ -116,28 +112,6 @@ def _agent(server: ServedApi, tokens: dict[str, str], journal: Journal, contact:
     begin = parse_utc(contact["start"], "start") - timedelta(seconds=agent.lead_s(contact) + 5.0)
     agent.clock = SimulatedClock(begin, speed)
     return agent
-
-
-@contextmanager
-def network_clock(server: ServedApi, network_at: datetime | None) -> Iterator[None]:
-    """Run the server's network at ``network_at`` from now (None: at the wall clock); put its clock back after."""
-    engine = create_engine_for(server.database_url)
-    factory = make_session_factory(engine)
-    try:
-        with session_scope(factory) as session:
-            before = network_time(session)
-            if network_at is None:
-                clear_network_clock(session)
-            else:
-                set_network_clock(session, network_at, reason="agent test")
-        yield
-    finally:
-        with session_scope(factory) as session:
-            if before.network_at is None or before.wall_at is None:
-                clear_network_clock(session)
-            else:
-                set_network_clock(session, before.network_at, wall_at=before.wall_at, reason=before.reason)
-        engine.dispose()
 
 
 def _stored(server: ServedApi, tokens: dict[str, str], contact_id: int) -> dict[str, Any]:
@@ -300,7 +274,8 @@ def test_the_agent_command_runs_a_station_and_names_the_ones_there_are(network, 
     server, tokens = network
     journal = tmp_path / "cli.sqlite"
     args = ["agent", "--api", server.base_url, "--token", tokens[KARI], "--journal", str(journal), "--once"]
-    with network_clock(server, None):  # the demo's contacts are in 2025: on the wall clock nothing is left to run
+    # The demo's contacts are in 2025: on the wall clock nothing is left to run.
+    with network_clock(server.database_url, None):
         done = CliRunner().invoke(app, [*args, "--station", STATION])
     assert done.exit_code == 0, done.stderr
     assert f"agent for {STATION} stopped after 0 contacts" in done.stderr
@@ -315,7 +290,7 @@ def test_the_agent_says_why_it_has_nothing_to_do(network, tmp_path: Path) -> Non
     args = ["agent", "--api", server.base_url, "--token", tokens[KARI], "--station", STATION, "--journal",
             str(tmp_path / "idle.sqlite"), "--once"]
     # Live: the window from the wall clock is empty, and so are the 14 days after it.
-    with network_clock(server, None):
+    with network_clock(server.database_url, None):
         live = CliRunner().invoke(app, args)
     assert live.exit_code == 0, live.stderr
     said = re.search(r"nothing to do: no contacts booked on station daejeon between (\S+) and (\S+) \(network "
@@ -329,7 +304,7 @@ def test_the_agent_says_why_it_has_nothing_to_do(network, tmp_path: Path) -> Non
     # Shifted three days before the demo's morning: nothing in the window, and the first contact after it named.
     first = _contacts(server, tokens)[0]
     network_at = parse_utc(first["start"], "start") - timedelta(days=3)
-    with network_clock(server, network_at):
+    with network_clock(server.database_url, network_at):
         shifted = CliRunner().invoke(app, args)
     assert shifted.exit_code == 0, shifted.stderr
     said = re.search(r"nothing to do: no contacts booked on station daejeon between (\S+) and \S+ \(network clock, "
@@ -365,7 +340,7 @@ def test_a_killed_agent_takes_its_own_lease_back_at_once(network, tmp_path: Path
     journal = tmp_path / "station.sqlite"
     args = ["agent", "--api", server.base_url, "--token", tokens[KARI], "--station", STATION]
     log_path = tmp_path / "agent.log"
-    with network_clock(server, None):  # nothing to execute: the agent idles, holding the station's lease
+    with network_clock(server.database_url, None):  # nothing to execute: the agent idles, holding the station's lease
         with log_path.open("wb") as log:
             process = subprocess.Popen([sys.executable, "-m", "groundshare.cli", *args, "--journal", str(journal)],
                                        stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -477,7 +452,7 @@ def test_plain_http_to_another_machine_warns_loudly(network, tmp_path: Path) -> 
     address = _own_address()
     if address is None:
         pytest.skip("this machine has no address but loopback to serve plain http:// on")
-    with network_clock(server, None), tampering_proxy(server.base_url, host=address) as url:
+    with network_clock(server.database_url, None), tampering_proxy(server.base_url, host=address) as url:
         done = CliRunner().invoke(app, ["agent", "--api", url, "--token", tokens[KARI], "--station", STATION,
                                         "--journal", str(tmp_path / "journal.sqlite"), "--once"])
     assert done.exit_code == 0, done.stderr
@@ -502,7 +477,7 @@ def test_the_agent_runs_a_contact_at_the_networks_shifted_time(network, rotctld:
     start = parse_utc(planned["start"], "start") + timedelta(seconds=60)
     end = start + timedelta(seconds=20)
     log: list[str] = []
-    with network_clock(server, start - timedelta(seconds=8)):
+    with network_clock(server.database_url, start - timedelta(seconds=8)):
         with _http(server, booker) as client:
             assert client.post(f"/contacts/{planned['contact_id']}/cancel").status_code == 200
             booked = client.post("/contacts", json={

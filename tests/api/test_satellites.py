@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from groundshare.store import Role
@@ -121,3 +123,29 @@ def test_bad_uplink_frequency_is_422(client, world, value):
                             headers=world.kasa.auth())
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "uplink_frequency_hz"]
+
+
+def test_element_sets_have_a_quota_per_organisation_and_old_ones_can_be_pruned(client, app, world):
+    saved = app.state.settings
+    app.state.settings = dataclasses.replace(saved, max_element_sets_per_org=2)
+    path = f"/satellites/{world.aem.satellite_id}/elements"
+    headers = {**world.aem.auth(), "Content-Type": "text/plain"}
+    try:
+        assert [client.post(path, content=NEXUS_TLE, headers=headers).status_code for _ in range(2)] == [201, 201]
+        over = client.post(path, content=NEXUS_TLE, headers=headers)
+        assert over.status_code == 409, over.text
+        assert over.json()["detail"][0]["msg"].startswith(
+            "your organisation stores 2 element sets; 1 more would pass its quota of 2")
+        # Another organisation's quota is its own.
+        kasa = client.post("/satellites", json={"norad_id": 49263, "name": "KASA-CUTE"}, headers=world.kasa.auth())
+        assert client.post(f"/satellites/{kasa.json()['id']}/elements", content=NEXUS_TLE,
+                           headers={**world.kasa.auth(), "Content-Type": "text/plain"}).status_code == 201
+        # Pruning keeps the newest, and frees the quota; only the operator may prune.
+        assert client.delete(path, params={"before": "2027-01-01T00:00Z"}, headers=world.kasa.auth()).status_code == 403
+        pruned = client.delete(path, params={"before": "2027-01-01T00:00Z"}, headers=world.aem.auth())
+        assert pruned.status_code == 200 and pruned.json() == {"deleted": 1}
+        assert client.get(f"{path.removesuffix('/elements')}/passes", params={"start": "2026-03-19T00:00Z"},
+                          headers=world.aem.auth()).json()["count"] > 0  # the newest is still there
+        assert client.post(path, content=NEXUS_TLE, headers=headers).status_code == 201
+    finally:
+        app.state.settings = saved

@@ -170,13 +170,42 @@ def seed_world(server: ServedApi, *, name: str = "Korea AeroSpace Administration
 
 def set_clock(database_url: str, network_at: datetime) -> None:
     """Anchor the served network's clock at ``network_at`` (as the demo's is), so the race's days are ahead."""
-    from groundshare.store import create_engine_for, make_session_factory, session_scope, set_network_clock
+    with network_clock(database_url, network_at, restore=False):
+        pass
+
+
+@contextmanager
+def network_clock(database_url: str, network_at: datetime | None, *, restore: bool = True) -> Iterator[None]:
+    """Run the network of ``database_url`` at ``network_at`` from now (None: at the wall clock).
+
+    With ``restore``, the clock as it was is put back at the end.
+    """
+    from groundshare.store import (
+        clear_network_clock,
+        create_engine_for,
+        make_session_factory,
+        network_time,
+        session_scope,
+        set_network_clock,
+    )
 
     engine = create_engine_for(database_url)
+    factory = make_session_factory(engine)
     try:
-        with session_scope(make_session_factory(engine)) as session:
-            set_network_clock(session, network_at, reason="service tests")
+        with session_scope(factory) as session:
+            before = network_time(session)
+            if network_at is None:
+                clear_network_clock(session)
+            else:
+                set_network_clock(session, network_at, reason="tests")
+        yield
     finally:
+        if restore:
+            with session_scope(factory) as session:
+                if before.network_at is None or before.wall_at is None:
+                    clear_network_clock(session)
+                else:
+                    set_network_clock(session, before.network_at, wall_at=before.wall_at, reason=before.reason)
         engine.dispose()
 
 

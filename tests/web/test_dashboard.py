@@ -27,16 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from groundshare.store import (
-    clear_network_clock,
-    create_engine_for,
-    make_session_factory,
-    network_time,
-    session_scope,
-    set_network_clock,
-)
-from groundshare.store.demo import demo_requests_start
-from tests.service.server import ServedApi, cli, serve
+from tests.service.server import ServedApi, cli, network_clock, serve
 from tests.store.conftest import in_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,24 +69,12 @@ class DemoServer:
                             timeout=60.0)
 
 
-def anchor_at_demo_start(url: str) -> None:
-    """Run the network's clock from the demo's first day (as ``demo load`` does), unless it is anchored already."""
-    engine = create_engine_for(url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            if network_time(session).mode == "live":
-                set_network_clock(session, demo_requests_start(), reason="the demo's element sets are old")
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def demo(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     folder = tmp_path_factory.mktemp("web")
     url = f"sqlite:///{folder / 'demo.db'}"
     cli("db", "upgrade", database_url=url)
     tokens = dict(line.split("\t") for line in cli("demo", "load", "--plan-days", "1", database_url=url).splitlines())
-    anchor_at_demo_start(url)
     with serve(url, folder / "server.log") as server:
         yield DemoServer(server, tokens)
 
@@ -420,19 +399,12 @@ def test_dashboard_clock_is_the_networks_and_runs_at_the_wall_clocks_pace(page: 
     assert abs((shown - expected).total_seconds()) < 2.0, (shown, expected)
 
     # At the wall clock (mode "live") there is nothing to warn about.
-    url = demo.server.database_url
-    engine = create_engine_for(url)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            clear_network_clock(session)
+    with network_clock(demo.server.database_url, None):
         page.reload()
         page.wait_for_selector("#map-svg .satellite-marker")
         assert page.locator("#demo-banner").is_hidden()
         shown = datetime.strptime(page.locator("#map-time").inner_text(), "%Y-%m-%d %H:%M:%S UTC")
         assert abs((shown.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 10.0
-    finally:
-        engine.dispose()
-        anchor_at_demo_start(url)
 
 
 def header_problems(response: httpx.Response) -> list[str]:

@@ -21,14 +21,16 @@ skipped if it cannot have one (it is bookkeeping; a later request records it).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from groundshare.api.errors import AuthenticationError
 from groundshare.errors import PolicyError
@@ -107,26 +109,97 @@ def _refuse_unusable(token: _TokenState | None, now: datetime) -> None:
                                   "create-token'), then send it instead")
 
 
-def authenticate(factory: sessionmaker[Session], header: str | None, *, now: datetime | None = None) -> int:
+@dataclass(frozen=True)
+class KnownToken:
+    """What the request gate learnt of a live token: its id, expiry, when it was last recorded used and looked up."""
+
+    token_id: int
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    seen_s: float  # time.monotonic() of the lookup
+
+
+class TokenCache:
+    """Tokens the gate found live in the last ``TOKEN_CACHE_S`` seconds, by hash (never the token itself).
+
+    It only spares the gate a database lookup per request: the request's own unit of work
+    loads the token again (``current_token``) and refuses it if it was revoked or expired
+    meanwhile, so a revoked token never does anything; at most its body is read, within
+    the size limit.  Unknown tokens are not kept.
+    """
+
+    def __init__(self, ttl_s: float = 0.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._known: dict[str, KnownToken] = {}
+
+    def get(self, token_hash: str, now: datetime) -> KnownToken | None:
+        """Return the fresh, unexpired entry of ``token_hash``, or None."""
+        known = self._known.get(token_hash)
+        if known is None or time.monotonic() - known.seen_s > self.ttl_s:
+            return None
+        if known.expires_at is not None and known.expires_at <= now:
+            return None
+        return known
+
+    def clear(self) -> None:
+        """Forget every token (the next request of each is looked up again)."""
+        self._known.clear()
+
+    def put(self, token_hash: str, known: KnownToken) -> None:
+        if self.ttl_s <= 0:
+            return
+        if len(self._known) >= self.max_entries:
+            self._known.clear()  # a burst of distinct live tokens: start again rather than grow
+        self._known[token_hash] = known
+
+
+#: How long the gate trusts a token it found live, seconds (the request itself re-checks it).
+TOKEN_CACHE_S = 10.0
+
+
+def authenticate(factory: sessionmaker[Session], header: str | None, *, now: datetime | None = None,
+                 cache: TokenCache | None = None) -> int:
     """Return the id of the live token in the Authorization ``header``; ``AuthenticationError`` otherwise.
 
-    Looks the token up by hash in a read-only unit of work, then records ``last_used_at``
-    if it is older than ``LAST_USED_RESOLUTION_S``.  Blocking (database I/O): the request
-    gate runs it in a worker thread.  A database failure propagates (503 upstream).
+    Looks the token up by hash in a read-only unit of work (unless ``cache`` knows it),
+    then records ``last_used_at`` if it is older than ``LAST_USED_RESOLUTION_S``.
+    Blocking (database I/O): the request gate runs it in a worker thread when the cache
+    misses (``cached_token_id``).  A database failure propagates (503 upstream).
     """
     text = bearer_token(header)
     now = now or utc_now()
+    token_hash = hash_token(text)
     with session_scope(factory, write=False) as session:
         row = session.execute(
             select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
-            .where(ApiToken.token_hash == hash_token(text))
+            .where(ApiToken.token_hash == token_hash)
         ).one_or_none()
         engine = session.get_bind()
     _refuse_unusable(row, now)
     assert row is not None
-    if row.last_used_at is None or now - row.last_used_at >= timedelta(seconds=LAST_USED_RESOLUTION_S):
-        record_last_used(engine, row.id, now)
+    last_used_at = row.last_used_at
+    due = last_used_at is None or now - last_used_at >= timedelta(seconds=LAST_USED_RESOLUTION_S)
+    if due and record_last_used(engine, row.id, now):
+        last_used_at = now
+    if cache is not None:
+        cache.put(token_hash, KnownToken(row.id, row.expires_at, last_used_at, time.monotonic()))
     return row.id
+
+
+def cached_token_id(cache: TokenCache, header: str | None, *, now: datetime | None = None) -> int | None:
+    """Return the token id ``cache`` vouches for (no database, no blocking), or None to look it up.
+
+    None too when ``last_used_at`` is due for recording, so that the lookup records it.
+    """
+    token_hash = hash_token(bearer_token(header))
+    now = now or utc_now()
+    known = cache.get(token_hash, now)
+    if known is None or known.last_used_at is None:
+        return None
+    if now - known.last_used_at >= timedelta(seconds=LAST_USED_RESOLUTION_S):
+        return None
+    return known.token_id
 
 
 def record_last_used(engine: Engine, token_id: int, now: datetime) -> bool:
@@ -171,9 +244,9 @@ def current_token(request: Request, session: SessionDep) -> ApiToken:
     if token_id is None:
         token = session.scalars(select(ApiToken).where(
             ApiToken.token_hash == hash_token(bearer_token(request.headers.get("authorization"))))).one_or_none()
-    else:
-        token = session.get(ApiToken, token_id)
-    _refuse_unusable(token, now)  # revoked or expired since the gate let it through
+    else:  # with its organisation, which nearly every route needs: one query
+        token = session.get(ApiToken, token_id, options=[joinedload(ApiToken.organisation)])
+    _refuse_unusable(token, now)  # revoked or expired since the gate let it through (or its cache)
     assert token is not None
     return token
 

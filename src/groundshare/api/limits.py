@@ -8,8 +8,11 @@ application's routes), then, before a byte of the body is read:
    (every API route; not ``/``, the dashboard or the API documentation): a missing or
    malformed ``Authorization`` header answers 401 at once; otherwise the token is looked
    up by hash in a worker thread (``deps.authenticate``; never on the event loop), and an
-   unknown, revoked or expired one answers 401.  The token's id goes on in the request
-   scope (``deps.TOKEN_ID_KEY``), so ``CurrentToken`` loads it by id.  A database that
+   unknown, revoked or expired one answers 401.  A token found live in the last
+   ``deps.TOKEN_CACHE_S`` seconds is let through without a lookup (``deps.TokenCache``):
+   the request's own unit of work loads it again and refuses it if it was revoked since.
+   The token's id goes on in the request scope (``deps.TOKEN_ID_KEY``), so
+   ``CurrentToken`` loads it by id.  A database that
    cannot be reached answers 503 here already (``errors.response_for``).
 2. **Size**: a body may be at most ``Settings.max_body_bytes`` (8 MiB), an element-set
    upload ``Settings.max_element_upload_bytes`` (``UPLOAD_ROUTES``).  A larger
@@ -41,7 +44,15 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from groundshare.api.deps import TOKEN_ID_KEY, authenticate, bearer_token, current_token
+from groundshare.api.deps import (
+    TOKEN_CACHE_S,
+    TOKEN_ID_KEY,
+    TokenCache,
+    authenticate,
+    bearer_token,
+    cached_token_id,
+    current_token,
+)
 from groundshare.api.errors import BodyTooLargeError, OutageLog, body_too_large_response, response_for
 from groundshare.api.settings import Settings
 
@@ -97,12 +108,13 @@ class RequestGate:
     """ASGI middleware: authenticate and bound each request before its body is read (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, *, gates: Sequence[RouteGate], settings: Settings,
-                 session_factory: Any, outage: OutageLog) -> None:
+                 session_factory: Any, outage: OutageLog, tokens: TokenCache) -> None:
         self.app = app
         self.gates = list(gates)
         self.max_body_bytes = settings.max_body_bytes
         self.session_factory = session_factory
         self.outage = outage
+        self.tokens = tokens
 
     def gate_for(self, scope: Scope) -> RouteGate | None:
         method, path = scope["method"], get_route_path(scope)
@@ -123,9 +135,13 @@ class RequestGate:
             if length is not None and length > limit_bytes:
                 raise BodyTooLargeError(limit_bytes, what=what[0], advice=what[1], received_bytes=length)
             if gate is not None and gate.needs_token:
-                began = self.outage.now()
-                scope[TOKEN_ID_KEY] = await run_in_threadpool(authenticate, self.session_factory, header)
-                self.outage.available(since=began)  # the database answered: an outage, if any, is over
+                # During an outage every request asks the database, so that the first to find it back ends it.
+                token_id = None if self.outage.in_outage else cached_token_id(self.tokens, header)
+                if token_id is None:
+                    began = self.outage.now()
+                    token_id = await run_in_threadpool(authenticate, self.session_factory, header, cache=self.tokens)
+                    self.outage.available(since=began)  # the database answered: an outage, if any, is over
+                scope[TOKEN_ID_KEY] = token_id
         except BodyTooLargeError as exc:
             await body_too_large_response(exc)(scope, receive, send)
             return
@@ -197,5 +213,7 @@ def use_threaded_json(router: APIRouter) -> None:
 
 def install_request_gate(app: FastAPI, routes: Iterable[BaseRoute], settings: Settings) -> None:
     """Add ``RequestGate`` to ``app`` for the API ``routes`` (those of the included routers)."""
+    app.state.token_cache = TokenCache(TOKEN_CACHE_S)
     app.add_middleware(RequestGate, gates=route_gates(routes, settings), settings=settings,
-                       session_factory=app.state.session_factory, outage=app.state.outage)
+                       session_factory=app.state.session_factory, outage=app.state.outage,
+                       tokens=app.state.token_cache)

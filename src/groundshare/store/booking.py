@@ -163,9 +163,6 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
     # A partner's antenna: the owner's sharing policy must allow it (under the antenna's lock,
     # so the weekly quota counts every earlier booking of this antenna).
     check_sharing_policy(session, antenna=antenna, org_id=org_id, start=start, end=end)
-    newest = newest_element_set(session, satellite.id)
-    if rules.within_pass and not rules.allow_outside_pass:
-        _check_within_pass(antenna, satellite, newest, start, end, rules.pass_tolerance_s)
 
     busy_until = end + timedelta(seconds=antenna.turnaround_s)
     in_the_way = first_overlapping_contact(session, antenna_id, start, busy_until)
@@ -177,6 +174,10 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
         commanding = first_overlapping_uplink(session, satellite.id, start, end)
         if commanding is not None:
             raise _uplink_taken(satellite, start, end, commanding, org_id)
+    # The pass search last: it is the dearest check (a few milliseconds).
+    newest = newest_element_set(session, satellite.id)
+    if rules.within_pass and not rules.allow_outside_pass:
+        _check_within_pass(antenna, satellite, newest, start, end, rules.pass_tolerance_s)
 
     contact = Contact(antenna_id=antenna_id, satellite_id=satellite_id, org_id=org_id, request_id=request_id,
                       start_time=start, end_time=end, busy_until=busy_until, status=ContactStatus.SCHEDULED,
