@@ -198,7 +198,7 @@ def test_geometry_agrees_with_skyfield_and_has_the_link(client, app, world, elem
     assert client.patch(f"/satellites/{world.aem.satellite_id}", json=radio,
                         headers=world.aem.auth()).status_code == 200
     assert client.patch(f"/stations/{world.kasa.station_id}/antennas/{world.kasa.antenna_id}",
-                        json={"g_over_t_db_k": -11.9}, headers=world.kasa.auth()).status_code == 200
+                        json={"g_over_t_dbk": -11.9}, headers=world.kasa.auth()).status_code == 200
     site, best = _best_pass(app, world, elements["aem"])
     contact_id = _book(client, world, world.aem.satellite_id, best)
 
@@ -249,7 +249,7 @@ def test_geometry_without_radio_parameters_says_what_is_missing(client, app, wor
     body = client.get(f"/contacts/{contact_id}/geometry", params={"step_s": 10}, headers=world.kasa.auth()).json()
     samples = body["samples"]
     assert samples["downlink_hz"] is None and samples["margin_db"] is None and samples["data_rate_bps"] is None
-    assert "downlink_eirp_dbw" in body["link_note"] and "g_over_t_db_k" in body["link_note"]
+    assert "downlink_eirp_dbw" in body["link_note"] and "g_over_t_dbk" in body["link_note"]
     assert len(samples["t"]) == int(np.ceil(best.duration_s / 10)) + 1
 
 

@@ -22,7 +22,7 @@ from groundshare.store import (
 )
 from tests.api.test_satellites import NEXUS_TLE
 
-RADIO = {"g_over_t_db_k": 12.5, "eirp_dbw": 40.0, "az_slew_deg_s": 6.0, "el_slew_deg_s": 3.0}
+RADIO = {"g_over_t_dbk": 12.5, "eirp_dbw": 40.0, "az_slew_deg_s": 6.0, "el_slew_deg_s": 3.0}
 DOWNLINK = {"band": "uhf", "downlink_frequency_hz": 437.5e6, "downlink_eirp_dbw": -3.0, "data_rate_bps": 9600.0}
 
 
@@ -71,7 +71,7 @@ def test_satellite_radio_fields_round_trip(client, world):
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("g_over_t_db_k", 81), ("g_over_t_db_k", -61), ("eirp_dbw", 1e308), ("eirp_dbw", -51), ("az_slew_deg_s", 0),
+    ("g_over_t_dbk", 81), ("g_over_t_dbk", -61), ("eirp_dbw", 1e308), ("eirp_dbw", -51), ("az_slew_deg_s", 0),
     ("az_slew_deg_s", 91), ("el_slew_deg_s", -1), ("setup_s", 1e300),
 ])
 def test_antenna_radio_bounds(client, app, world, field, value):
@@ -166,7 +166,7 @@ def test_update_antenna(client, world):
     assert response.status_code == 200, response.text
     assert response.json()["turnaround_s"] == 10.0 and {k: response.json()[k] for k in RADIO} == RADIO
     cleared = client.patch(antenna_path(world), json={"eirp_dbw": None}, headers=world.kasa.auth()).json()
-    assert cleared["eirp_dbw"] is None and cleared["g_over_t_db_k"] == 12.5
+    assert cleared["eirp_dbw"] is None and cleared["g_over_t_dbk"] == 12.5
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -43,7 +43,7 @@ def test_list_stations_is_paginated(client, world):
 
 
 def test_add_antenna(client, world):
-    body = {"name": "x-dish", "band": "x", "setup_s": 90.0, "turnaround_s": 30.0, "g_over_t_db_k": 20.5,
+    body = {"name": "x-dish", "band": "x", "setup_s": 90.0, "turnaround_s": 30.0, "g_over_t_dbk": 20.5,
             "eirp_dbw": 50.0, "az_slew_deg_s": 5.0, "el_slew_deg_s": 3.0}
     response = client.post(f"/stations/{world.kasa.station_id}/antennas", json=body, headers=world.kasa.auth())
     assert response.status_code == 201

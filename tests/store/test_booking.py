@@ -66,7 +66,7 @@ def test_booking_stores_times_hold_and_snapshot(factory, network):
     assert stored.snapshot["station"]["horizon_mask"] == [[0.0, 4.0], [110.0, 18.0]]
     assert stored.snapshot["antenna"] == {"id": network.slow_antenna_id, "name": "s-dish", "band": "s",
                                           "setup_s": 120.0, "turnaround_s": TURNAROUND_S,
-                                          "g_over_t_db_k": None, "eirp_dbw": None, "az_slew_deg_s": None,
+                                          "g_over_t_dbk": None, "eirp_dbw": None, "az_slew_deg_s": None,
                                           "el_slew_deg_s": None}
     assert stored.snapshot["satellite"]["norad_id"] == 49263
 

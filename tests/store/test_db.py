@@ -178,3 +178,32 @@ def test_a_real_deadlock_is_retried(factory, network):
         thread.join()
     assert errors == []
     assert len(slept) == 1  # exactly one deadlock victim, retried once
+
+
+def test_newest_element_sets_in_one_query_agree_with_one_at_a_time(factory, network):
+    from groundshare.store import (
+        ElementSetRecord,
+        ElementTextFormat,
+        Satellite,
+        newest_element_set,
+        newest_element_sets,
+    )
+
+    with session_scope(factory) as session:
+        other = Satellite(org_id=network.org_id, norad_id=40003, name="OTHER")
+        bare = Satellite(org_id=network.org_id, norad_id=40004, name="BARE")
+        session.add_all([other, bare])
+        session.flush()
+        epochs = {network.satellite_id: [T0, T0 + timedelta(days=1), T0 + timedelta(days=1)], other.id: [T0]}
+        for satellite_id, times in epochs.items():
+            for epoch in times:
+                session.add(ElementSetRecord(satellite_id=satellite_id, epoch=epoch, format=ElementTextFormat.TLE,
+                                             text="x", source="test"))
+        ids = [network.satellite_id, other.id, bare.id]
+    with session_scope(factory, write=False) as session:
+        batched = newest_element_sets(session, ids)
+        assert set(batched) == {network.satellite_id, other.id}
+        for satellite_id in ids:
+            one = newest_element_set(session, satellite_id)
+            assert (batched.get(satellite_id).id if satellite_id in batched else None) == (one.id if one else None)
+        assert newest_element_sets(session, []) == {}

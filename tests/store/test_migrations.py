@@ -232,3 +232,34 @@ def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
             assert has_guards(connection)
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0005_renames_the_antennas_g_over_t_keeping_its_values(empty_url: str) -> None:
+    from alembic import command
+
+    from groundshare.store import Antenna
+    from groundshare.store.migrate import alembic_config
+
+    engine = create_engine_for(empty_url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0004")
+            connection.commit()
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO organisation (id, name, kind, created_at) VALUES "
+                                       "(1, 'KASA', 'agency', '2025-11-01 00:00:00+00:00')")
+            connection.exec_driver_sql(
+                "INSERT INTO station (id, org_id, name, lat_deg, lon_deg, alt_m, min_elevation_deg, created_at) "
+                "VALUES (1, 1, 'daejeon-1', 36.4, 127.4, 80, 5, '2025-11-01 00:00:00+00:00')")
+            connection.exec_driver_sql(
+                "INSERT INTO antenna (id, station_id, name, band, setup_s, turnaround_s, created_at, g_over_t_db_k) "
+                "VALUES (1, 1, 'uhf', 'uhf', 30, 0, '2025-11-01 00:00:00+00:00', 12.5)")
+        assert upgrade(empty_url) == head()
+        with make_session_factory(engine)() as session:
+            assert session.get(Antenna, 1).g_over_t_dbk == 12.5
+        with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()

@@ -157,7 +157,7 @@ def give_link_parameters(demo: DemoServer, contact: dict[str, Any]) -> None:
             "downlink_frequency_hz": 437.5e6, "downlink_eirp_dbw": 0.0, "data_rate_bps": 9600.0}).raise_for_status()
     with demo.api(orgs[station["org_id"]]) as owner:
         owner.patch(f"/stations/{station['id']}/antennas/{contact['antenna_id']}",
-                    json={"g_over_t_db_k": -15.0}).raise_for_status()
+                    json={"g_over_t_dbk": -15.0}).raise_for_status()
 
 
 def test_map_draws_the_stations_and_satellites_the_org_may_see(page: Any, demo: DemoServer) -> None:

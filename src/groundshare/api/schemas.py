@@ -165,20 +165,20 @@ class AntennaCreate(BaseModel):
     band: Band
     setup_s: float = Field(default=0.0, ge=0, le=86_400)
     turnaround_s: float = Field(default=0.0, ge=0, le=86_400)
-    g_over_t_db_k: GOverT | None = None
+    g_over_t_dbk: GOverT | None = None
     eirp_dbw: Eirp | None = None
     az_slew_deg_s: SlewRate | None = None
     el_slew_deg_s: SlewRate | None = None
 
 
 class AntennaUpdate(_Update):
-    nullable: ClassVar[frozenset[str]] = frozenset({"g_over_t_db_k", "eirp_dbw", "az_slew_deg_s", "el_slew_deg_s"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"g_over_t_dbk", "eirp_dbw", "az_slew_deg_s", "el_slew_deg_s"})
 
     name: Name | None = None
     band: Band | None = None
     setup_s: float | None = Field(default=None, ge=0, le=86_400)
     turnaround_s: float | None = Field(default=None, ge=0, le=86_400)
-    g_over_t_db_k: GOverT | None = None
+    g_over_t_dbk: GOverT | None = None
     eirp_dbw: Eirp | None = None
     az_slew_deg_s: SlewRate | None = None
     el_slew_deg_s: SlewRate | None = None
@@ -191,7 +191,7 @@ class AntennaPublic(_Public):
     band: Band
     setup_s: float
     turnaround_s: float
-    g_over_t_db_k: float | None
+    g_over_t_dbk: float | None
     eirp_dbw: float | None
     az_slew_deg_s: float | None
     el_slew_deg_s: float | None

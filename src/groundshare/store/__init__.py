@@ -60,6 +60,7 @@ from groundshare.store.models import (
     Station,
     hash_token,
     newest_element_set,
+    newest_element_sets,
 )
 from groundshare.store.outcomes import report_outcome, start_contact
 from groundshare.store.types import NaiveDatetimeError, UtcDateTime
@@ -114,6 +115,7 @@ __all__ = [
     "network_now",
     "network_time",
     "newest_element_set",
+    "newest_element_sets",
     "release_lease",
     "report_outcome",
     "run_unit_of_work",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -242,7 +244,7 @@ class Antenna(Base):
     turnaround_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     # Radio and mount parameters; None where the owner has not said (the link budget then needs them given).
-    g_over_t_db_k: Mapped[float | None] = mapped_column(Float)
+    g_over_t_dbk: Mapped[float | None] = mapped_column(Float)
     eirp_dbw: Mapped[float | None] = mapped_column(Float)
     az_slew_deg_s: Mapped[float | None] = mapped_column(Float)
     el_slew_deg_s: Mapped[float | None] = mapped_column(Float)
@@ -252,7 +254,7 @@ class Antenna(Base):
     def snapshot(self) -> dict[str, Any]:
         """Return the antenna parameters a contact records when it is booked."""
         return {"id": self.id, "name": self.name, "band": self.band.value, "setup_s": self.setup_s,
-                "turnaround_s": self.turnaround_s, "g_over_t_db_k": self.g_over_t_db_k, "eirp_dbw": self.eirp_dbw,
+                "turnaround_s": self.turnaround_s, "g_over_t_dbk": self.g_over_t_dbk, "eirp_dbw": self.eirp_dbw,
                 "az_slew_deg_s": self.az_slew_deg_s, "el_slew_deg_s": self.el_slew_deg_s}
 
 
@@ -319,6 +321,23 @@ class ElementSetRecord(Base):
     def snapshot(self) -> dict[str, Any]:
         """Return what a contact records of the element set it was planned with."""
         return {"id": self.id, "epoch": self.epoch.isoformat(), "format": self.format.value, "text": self.text}
+
+
+def newest_element_sets(session: Session, satellite_ids: Iterable[int]) -> dict[int, ElementSetRecord]:
+    """Return each satellite's newest element set by epoch (the later upload on a tie), in one query.
+
+    Satellites without one are absent from the mapping.
+    """
+    ids = sorted(set(satellite_ids))
+    if not ids:
+        return {}
+    rank = func.row_number().over(partition_by=ElementSetRecord.satellite_id,
+                                  order_by=(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()))
+    ranked = (select(ElementSetRecord.id, rank.label("rank"))
+              .where(ElementSetRecord.satellite_id.in_(ids)).subquery())
+    rows = session.scalars(select(ElementSetRecord).join(ranked, ranked.c.id == ElementSetRecord.id)
+                           .where(ranked.c.rank == 1))
+    return {row.satellite_id: row for row in rows}
 
 
 def newest_element_set(session: Session, satellite_id: int) -> ElementSetRecord | None:

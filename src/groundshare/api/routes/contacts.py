@@ -194,14 +194,15 @@ def _planned_elements(contact: Contact, snapshot: dict[str, Any] | None) -> tupl
 def _link_config(satellite: Satellite, antenna: dict[str, Any], current: Antenna,
                  notes: list[str]) -> LinkConfig | None:
     """Return the downlink of ``satellite`` into the antenna, or None with a note naming what is missing."""
-    g_over_t_dbk = antenna.get("g_over_t_db_k")
+    # Snapshots made before revision 0005 spell it g_over_t_db_k.
+    g_over_t_dbk = antenna.get("g_over_t_dbk", antenna.get("g_over_t_db_k"))
     if g_over_t_dbk is None:
-        g_over_t_dbk = current.g_over_t_db_k
+        g_over_t_dbk = current.g_over_t_dbk
     known = {
         "the satellite's downlink_frequency_hz": satellite.downlink_frequency_hz,
         "the satellite's downlink_eirp_dbw": satellite.downlink_eirp_dbw,
         "the satellite's data_rate_bps": satellite.data_rate_bps,
-        "the antenna's g_over_t_db_k": g_over_t_dbk,
+        "the antenna's g_over_t_dbk": g_over_t_dbk,
     }
     missing = [name for name, value in known.items() if value is None]
     if missing:

@@ -37,7 +37,10 @@ def upgrade() -> None:
     inspector = sa.inspect(op.get_bind())
 
     def missing(table: str) -> set[str]:
-        return set(NEW_COLUMNS[table]) - {c["name"] for c in inspector.get_columns(table)}
+        present = {c["name"] for c in inspector.get_columns(table)}
+        if "g_over_t_dbk" in present:  # a database made by init_db after revision 0005 renamed the column
+            present.add("g_over_t_db_k")
+        return set(NEW_COLUMNS[table]) - present
 
     antenna, satellite, contact = missing("antenna"), missing("satellite"), missing("contact")
     if antenna:

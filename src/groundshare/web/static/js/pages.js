@@ -35,7 +35,7 @@ export async function renderStations(root, ctx, visit) {
       ${tableHtml("Antennas", [{ label: "Antenna" }, { label: "Band" }, { label: "Setup s", num: true },
         { label: "Turnaround s", num: true }, { label: "G/T dB/K", num: true }, { label: "EIRP dBW", num: true }],
         antennas.map((a) => ({ cells: [esc(a.name), esc(a.band), num(a.setup_s, 0), num(a.turnaround_s, 0),
-          num(a.g_over_t_db_k), num(a.eirp_dbw)] })))}
+          num(a.g_over_t_dbk), num(a.eirp_dbw)] })))}
       ${grants.length ? tableHtml("Sharing policies you granted or received on these antennas",
         [{ label: "Antenna" }, { label: "Owner" }, { label: "Granted to" }, { label: "Hours per week", num: true },
           { label: "Priority", num: true }, { label: "Bands" }],
