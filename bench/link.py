@@ -27,6 +27,7 @@ from groundshare.orbits import load_elements
 from groundshare.passes import find_passes
 from groundshare.passes.track import sample_passes
 from groundshare.stations import load_stations
+from groundshare.units import DAY_S, HOUR_S
 
 START = datetime(2025, 11, 7, tzinfo=UTC)
 
@@ -43,7 +44,7 @@ def main() -> None:
     elements = load_elements(data_path("celestrak_cubesat_2025-11-06.tle"))
     sites = load_stations(data_path("demo_stations.toml"))
     t = time.perf_counter()
-    table = find_passes(elements, sites, start=START, duration_s=args.days * 86_400.0)
+    table = find_passes(elements, sites, start=START, duration_s=args.days * DAY_S)
     passes_s = time.perf_counter() - t
     t = time.perf_counter()
     tracks = sample_passes(table, elements, sites, step_s=args.step)
@@ -69,7 +70,7 @@ def main() -> None:
                   f"({cold_s:.2f} s building the {len(sites)} station tables first)")
             print(f"  with geometry:          {geometry_s + warm_s:.2f} s ({geometry_s + cold_s:.2f} s cold)")
             print(f"  {int(closes.sum()):,} of {len(table):,} passes close; "
-                  f"{links_warm.volume_bytes.sum() / 1e9:.3f} GB in {links_warm.usable_s.sum() / 3600:.1f} h usable; "
+                  f"{links_warm.volume_bytes.sum() / 1e9:.3f} GB in {links_warm.usable_s.sum() / HOUR_S:.1f} h usable; "
                   f"median margin at best {np.median(links_warm.max_margin_db):.1f} dB")
 
 

@@ -24,6 +24,7 @@ from groundshare.data import data_path
 from groundshare.orbits import load_elements
 from groundshare.passes import Site, find_passes
 from groundshare.stations import load_stations
+from groundshare.units import DAY_S, HOUR_S
 
 # Approximate public coordinates of long-established ground-station sites.
 EXTRA_SITES = [
@@ -154,10 +155,10 @@ def main() -> None:
                       min_elevation_deg=s.min_elevation_deg) for s in bench_sites(8)]
         pair_days = len(elements) * len(sites) * args.days
         # One warm-up call each so that imports and first-call costs stay out of the timings.
-        find_passes(elements[:2], sites[:1], start=START, duration_s=3600.0, workers=1)
+        find_passes(elements[:2], sites[:1], start=START, duration_s=HOUR_S, workers=1)
         run_skyfield(elements[:1], sites[:1], START, 0.05)
         table, ours_s = best_of(args.repeat, lambda: find_passes(
-            elements, sites, start=START, duration_s=args.days * 86_400.0, workers=args.workers))
+            elements, sites, start=START, duration_s=args.days * DAY_S, workers=args.workers))
         events, sky_s = best_of(args.repeat, lambda: run_skyfield(elements, sites, START, args.days))
         pairs, matched, mismatched, worst, worst_30 = agreement(table, events)
         print(f"\npeer: {len(elements)} LEO satellites x {len(sites)} stations x {args.days:g} days "
@@ -174,7 +175,7 @@ def main() -> None:
         pair_days = len(catalog) * len(sites) * args.days
         with PeakMemory() as memory:
             t = time.perf_counter()
-            table = find_passes(catalog, sites, start=START, duration_s=args.days * 86_400.0, workers=args.workers)
+            table = find_passes(catalog, sites, start=START, duration_s=args.days * DAY_S, workers=args.workers)
             wall_s = time.perf_counter() - t
         print(f"\nscale: {len(catalog)} satellites x {len(sites)} stations x {args.days:g} days "
               f"= {pair_days:,.0f} pair-days on {os.cpu_count()} cores")

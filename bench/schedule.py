@@ -174,7 +174,7 @@ def run_instance(instance: Instance, *, seed: int, time_limit_s: float | None, w
           f"{len(problem.satellites)} satellites, {len(problem.policies or [])} grants")
     out: dict[str, Any] = {"instance": instance.key, "candidates": len(problem.passes)}
 
-    solve_greedy = _optional("groundshare.schedule.greedy", "solve_greedy")
+    solve_greedy = _optional("groundshare.schedule.solve", "solve_greedy")
     solve_cpsat = _optional("groundshare.schedule.cpsat", "solve_cpsat")
     solve_auto = _optional("groundshare.schedule.solve", "solve")
     upper_bound = _optional("groundshare.schedule.bound", "upper_bound")

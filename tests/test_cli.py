@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from groundshare import __version__
-from groundshare.cli import _progress_bar, app
+from groundshare.cli import app
+from groundshare.cli.passes import _progress_bar
 from groundshare.data import data_path
 
 CUBESATS = data_path("celestrak_cubesat_2025-11-06.tle")
@@ -254,3 +256,18 @@ def test_progress_bar_only_for_long_searches_on_a_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: logs stay clean
     with _progress_bar(500, 10.0) as progress:
         assert progress is None
+
+
+def test_the_command_line_imports_without_a_database_or_web_server() -> None:
+    """``groundshare passes`` never pays for the store or the API: their commands import them when run."""
+    code = ("import sys\nimport groundshare.cli\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'fastapi', 'starlette', "
+            "'ortools', 'httpx', 'uvicorn', 'alembic', 'psycopg'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_python_m_runs_the_command_line() -> None:
+    done = subprocess.run([sys.executable, "-m", "groundshare.cli", "--version"], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout == f"groundshare {__version__}\n"

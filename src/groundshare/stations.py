@@ -17,14 +17,12 @@ message names the file, the station (1-based position and name) and the key.
 
 from __future__ import annotations
 
-import difflib
-import math
 from pathlib import Path
 from typing import Any
 
 from groundshare.errors import InvalidInputError
 from groundshare.passes import Site
-from groundshare.tomlfile import read_toml
+from groundshare.tomlfile import describe, did_you_mean, is_number, read_toml
 
 REQUIRED_KEYS = ("name", "lat_deg", "lon_deg", "alt_m")
 OPTIONAL_KEYS = ("min_elevation_deg", "horizon_mask")
@@ -61,7 +59,7 @@ def _stations_from_document(document: dict[str, Any], where: str) -> list[Site]:
     for key in document:
         if key != "station":
             raise InvalidInputError(
-                f"{where}: unknown top-level key {key!r}{_did_you_mean(key, ('station',))}; "
+                f"{where}: unknown top-level key {key!r}{did_you_mean(key, ('station',))}; "
                 f"a station file holds only [[station]] tables", loc=("file", where, key))
     tables = document.get("station")
     if isinstance(tables, dict):
@@ -91,11 +89,11 @@ def _site_from_table(table: Any, where: str, number: int) -> Site:
         return InvalidInputError(f"{label}: {message}", loc=("file", where, f"station {number}", key))
 
     if not isinstance(table, dict):
-        raise InvalidInputError(f"{where}, station {number} is {_describe(table)}; expected a [[station]] "
-                                f"table of keys", loc=("file", where, f"station {number}"))
+        raise InvalidInputError(f"{where}, station {number} is {describe(table, toml_booleans=False)}; "
+                                f"expected a [[station]] table of keys", loc=("file", where, f"station {number}"))
     for key in table:
         if key not in KNOWN_KEYS:
-            raise fail(key, f"unknown key {key!r}{_did_you_mean(key, KNOWN_KEYS)}; "
+            raise fail(key, f"unknown key {key!r}{did_you_mean(key, KNOWN_KEYS)}; "
                             f"known keys are {', '.join(KNOWN_KEYS)}")
     for key in REQUIRED_KEYS:
         if key not in table:
@@ -106,8 +104,8 @@ def _site_from_table(table: Any, where: str, number: int) -> Site:
     for key in ("lat_deg", "lon_deg", "alt_m", "min_elevation_deg"):
         if key in table:
             value = table[key]
-            if not _is_number(value):
-                raise fail(key, f"{key} is {_describe(value)}; expected {EXPECTED[key]}")
+            if not is_number(value):
+                raise fail(key, f"{key} is {describe(value, toml_booleans=False)}; expected {EXPECTED[key]}")
             numbers[key] = float(value)
     mask = table.get("horizon_mask")
     if mask is not None:
@@ -124,26 +122,10 @@ def _site_from_table(table: Any, where: str, number: int) -> Site:
 def _check_mask(mask: Any, fail: Any) -> None:
     """Raise ``fail(...)`` unless ``mask`` is a non-empty list of [number, number] pairs."""
     if not isinstance(mask, list) or not mask:
-        raise fail("horizon_mask", f"horizon_mask is {_describe(mask)}; expected {EXPECTED['horizon_mask']}")
+        raise fail("horizon_mask", f"horizon_mask is {describe(mask, toml_booleans=False)}; "
+                                   f"expected {EXPECTED['horizon_mask']}")
     for i, point in enumerate(mask):
-        if not (isinstance(point, list) and len(point) == 2 and all(_is_number(x) for x in point)):
-            raise fail("horizon_mask", f"horizon_mask point {i} is {_describe(point)}; "
+        if not (isinstance(point, list) and len(point) == 2 and all(is_number(x) for x in point)):
+            raise fail("horizon_mask", f"horizon_mask point {i} is {describe(point, toml_booleans=False)}; "
                                        f"expected two numbers [azimuth_deg, elevation_deg], e.g. [90.0, 12.0]")
 
-
-def _is_number(value: Any) -> bool:
-    """Return whether ``value`` is a finite TOML integer or float (booleans are not numbers)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _describe(value: Any) -> str:
-    """Return ``value`` with its TOML type, e.g. ``the string '36.3'``."""
-    kinds = {bool: "the boolean", str: "the string", list: "the array", dict: "the table"}
-    kind = next((v for k, v in kinds.items() if isinstance(value, k)), "")
-    return f"{kind} {value!r}" if kind else repr(value)
-
-
-def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest known key, or ``""``."""
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -18,8 +18,15 @@ import numpy as np
 from sgp4.api import jday
 
 from groundshare.errors import InvalidInputError
+from groundshare.units import DAY_S
 
 _EPOCH64 = np.datetime64("1970-01-01T00:00:00", "us")
+#: The Julian date of J2000.0 (2000-01-01 12:00 TT; taken on the UT1 scale by GMST 1982).
+J2000_JD = 2451545.0
+#: A Julian century in days, the time unit of the IAU polynomials (GMST 1982).
+JULIAN_CENTURY_DAYS = 36525.0
+# Days count from 1949 December 31 00:00 UT in sgp4init's epoch argument.
+_SGP4_EPOCH0 = datetime(1949, 12, 31, tzinfo=UTC)
 
 
 def utc_now() -> datetime:
@@ -135,8 +142,42 @@ def jd_fr(start: datetime, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     start = require_utc(start, "start")
     jd0, fr0 = jday(start.year, start.month, start.day, start.hour, start.minute,
                     start.second + start.microsecond * 1e-6)
+    return jd_fr_after(jd0, fr0, t_s)
+
+
+def jd_fr_after(jd0: float, fr0: float, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the split Julian date (whole, fraction) ``t_s`` seconds after ``jd0 + fr0``.
+
+    As in ``jd_fr``, the whole part is ``jd0`` throughout and the fraction carries the
+    offset.
+
+    >>> jd, fr = jd_fr_after(2460987.0, 0.5, [0.0, 43_200.0])
+    >>> jd.tolist(), fr.tolist()
+    ([2460987.0, 2460987.0], [0.5, 1.0])
+    """
     t_s = np.asarray(t_s, dtype=float)
-    return np.full(t_s.shape, jd0), fr0 + t_s / 86_400.0
+    return np.full(t_s.shape, jd0), fr0 + t_s / DAY_S
+
+
+def julian_centuries(jd: np.ndarray, fr: np.ndarray) -> np.ndarray:
+    """Return Julian centuries since J2000.0 of the split Julian date ``jd + fr``.
+
+    The time argument ``T`` of the IAU polynomials (GMST 1982), on the scale of the
+    Julian date given.
+
+    >>> float(julian_centuries(2451545.0, 36525.0))
+    1.0
+    """
+    return (np.asarray(jd, dtype=float) - J2000_JD + np.asarray(fr, dtype=float)) / JULIAN_CENTURY_DAYS
+
+
+def sgp4_epoch_days(epoch: datetime) -> float:
+    """Return days since 1949 December 31 00:00 UT, the epoch argument of sgp4's ``sgp4init``.
+
+    >>> sgp4_epoch_days(datetime(1950, 1, 1, 12, tzinfo=UTC))
+    1.5
+    """
+    return (require_utc(epoch, "epoch") - _SGP4_EPOCH0).total_seconds() / DAY_S
 
 
 def to_datetime64(start: datetime, t_s: np.ndarray) -> np.ndarray:

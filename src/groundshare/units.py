@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-DAY_S = 86_400.0
 MINUTE_S = 60.0
+HOUR_S = 3_600.0
+DAY_S = 86_400.0
+WEEK_S = 7 * DAY_S
 C_M_S = 299_792_458.0
 TAU = 2.0 * np.pi
 

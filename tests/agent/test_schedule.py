@@ -19,17 +19,12 @@ from groundshare.agent.client import (
     plain_http_warning,
 )
 from groundshare.agent.clock import NetworkClock
-from groundshare.agent.runner import default_agent_id
-from groundshare.agent.schedule import (
-    MAX_CONTACT_S,
-    MAX_SCHEDULE_CONTACTS,
-    AgentSchedule,
-    ContactError,
-    ScheduledContact,
-    ScheduleError,
-)
+from groundshare.agent.identity import default_agent_id
+from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS, AgentSchedule, ScheduleError
+from groundshare.contact import MAX_CONTACT_S, ContactError, ScheduledContact
 from groundshare.errors import InvalidInputError
 from groundshare.store.lease import MAX_AGENT_ID_LENGTH
+from groundshare.units import DAY_S
 
 STATION = {"id": 3, "name": "daejeon", "lat_deg": 36.372, "lon_deg": 127.36, "alt_m": 70.0,
            "min_elevation_deg": 5.0, "horizon_mask": None}
@@ -151,7 +146,7 @@ def test_a_schedule_takes_the_good_contacts_and_sets_the_malformed_ones_aside() 
         (None, "schedule entry 4: contact 41 is listed twice; the first entry is kept"),
     ]
     assert schedule.rejected[0].body == data[1]  # kept, for the journal
-    assert schedule.station == STATION and schedule.start == datetime(2025, 11, 7, tzinfo=UTC)
+    assert schedule.station.to_json() == STATION and schedule.start == datetime(2025, 11, 7, tzinfo=UTC)
 
 
 def test_a_schedule_of_exactly_the_bound_is_taken_and_one_more_is_refused_whole() -> None:
@@ -193,8 +188,8 @@ def test_the_servers_clock_is_read_live_or_shifted() -> None:
                                   "mode": "live", "offset_s": 0.0, "message": "Live."})
     assert (live.mode, live.offset_s, live.now) == ("live", 0.0, datetime(2026, 12, 5, 10, tzinfo=UTC))
     shifted = ServerClock.from_json({"now": "2025-11-07T00:00:00Z", "wall_clock": "2026-12-05T10:00:00Z",
-                                     "mode": "shifted", "offset_s": -393 * 86_400.0})
-    assert shifted.mode == "shifted" and shifted.offset_s == -393 * 86_400.0
+                                     "mode": "shifted", "offset_s": -393 * DAY_S})
+    assert shifted.mode == "shifted" and shifted.offset_s == -393 * DAY_S
     assert ServerClock.from_json(shifted.to_json()) == shifted
     # A server that predates the network clock sends only its wall clock: it runs live.
     old = ServerClock.from_json({"wall_clock": "2026-12-05T10:00:00Z", "now": "something else"})
@@ -221,12 +216,12 @@ def test_the_network_clock_is_the_system_clock_plus_the_networks_offset() -> Non
     system = datetime(2026, 12, 5, 10, tzinfo=UTC)
     clock = NetworkClock(system_now=lambda: system)
     assert clock.now() == system
-    clock.adopt(-393 * 86_400.0)
+    clock.adopt(-393 * DAY_S)
     assert clock.now() == datetime(2025, 11, 7, 10, tzinfo=UTC)
     with pytest.raises(InvalidInputError, match=r"offset_s must be a finite number of seconds, got nan"):
         clock.adopt(math.nan)
-    assert clock.offset_s == -393 * 86_400.0
-    real = NetworkClock(offset_s=-86_400.0)
+    assert clock.offset_s == -393 * DAY_S
+    real = NetworkClock(offset_s=-DAY_S)
     target = real.now() + timedelta(seconds=0.05)
     began = time.monotonic()
     real.sleep_until(target)

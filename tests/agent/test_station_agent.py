@@ -36,11 +36,13 @@ from typer.testing import CliRunner
 
 from groundshare.agent.client import MAX_RESPONSE_BYTES, AgentApi
 from groundshare.agent.clock import NetworkClock, SimulatedClock
+from groundshare.agent.execution import AgentOptions
 from groundshare.agent.hamlib import Rig, Rotator
 from groundshare.agent.journal import Journal
-from groundshare.agent.runner import AgentOptions, ClockOffsetError, StationAgent
+from groundshare.agent.runner import ClockOffsetError, StationAgent
 from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS
 from groundshare.cli import app
+from groundshare.contact import ScheduledContact
 from groundshare.data import data_path
 from groundshare.errors import ConflictError
 from groundshare.store import (
@@ -51,6 +53,7 @@ from groundshare.store import (
     session_scope,
 )
 from groundshare.timeutil import format_utc, parse_utc
+from groundshare.units import HOUR_S
 from tests.service.server import ServedApi, cli, network_clock, serve
 
 from .api_proxy import tampering_proxy
@@ -104,14 +107,19 @@ def _agent(server: ServedApi, tokens: dict[str, str], journal: Journal, contact:
            options: AgentOptions | None = None, log: list[str] | None = None, speed: float = SPEED,
            **kwargs: Any) -> StationAgent:
     """An agent for Daejeon on a simulated clock that starts 5 simulated seconds before the contact's lead."""
-    options = options or AgentOptions(sync_interval_s=3600.0, lease_ttl_s=60.0)
+    options = options or AgentOptions(sync_interval_s=HOUR_S, lease_ttl_s=60.0)
     rotator = Rotator(rotctld.host, rotctld.port, reconnect_attempts=2, reconnect_delay_s=0.2) if rotctld else None
     rig = Rig(rigctld.host, rigctld.port, reconnect_attempts=2, reconnect_delay_s=0.2) if rigctld else None
     agent = StationAgent(STATION, journal, api=AgentApi(server.base_url, tokens[KARI]), rotator=rotator, rig=rig,
                          options=options, agent_id=agent_id, log=(log.append if log is not None else print), **kwargs)
-    begin = parse_utc(contact["start"], "start") - timedelta(seconds=agent.lead_s(contact) + 5.0)
+    begin = parse_utc(contact["start"], "start") - timedelta(seconds=agent.lead_s(typed(contact)) + 5.0)
     agent.clock = SimulatedClock(begin, speed)
     return agent
+
+
+def typed(contact: dict[str, Any]) -> ScheduledContact:
+    """The contact as the agent reads it from the API's schedule."""
+    return ScheduledContact.from_json(contact)
 
 
 def _stored(server: ServedApi, tokens: dict[str, str], contact_id: int) -> dict[str, Any]:
@@ -129,8 +137,8 @@ def test_a_simulated_pass_is_tracked_tuned_and_reported(network, rotctld: Daemon
         agent.start()
         assert agent.sync()
         pending = journal.pending(after=agent.clock.now())
-        assert pending[0]["contact_id"] == contact["contact_id"]
-        assert pending[0]["satellite"]["uplink_frequency_hz"] == UPLINK_HZ
+        assert pending[0].contact_id == contact["contact_id"]
+        assert pending[0].satellite.uplink_frequency_hz == UPLINK_HZ
         table, path = agent.executor().prepare(pending[0])
         run = agent.execute(pending[0])
         agent.flush_reports()
@@ -222,7 +230,7 @@ def test_a_rotator_that_restarts_is_reconnected_and_one_that_never_returns_fails
         rotctld.stop()
         later = contacts[3] if len(contacts) > 3 else contacts[2]
         agent.clock = SimulatedClock(parse_utc(later["start"], "s") - timedelta(seconds=60), SPEED)
-        failed = agent.execute(later)
+        failed = agent.execute(typed(later))
         agent.flush_reports()
         agent.stop()
     assert failed.fatal is not None and "rotator" in failed.fatal and "127.0.0.1" in failed.fatal
@@ -266,7 +274,7 @@ def test_two_agents_for_one_station_and_a_wrong_clock_are_refused(network, tmp_p
             third.stop()
         # Past the bound while running, the agent reports the contact failed instead of executing it.
         wrong.clock_ok, wrong.clock_offset_s = False, 3.0
-        run = wrong.execute(contact)
+        run = wrong.execute(typed(contact))
         assert run.fatal is not None and "not executed" in run.fatal and run.positions_sent == 0
 
 
@@ -384,12 +392,13 @@ def test_a_malformed_contact_is_reported_failed_and_the_others_run(network, tmp_
         agent.start()
         assert agent.sync()
         assert journal.state(bad["contact_id"]) == "rejected"
-        pending = [c["contact_id"] for c in journal.pending(after=agent.clock.now())]
+        pending = [c.contact_id for c in journal.pending(after=agent.clock.now())]
         assert good["contact_id"] in pending and bad["contact_id"] not in pending
         assert agent.flush_reports() == 1  # the failed outcome of the malformed contact
         assert agent.sync() and agent.flush_reports() == 0  # reported once, however often it is listed
         # The others run: the next contact is executed and reported as usual.
-        agent.clock = SimulatedClock(parse_utc(good["start"], "s") - timedelta(seconds=agent.lead_s(good) + 5), SPEED)
+        lead_s = agent.lead_s(typed(good))
+        agent.clock = SimulatedClock(parse_utc(good["start"], "s") - timedelta(seconds=lead_s + 5), SPEED)
         assert agent.run(once=True) == 1
         agent.stop()
     stored = _stored(server, tokens, bad["contact_id"])
@@ -488,7 +497,7 @@ def test_the_agent_runs_a_contact_at_the_networks_shifted_time(network, rotctld:
         with Journal.open(tmp_path / "journal.sqlite") as journal:
             agent = StationAgent(STATION, journal, api=AgentApi(server.base_url, tokens[KARI]),
                                  rotator=Rotator(rotctld.host, rotctld.port), rig=None,
-                                 options=AgentOptions(sync_interval_s=3600.0, lease_ttl_s=60.0), log=log.append)
+                                 options=AgentOptions(sync_interval_s=HOUR_S, lease_ttl_s=60.0), log=log.append)
             agent.start()
             assert agent.run(once=True) == 1
             agent.flush_reports()
@@ -504,7 +513,7 @@ def test_the_agent_runs_a_contact_at_the_networks_shifted_time(network, rotctld:
         assert timedelta(0) <= agent.clock.now() - end < timedelta(seconds=60)
         assert agent.server_clock is not None and agent.server_clock.mode == "shifted"
         assert agent.clock_ok and abs(agent.clock_offset_s) < 1.0  # measured against the network's time
-    assert saved is not None and saved["mode"] == "shifted"
+    assert saved is not None and saved.mode == "shifted"
     assert any(line.startswith("the network's clock is shifted ") and "the agent runs on it" in line for line in log)
     stored = _stored(server, tokens, contact_id)
     assert stored["status"] == "completed", stored

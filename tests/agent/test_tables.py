@@ -22,6 +22,7 @@ from groundshare.agent.tables import (
 from groundshare.errors import InvalidInputError
 from groundshare.orbits import ElementCatalog, ElementSet
 from groundshare.passes import Pass, Site, find_passes
+from groundshare.units import DAY_S
 
 # The cubesat snapshot's epochs run to 2025-11-06 08:12 UTC; a day just after stays near them.
 CUBESAT_START = datetime(2025, 11, 7, tzinfo=UTC)
@@ -43,7 +44,7 @@ ROTATOR_450 = RotatorLimits(0.0, 450.0, 0.0, 90.0)
 def daejeon_passes(cubesats: ElementCatalog) -> list[tuple[ElementSet, Pass]]:
     """The unclipped passes of the first 20 cubesats over Daejeon on 2025-11-07, in AOS order."""
     elements = list(cubesats)[:20]
-    table = find_passes(elements, [DAEJEON], start=CUBESAT_START, duration_s=86_400, workers=1)
+    table = find_passes(elements, [DAEJEON], start=CUBESAT_START, duration_s=DAY_S, workers=1)
     return [(elements[int(table.sat_index[i])], p) for i, p in enumerate(table) if not p.clipped]
 
 

@@ -49,6 +49,7 @@ from groundshare.store import (
     session_scope,
     set_network_clock,
 )
+from groundshare.units import DAY_S
 from tests.store.conftest import clear_tables, postgres_database
 
 BACKENDS = ("sqlite", "postgresql")
@@ -161,5 +162,5 @@ def next_pass(app: FastAPI, element_set: ElementSet, station_id: int, after: dat
     """Return the first whole pass of ``element_set`` over the station after ``after`` (default: its epoch)."""
     with session_scope(app.state.session_factory, write=False) as session:
         site = session.get(Station, station_id).to_site()
-    table = find_passes([element_set], [site], start=after or element_set.epoch, duration_s=2 * 86_400, workers=1)
+    table = find_passes([element_set], [site], start=after or element_set.epoch, duration_s=2 * DAY_S, workers=1)
     return next(p for p in table if not p.clipped)

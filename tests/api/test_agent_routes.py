@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from groundshare.api.routes.agent import AgentAntenna, AgentContact, AgentElementSet, AgentSatellite, AgentStation
+from groundshare.contact import (
+    ElementSetSnapshot,
+    ScheduledAntenna,
+    ScheduledContact,
+    ScheduledSatellite,
+    StationSnapshot,
+)
 from groundshare.store import Role, session_scope, set_network_clock
 from tests.api.conftest import WORLD_NOW
 from tests.api.test_satellites import NEXUS_TLE
@@ -85,6 +94,36 @@ def test_schedule_lists_the_stations_live_contacts_in_start_order(client, world,
     assert element_set["format"] == "tle" and element_set["epoch"].startswith("2026-03-19T04:38:01")
     assert element_set["text"].splitlines()[1:] == NEXUS_TLE.splitlines()[1:]  # both TLE lines, for offline SGP4
     assert own["antenna"]["name"] == "dish" and own["element_set"] is None  # kasa's satellite has no elements
+
+
+@pytest.mark.parametrize(("schema", "contract"), [
+    (AgentStation, StationSnapshot), (AgentAntenna, ScheduledAntenna), (AgentSatellite, ScheduledSatellite),
+    (AgentElementSet, ElementSetSnapshot), (AgentContact, ScheduledContact),
+])
+def test_the_schedules_schemas_are_the_agents_contracts(schema, contract):
+    # The API's answer and what the agent reads it as (groundshare.contact) name the same fields.
+    assert set(schema.model_fields) == {f.name for f in fields(contract)} - {"body"}
+
+
+def test_the_agent_reads_the_schedule_as_the_api_sends_it(client, world, booked):
+    response = client.patch(f"/satellites/{world.aem.satellite_id}", headers=world.aem.auth(),
+                            json={"downlink_frequency_hz": 437.25e6, "uplink_frequency_hz": 145.85e6})
+    assert response.status_code == 200, response.text
+    body = schedule(client, world, **WINDOW).json()
+    assert StationSnapshot.from_json(body["station"]).to_json() == body["station"]
+    for entry in body["data"]:
+        contact = ScheduledContact.from_json(entry)
+        assert (contact.contact_id, contact.status, contact.org_id) == (entry["contact_id"], entry["status"],
+                                                                        entry["org_id"])
+        assert [contact.start, contact.end, contact.busy_until] == [
+            datetime.fromisoformat(entry[name]) for name in ("start", "end", "busy_until")]
+        assert contact.antenna.to_json() == entry["antenna"] and contact.satellite.to_json() == entry["satellite"]
+        planned = contact.element_set.to_json() if contact.element_set is not None else None
+        assert planned == entry["element_set"]
+        # What the agent's journal keeps reads back as the same contact, with or without the API's own text.
+        assert ScheduledContact.from_json(contact.to_json()) == contact
+        assert ScheduledContact.from_json(replace(contact, body={}).to_json()) == contact
+    assert [c["element_set"] is not None for c in body["data"]] == [False, True]
 
 
 def test_schedule_time_filter(client, world, booked):

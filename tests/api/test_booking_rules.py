@@ -16,6 +16,7 @@ from groundshare.passes import find_passes
 from groundshare.passes.track import sample_window
 from groundshare.store import Station, session_scope
 from groundshare.timeutil import format_utc
+from groundshare.units import DAY_S
 from tests.api.conftest import WORLD_NOW, give_elements, next_pass
 
 CUTE = 49263
@@ -59,7 +60,7 @@ def test_a_window_with_the_satellite_far_below_the_horizon_is_422_naming_the_nea
                                    f"within a pass of satellite {world.kasa.satellite_id} (NORAD {CUTE}) over "
                                    f"station {world.kasa.station_id} ('daejeon-1', minimum elevation 5 deg)")
     # The nearest passes it names are the pass engine's own.
-    table = find_passes([element_set], [site], start=start - timedelta(hours=12), duration_s=86_400 + 600,
+    table = find_passes([element_set], [site], start=start - timedelta(hours=12), duration_s=DAY_S + 600,
                         workers=1)
     named = [p for p in table if format_utc(p.aos) in error["msg"]]
     assert 1 <= len(named) <= 3 and any(p.aos == first.aos for p in named)

@@ -20,6 +20,7 @@ from groundshare.orbits import load_elements
 from groundshare.passes import find_passes
 from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, clear_network_clock, session_scope
 from groundshare.timeutil import parse_utc
+from groundshare.units import DAY_S
 from tests.api.conftest import WORLD_NOW
 
 TLE_FILE = Path(groundshare.__file__).parent / "data" / "celestrak_cubesat_2025-11-06.tle"
@@ -117,8 +118,8 @@ def test_tracks_agree_with_skyfield(client, world, elements):
         row = by_id[getattr(world, org_name).satellite_id]
         element_set = elements[org_name]
         assert row["norad_id"] == element_set.norad_id
-        assert row["period_s"] == pytest.approx(86_400.0 / element_set.mean_motion_rev_day, abs=1e-3)
-        assert row["element_age_days"] == pytest.approx((AT_DT - element_set.epoch).total_seconds() / 86_400.0)
+        assert row["period_s"] == pytest.approx(DAY_S / element_set.mean_motion_rev_day, abs=1e-3)
+        assert row["element_age_days"] == pytest.approx((AT_DT - element_set.epoch).total_seconds() / DAY_S)
         track = np.array(row["track"])
         # One period each side by default, every 120 s, with the point at 'at' in it.
         assert track[0, 0] <= -row["period_s"] + 120 and track[-1, 0] >= row["period_s"] - 120
@@ -180,7 +181,7 @@ def _best_pass(app, world, element_set):
         from groundshare.store import Station
 
         site = session.get(Station, world.kasa.station_id).to_site()
-    table = find_passes([element_set], [site], start=AT_DT, duration_s=86_400, workers=1)
+    table = find_passes([element_set], [site], start=AT_DT, duration_s=DAY_S, workers=1)
     passes = [p for p in table if not p.clipped]
     return site, max(passes, key=lambda p: p.max_elevation_deg)
 

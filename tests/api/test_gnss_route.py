@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from groundshare.units import HOUR_S
+
 
 def test_gnss_for_own_and_shared_station(client, world) -> None:
     r = client.get(f"/stations/{world.kasa.station_id}/gnss", params={"hours": 2, "step_s": 600},
@@ -15,7 +17,7 @@ def test_gnss_for_own_and_shared_station(client, world) -> None:
     assert body["mask_deg"] == 5.0 and body["pdop_max"] == 6.0 and body["step_s"] == 600
     assert body["elements"] == ["celestrak_gps-ops_2026-03-09.tle", "celestrak_galileo_2026-03-09.tle"]
     assert body["n_satellites"] > 40
-    n = 2 * 3600 // 600 + 1
+    n = int(2 * HOUR_S / 600) + 1
     for key in ("times", "n_visible", "gdop", "pdop", "hdop", "vdop", "tdop"):
         assert len(body[key]) == n, key
     assert all(v >= 8 for v in body["n_visible"])  # GPS + Galileo at 5 deg: always plenty

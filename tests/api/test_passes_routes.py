@@ -11,6 +11,7 @@ import groundshare
 from groundshare.orbits import load_elements
 from groundshare.passes import find_passes
 from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, Station, session_scope
+from groundshare.units import DAY_S, HOUR_S
 
 TLE_FILE = Path(groundshare.__file__).parent / "data" / "celestrak_cubesat_2025-11-06.tle"
 START = "2025-11-07T00:00:00Z"
@@ -55,7 +56,7 @@ def test_station_passes_match_the_engine(client, app, world, elements):
     body = response.json()
     # kasa sees its own satellite and aem's public one, not uni's private one.
     expected = find_passes([elements["aem"], elements["kasa"]], [site_of(app, world.kasa.station_id)],
-                           start=START_DT, duration_s=86_400, workers=1).to_records()
+                           start=START_DT, duration_s=DAY_S, workers=1).to_records()
     assert expected
     assert body["data"] == expected
     assert body["count"] == len(expected)
@@ -67,7 +68,7 @@ def test_station_passes_with_min_elevation(client, app, world, elements):
     params = {"start": START, "hours": 12, "min_elevation_deg": 30}
     body = client.get(f"/stations/{world.aem.station_id}/passes", params=params, headers=world.aem.auth()).json()
     expected = find_passes([elements["aem"]], [site_of(app, world.aem.station_id)], start=START_DT,
-                           duration_s=12 * 3600, min_elevation_deg=30.0, workers=1).to_records()
+                           duration_s=12 * HOUR_S, min_elevation_deg=30.0, workers=1).to_records()
     assert body["data"] == expected
     assert all(p["max_elevation_deg"] >= 30 for p in body["data"])
 
@@ -85,13 +86,13 @@ def test_satellite_passes_over_every_visible_station(client, app, world, element
     assert response.status_code == 200, response.text
     # uni sees only its own station (kasa shares nothing with it).
     expected = find_passes([elements["aem"]], [site_of(app, world.uni.station_id)], start=START_DT,
-                           duration_s=86_400, workers=1).to_records()
+                           duration_s=DAY_S, workers=1).to_records()
     assert response.json()["data"] == expected
     # aem sees its own station and kasa's shared one.
     body = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START, "hours": 24},
                       headers=world.aem.auth()).json()
     expected = find_passes([elements["aem"]], [site_of(app, world.kasa.station_id), site_of(app, world.aem.station_id)],
-                           start=START_DT, duration_s=86_400, workers=1).to_records()
+                           start=START_DT, duration_s=DAY_S, workers=1).to_records()
     assert sorted(body["data"], key=lambda p: (p["aos"], p["station"])) == sorted(
         expected, key=lambda p: (p["aos"], p["station"]))
     assert {p["station"] for p in body["data"]} == {"daejeon-1", "chetumal"}

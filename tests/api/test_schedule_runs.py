@@ -15,8 +15,11 @@ from datetime import datetime, timedelta
 
 from groundshare.api.routes.schedule import PlanningGate
 from groundshare.passes import Pass, find_passes
-from groundshare.store import Antenna, Band, Contact, Role, Satellite, session_scope, set_network_clock
+from groundshare.store import Antenna, Band, Contact, Role, Satellite, planning, session_scope, set_network_clock
+from groundshare.store.db import sqlite_begin_mode
+from groundshare.store.planning import build_problem as planning_build_problem
 from groundshare.timeutil import format_utc
+from groundshare.units import DAY_S
 from tests.api.test_passes_routes import START, START_DT, elements, site_of  # noqa: F401 - elements: a fixture
 
 END = "2025-11-08T00:00:00Z"
@@ -114,7 +117,7 @@ def book(client, org, antenna_id, satellite_id, start: datetime, end: datetime, 
 
 def passes(app, element_set, station_id) -> list[Pass]:
     """Return the passes of ``element_set`` over the station over the test day."""
-    return list(find_passes([element_set], [site_of(app, station_id)], start=START_DT, duration_s=86_400, workers=1))
+    return list(find_passes([element_set], [site_of(app, station_id)], start=START_DT, duration_s=DAY_S, workers=1))
 
 
 def lone_pass(app, world, elements) -> Pass:  # noqa: F811
@@ -331,6 +334,21 @@ def test_the_server_runs_a_bounded_number_of_plans_at_once(client, app, world, e
         assert run(client, world.aem).status_code == 201
     finally:
         app.state.planning_gate = saved
+
+
+def test_a_run_reads_without_the_write_lock(client, app, world, elements, monkeypatch):  # noqa: F811
+    """The request's unit of work only reads (the plan is booked in one of its own): SQLite begins it DEFERRED."""
+    request_contacts(client, world.aem, world.aem.satellite_id, min_duration_s=60)
+    began = []
+
+    def build_problem(session, **kwargs):
+        began.append(sqlite_begin_mode(session))
+        return planning_build_problem(session, **kwargs)
+
+    monkeypatch.setattr(planning, "build_problem", build_problem)
+    body = run(client, world.aem, dry_run=False).json()
+    assert body["booked_contact_ids"]
+    assert began == ["DEFERRED" if app.state.engine.dialect.name == "sqlite" else None]
 
 
 def test_429_is_documented(client):

@@ -20,6 +20,7 @@ from groundshare.data import data_path
 from groundshare.gnss import dop, dop_series, excluded, visible
 from groundshare.orbits import load_elements
 from groundshare.passes import Site
+from groundshare.units import HOUR_S
 
 skyfield_api = pytest.importorskip("skyfield.api")
 
@@ -77,7 +78,7 @@ def reference_dop(alt_deg, az_deg, clocks=None):
 @pytest.mark.parametrize("site", SITES, ids=[s.name for s in SITES])
 def test_visible_and_dop_match_skyfield(elements, skyfield_angles, site, when, mask):
     alt, az = skyfield_angles[site.name, when]
-    vis = visible(elements, site, [when], mask)
+    vis = visible(elements, site, [when], mask_deg=mask)
     ours = vis.visible[0]
     clear = np.abs(alt - mask) > NEAR_DEG
     assert np.array_equal(ours[clear], (alt > mask)[clear])
@@ -88,7 +89,7 @@ def test_visible_and_dop_match_skyfield(elements, skyfield_angles, site, when, m
     want = reference_dop(alt[ours], az[ours])
     for value, expected in zip((got.gdop, got.pdop, got.hdop, got.vdop, got.tdop), want, strict=True):
         assert float(value) == pytest.approx(expected, abs=0.01)
-    series = dop_series(elements, site, when, 0.0, 60.0, mask)
+    series = dop_series(elements, site, start=when, duration_s=0.0, step_s=60.0, mask_deg=mask)
     assert series.n_visible[0] == ours.sum()
     assert series.pdop[0] == pytest.approx(want[1], abs=0.01)
 
@@ -102,12 +103,13 @@ def test_separate_clocks_match_reference(elements, skyfield_angles):
     want = reference_dop(alt[seen], az[seen], clocks[seen])
     for value, expected in zip((got.gdop, got.pdop, got.hdop, got.vdop, got.tdop), want, strict=True):
         assert float(value) == pytest.approx(expected, abs=1e-9)
-    series = dop_series(elements, site, when, 0.0, 60.0, 10.0, separate_clocks=True)
+    series = dop_series(elements, site, start=when, duration_s=0.0, step_s=60.0, mask_deg=10.0,
+                        separate_clocks=True)
     assert series.gdop[0] == pytest.approx(want[0], abs=0.01)
 
 
 def test_too_few_satellites_give_nan_not_nonsense(elements):
-    series = dop_series(elements, SITES[0], TIMES[0], 1.0, 600.0, 80.0)
+    series = dop_series(elements, SITES[0], start=TIMES[0], duration_s=HOUR_S, step_s=600.0, mask_deg=80.0)
     assert (series.n_visible < 4).all()
     assert not series.enough.any()
     for key in ("gdop", "pdop", "hdop", "vdop", "tdop"):
@@ -122,8 +124,9 @@ def test_exclude_by_name_and_prn(elements):
     assert excluded(gps13, ["13"]) and excluded(gps13, [13]) and excluded(gps13, ["BIIR-2 "])
     assert excluded(gps13, [str(gps13.norad_id)])
     assert not excluded(gps13, ["3", "GALILEO"])
-    full = dop_series(elements, SITES[0], TIMES[0], 0.0, 60.0, 5.0)
-    less = dop_series(elements, SITES[0], TIMES[0], 0.0, 60.0, 5.0, exclude=["GALILEO", 13])
+    full = dop_series(elements, SITES[0], start=TIMES[0], duration_s=0.0, step_s=60.0, mask_deg=5.0)
+    less = dop_series(elements, SITES[0], start=TIMES[0], duration_s=0.0, step_s=60.0, mask_deg=5.0,
+                      exclude=["GALILEO", 13])
     assert gps13.name not in less.names
     assert all("GSAT" not in n for n in less.names)
     assert len(less.names) == len(full.names) - 1 - sum("GSAT" in n for n in full.names)

@@ -14,6 +14,7 @@ from groundshare.link.along import link_along_passes, sky_noise_rise_k
 from groundshare.link.doppler import doppler_shift_hz
 from groundshare.passes import find_passes
 from groundshare.passes.track import sample_passes
+from groundshare.units import DAY_S
 
 from ..passes.conftest import CORDOBA, CUBESAT_START, DAEJEON
 
@@ -23,7 +24,7 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(scope="module")
 def along(cubesats):
     elements, sites = cubesats[:20], [DAEJEON, CORDOBA]
-    table = find_passes(elements, sites, start=CUBESAT_START, duration_s=86_400.0, workers=1)
+    table = find_passes(elements, sites, start=CUBESAT_START, duration_s=DAY_S, workers=1)
     return table, sample_passes(table, elements, sites, step_s=2.0), sites
 
 

@@ -19,14 +19,11 @@ import numpy as np
 import pytest
 
 from groundshare.errors import InvalidInputError
-from groundshare.link.atmosphere import (
+from groundshare.link.atmosphere import AttenuationTable, ItuAtmosphere, attenuation_table, default_cache_dir
+from groundshare.link.itu_attenuation import (
     COSMIC_BACKGROUND_K,
     MEAN_RADIATING_TEMPERATURE_K,
-    AttenuationTable,
-    ItuAtmosphere,
     atmospheric_attenuation_db,
-    attenuation_table,
-    default_cache_dir,
     load_itur,
     sky_noise_temperature_k,
 )
@@ -240,7 +237,7 @@ def test_sky_noise_temperature():
 
 
 def test_itu_atmosphere_returns_the_p618_total_split_into_rain_and_the_rest(tmp_path):
-    from groundshare.link.config import SitePosition
+    from groundshare.link.parameters import SitePosition
 
     model = ItuAtmosphere(cache_dir=tmp_path)
     el_deg = np.array([5.0, 30.0, 90.0])

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 from groundshare.link.doppler import doppler_shift_hz, received_frequency_hz, uplink_frequency_hz
-from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
-from groundshare.orbits.propagate import propagate_pairs
+from groundshare.orbits.propagate import propagate_pairs_itrs
 from groundshare.passes import find_passes
 from groundshare.passes.look import topocentric
 from groundshare.passes.site import sites_to_arrays
 from groundshare.passes.track import sample_passes
-from groundshare.timeutil import jd_fr
+from groundshare.units import DAY_S
 
 from ..passes.conftest import CUBESAT_START, DAEJEON
 
@@ -26,14 +25,12 @@ uhf_hz = 437e6
 @pytest.fixture(scope="module")
 def tracks(cubesats):
     elements = cubesats[:12]
-    table = find_passes(elements, [DAEJEON], start=CUBESAT_START, duration_s=86_400.0, workers=1)
+    table = find_passes(elements, [DAEJEON], start=CUBESAT_START, duration_s=DAY_S, workers=1)
     return elements, table, sample_passes(table, elements, [DAEJEON], step_s=5.0)
 
 
 def _exact_range_km(element_set, t_s):
-    _, r, v = propagate_pairs([element_set.to_satrec()], np.zeros(t_s.size, dtype=int), CUBESAT_START, t_s)
-    theta, theta_dot = gmst82_rad(*jd_fr(CUBESAT_START, t_s))
-    re, ve = teme_to_itrs(r, v, theta, theta_dot)
+    _, re, ve = propagate_pairs_itrs([element_set.to_satrec()], np.zeros(t_s.size, dtype=int), CUBESAT_START, t_s)
     return topocentric(re, ve, sites_to_arrays([DAEJEON]), np.zeros(t_s.size, dtype=int))[3]
 
 

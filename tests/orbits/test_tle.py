@@ -15,6 +15,7 @@ from sgp4.api import Satrec, SatrecArray
 from groundshare.data import data_path
 from groundshare.orbits import ElementSet, ElementSetError, ElementSetWarning, load_elements, parse_tle
 from groundshare.orbits.tle import iter_tle_records
+from groundshare.units import DAY_S
 
 SHIPPED = sorted(p.name for p in data_path(".").glob("*.tle"))
 # ISS and POISK from celestrak_stations_2026-05-30.tle (CelesTrak, checksums as downloaded).
@@ -73,7 +74,7 @@ def test_good_parse_of_iss() -> None:
     assert iss.classification == "U"
     assert iss.epoch.tzinfo is UTC
     day_2026_150 = datetime(2026, 5, 30, tzinfo=UTC)
-    assert abs((iss.epoch - day_2026_150).total_seconds() - 0.51748228 * 86_400) <= one_microsecond_s
+    assert abs((iss.epoch - day_2026_150).total_seconds() - 0.51748228 * DAY_S) <= one_microsecond_s
     assert iss.inclination_deg == 51.6337
     assert iss.raan_deg == 27.5746
     assert abs(iss.eccentricity - 0.0007245) < 1e-15
@@ -105,7 +106,7 @@ def test_every_shipped_set_matches_sgp4s_own_parse(name: str) -> None:
     assert [e.norad_id for e in catalog] == [s.satnum for s in sats]
     unix_jd = 2_440_587.5  # Julian date of 1970-01-01T00:00Z
     epoch_ours_s = np.array([e.epoch.timestamp() for e in catalog])
-    epoch_sgp4_s = np.array([(s.jdsatepoch - unix_jd) * 86_400.0 + s.jdsatepochF * 86_400.0 for s in sats])
+    epoch_sgp4_s = np.array([(s.jdsatepoch - unix_jd) * DAY_S + s.jdsatepochF * DAY_S for s in sats])
     np.testing.assert_allclose(epoch_ours_s, epoch_sgp4_s, rtol=0.0, atol=one_microsecond_s)
     rad = math.pi / 180.0
     xpdotp = 1440.0 / (2.0 * math.pi)  # rev/day per rad/min (SGP4.cpp)

@@ -22,11 +22,11 @@ from groundshare.passes.track import sample_passes
 from groundshare.schedule.candidates import problem_from_network
 from groundshare.schedule.problem import AntennaSpec, SatelliteSpec
 from groundshare.stations import load_stations
+from groundshare.units import DAY_S
 from tests.passes.conftest import ACTIVE_START
 
 distributed = pytest.importorskip("distributed")
 
-DAY_S = 86_400.0
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from groundshare.passes import Site, find_passes
 from groundshare.passes.look import topocentric
 from groundshare.passes.site import sites_to_arrays
 from groundshare.timeutil import jd_fr
+from groundshare.units import DAY_S, HOUR_S
 
 from .conftest import ACTIVE_START, CORDOBA, CUBESAT_START, DAEJEON, MEXICO_MASKED
 
@@ -36,7 +37,7 @@ def exact_look(element_set, site, start, t_s):
 @pytest.fixture(scope="module")
 def two_days(cubesats):
     sites = [DAEJEON, CORDOBA, MEXICO_MASKED]
-    return sites, find_passes(cubesats, sites, start=CUBESAT_START, duration_s=2 * 86_400.0, workers=1)
+    return sites, find_passes(cubesats, sites, start=CUBESAT_START, duration_s=2 * DAY_S, workers=1)
 
 
 def test_invariants_hold_for_every_pass(two_days):
@@ -98,8 +99,8 @@ def test_short_high_passes_are_all_found(cubesats):
     high = [Site(s.name, lat_deg=s.lat_deg, lon_deg=s.lon_deg, alt_m=s.alt_m, min_elevation_deg=60.0)
             for s in (DAEJEON, CORDOBA)]
     elements = cubesats[:40]
-    table = find_passes(elements, high, start=CUBESAT_START, duration_s=86_400.0, workers=1)
-    t = np.arange(0.0, 86_400.0, 1.0)
+    table = find_passes(elements, high, start=CUBESAT_START, duration_s=DAY_S, workers=1)
+    t = np.arange(0.0, DAY_S, 1.0)
     brute_force = 0
     for site_index, site in enumerate(high):
         for i, e in enumerate(elements):
@@ -121,7 +122,7 @@ def test_geostationary_satellite_never_sets_or_never_rises(active):
     assert sin_el[0] > 0.9
     under = Site("under", lat_deg=10.0, lon_deg=150.0, alt_m=0.0, min_elevation_deg=5.0)
     opposite = Site("opposite", lat_deg=0.0, lon_deg=-21.0, alt_m=0.0)
-    table = find_passes([abs6], [under, opposite], start=ACTIVE_START, duration_s=3 * 86_400.0, workers=1)
+    table = find_passes([abs6], [under, opposite], start=ACTIVE_START, duration_s=3 * DAY_S, workers=1)
     assert len(table) == 1
     p = table[0]
     assert p.station == "under" and p.clipped_aos and p.clipped_los
@@ -141,7 +142,7 @@ def test_failing_satellites_are_reported_not_crashed(cubesats):
     buried = ElementSet(norad_id=99002, name="BURIED", mean_motion_rev_day=15.5, eccentricity=0.08,
                         bstar=0.0001, **common)
     table = find_passes([decaying, buried, base], [DAEJEON, CORDOBA], start=CUBESAT_START,
-                        duration_s=3 * 86_400.0, workers=1)
+                        duration_s=3 * DAY_S, workers=1)
     assert len(table.warnings) == 2
     first, second = table.warnings
     assert re.fullmatch(r"NORAD 99001 \(DECAYING\): mean eccentricity is outside the range 0\.0 to 1\.0 "
@@ -150,7 +151,7 @@ def test_failing_satellites_are_reported_not_crashed(cubesats):
                         r"decayed \(first at \S+Z, at \d+ of \d+ grid times\); no passes are reported where "
                         r"SGP4 fails", second)
     # The reported time agrees with SGP4 sampled every minute, to within one grid step (120 s).
-    minutes = np.arange(0.0, 3 * 86_400.0, 60.0)
+    minutes = np.arange(0.0, 3 * DAY_S, 60.0)
     error, _, _ = decaying.to_satrec().sgp4_array(*jd_fr(CUBESAT_START, minutes))
     first_failure = CUBESAT_START + timedelta(seconds=minutes[np.argmax(error != 0)])
     reported = datetime.fromisoformat(re.search(r"first at (\S+)Z", first).group(1)).replace(tzinfo=UTC)
@@ -163,10 +164,10 @@ def test_failing_satellites_are_reported_not_crashed(cubesats):
 
 
 def test_pass_in_progress_at_the_start_is_clipped(cubesats):
-    first = find_passes(cubesats[:10], [DAEJEON], start=CUBESAT_START, duration_s=86_400.0, workers=1)
+    first = find_passes(cubesats[:10], [DAEJEON], start=CUBESAT_START, duration_s=DAY_S, workers=1)
     whole = first[~first.clipped][0]
     restart = whole.tca.replace(microsecond=0)
-    again = find_passes(cubesats[:10], [DAEJEON], start=restart, duration_s=3_600.0, workers=1)
+    again = find_passes(cubesats[:10], [DAEJEON], start=restart, duration_s=HOUR_S, workers=1)
     same = again.for_satellite(whole.norad_id)[0]
     assert same.clipped_aos and not same.clipped_los and same.aos == restart
     assert abs((same.los - whole.los).total_seconds()) < 1e-3
@@ -187,8 +188,8 @@ def test_workers_and_chunks_do_not_change_the_answer(cubesats):
 
 
 def test_min_elevation_override_applies_to_every_site(cubesats):
-    low = find_passes(cubesats[:20], [DAEJEON, CORDOBA], start=CUBESAT_START, duration_s=86_400.0, workers=1)
-    high = find_passes(cubesats[:20], [DAEJEON, CORDOBA], start=CUBESAT_START, duration_s=86_400.0,
+    low = find_passes(cubesats[:20], [DAEJEON, CORDOBA], start=CUBESAT_START, duration_s=DAY_S, workers=1)
+    high = find_passes(cubesats[:20], [DAEJEON, CORDOBA], start=CUBESAT_START, duration_s=DAY_S,
                        min_elevation_deg=20.0, workers=1)
     assert 0 < len(high) < len(low)
     assert (high.max_elevation_deg > 20.0).all()
@@ -196,7 +197,7 @@ def test_min_elevation_override_applies_to_every_site(cubesats):
 
 def test_progress_reports_every_satellite(cubesats):
     seen = []
-    find_passes(cubesats[:30], [DAEJEON], start=CUBESAT_START, duration_s=3_600.0, workers=1,
+    find_passes(cubesats[:30], [DAEJEON], start=CUBESAT_START, duration_s=HOUR_S, workers=1,
                 progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (30, 30)
 

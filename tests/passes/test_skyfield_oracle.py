@@ -13,6 +13,7 @@ from datetime import timedelta
 import numpy as np
 
 from groundshare.passes import find_passes
+from groundshare.units import DAY_S
 
 from .conftest import ACTIVE_START, CORDOBA, CUBESAT_START, DAEJEON, MEXICO_MASKED
 
@@ -63,8 +64,8 @@ def _check_against_find_events(ts, elements, sites, start, duration_s, table):
 def test_cubesats_match_skyfield_find_events(ts, cubesats):
     elements = cubesats[::4]          # 24 LEO CubeSats, every fourth of the shipped snapshot
     sites = [DAEJEON, CORDOBA]
-    table = find_passes(elements, sites, start=CUBESAT_START, duration_s=86_400.0, workers=1)
-    compared = _check_against_find_events(ts, elements, sites, CUBESAT_START, 86_400.0, table)
+    table = find_passes(elements, sites, start=CUBESAT_START, duration_s=DAY_S, workers=1)
+    compared = _check_against_find_events(ts, elements, sites, CUBESAT_START, DAY_S, table)
     assert compared > 150
 
 
@@ -82,7 +83,7 @@ def _dense_stretches(ts, element_set, site, start, duration_s):
     t0 = ts.from_datetime(start)
 
     def above_by(seconds):
-        alt, az, _ = (sat - topos).at(t0 + seconds / 86_400.0).altaz()
+        alt, az, _ = (sat - topos).at(t0 + seconds / DAY_S).altaz()
         return alt.degrees - site.threshold_deg(az.degrees)
 
     minutes = np.arange(0, n_s + 60, 60)
@@ -130,26 +131,26 @@ def test_high_eccentricity_orbits_match_dense_skyfield_samples(ts, active):
     # samples), so the oracle here is Skyfield's position, not its event search.
     elements = [active.by_norad_id(14129), active.by_norad_id(23802)]
     for site in (DAEJEON, CORDOBA):
-        table = find_passes(elements, [site], start=ACTIVE_START, duration_s=2 * 86_400.0, workers=1)
-        assert _check_against_dense_samples(ts, elements, site, ACTIVE_START, 2 * 86_400.0, table) >= 3
+        table = find_passes(elements, [site], start=ACTIVE_START, duration_s=2 * DAY_S, workers=1)
+        assert _check_against_dense_samples(ts, elements, site, ACTIVE_START, 2 * DAY_S, table) >= 3
 
 
 def test_meo_cubesat_matches_skyfield(ts, cubesats):
     greencube = [e for e in cubesats if e.mean_motion_rev_day < 7.0]   # GREENCUBE, 6.4 rev/day
     assert len(greencube) == 1
     sites = [DAEJEON, CORDOBA]
-    table = find_passes(greencube, sites, start=CUBESAT_START, duration_s=2 * 86_400.0, workers=1)
-    assert _check_against_find_events(ts, greencube, sites, CUBESAT_START, 2 * 86_400.0, table) >= 2
+    table = find_passes(greencube, sites, start=CUBESAT_START, duration_s=2 * DAY_S, workers=1)
+    assert _check_against_find_events(ts, greencube, sites, CUBESAT_START, 2 * DAY_S, table) >= 2
 
 
 def test_horizon_mask_matches_dense_skyfield_samples(ts, cubesats):
     elements = cubesats[1::6]
-    table = find_passes(elements, [MEXICO_MASKED], start=CUBESAT_START, duration_s=86_400.0, workers=1)
-    assert _check_against_dense_samples(ts, elements, MEXICO_MASKED, CUBESAT_START, 86_400.0, table) > 20
+    table = find_passes(elements, [MEXICO_MASKED], start=CUBESAT_START, duration_s=DAY_S, workers=1)
+    assert _check_against_dense_samples(ts, elements, MEXICO_MASKED, CUBESAT_START, DAY_S, table) > 20
 
 
 def test_passes_honour_the_mask_at_aos_and_los(cubesats):
-    table = find_passes(cubesats, [MEXICO_MASKED], start=CUBESAT_START, duration_s=86_400.0, workers=1)
+    table = find_passes(cubesats, [MEXICO_MASKED], start=CUBESAT_START, duration_s=DAY_S, workers=1)
     unclipped = table[~table.clipped]
     for az_column in (unclipped.aos_azimuth_deg, unclipped.los_azimuth_deg):
         threshold = MEXICO_MASKED.threshold_deg(az_column)
@@ -167,12 +168,12 @@ def test_teme_rotation_matches_skyfield(cubesats):
     from groundshare.timeutil import jd_fr
 
     sat = cubesats[0].to_satrec()
-    jd, fr = jd_fr(CUBESAT_START, np.arange(0.0, 86_400.0, 600.0))
+    jd, fr = jd_fr(CUBESAT_START, np.arange(0.0, DAY_S, 600.0))
     _, r, v = sat.sgp4_array(jd, fr)
     theta, theta_dot = gmst82_rad(jd, fr)
     r_ours, v_ours = teme_to_itrs(r, v, theta, theta_dot)
     # Skyfield takes and returns velocities per day; ours are per second.
-    r_sky, v_sky_day = TEME_to_ITRF(jd, r.T, v.T * 86_400.0, 0.0, 0.0, fr)
+    r_sky, v_sky_day = TEME_to_ITRF(jd, r.T, v.T * DAY_S, 0.0, 0.0, fr)
     ten_microns_km = 1e-8
     assert np.abs(r_ours - r_sky.T).max() < ten_microns_km
-    assert np.abs(v_ours - v_sky_day.T / 86_400.0).max() < 1e-9
+    assert np.abs(v_ours - v_sky_day.T / DAY_S).max() < 1e-9

@@ -8,6 +8,7 @@ import pytest
 from groundshare.errors import InvalidInputError
 from groundshare.passes import find_passes
 from groundshare.passes.track import sample_passes
+from groundshare.units import DAY_S
 
 from .conftest import CORDOBA, CUBESAT_START, DAEJEON
 
@@ -15,7 +16,7 @@ from .conftest import CORDOBA, CUBESAT_START, DAEJEON
 @pytest.fixture(scope="module")
 def tracked(cubesats):
     elements, sites = cubesats[:15], [DAEJEON, CORDOBA]
-    table = find_passes(elements, sites, start=CUBESAT_START, duration_s=86_400.0, workers=1)
+    table = find_passes(elements, sites, start=CUBESAT_START, duration_s=DAY_S, workers=1)
     return elements, sites, table, sample_passes(table, elements, sites, step_s=1.0)
 
 

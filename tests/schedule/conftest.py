@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from groundshare.schedule import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
+from groundshare.units import DAY_S
 
 T0 = datetime(2025, 11, 7, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ def random_problem(seed: int, *, n_passes: int = 10, n_antennas: int = 2, n_sate
                                 max_contacts_per_day=None if cap is None or rng.random() < 0.2 else int(cap),
                                 allow_redundant=bool(redundant and k == 0 and rng.random() < 0.5))
                   for k in range(n_satellites)]
-    span_s = int(days * 86400)
+    span_s = int(days * DAY_S)
     passes = []
     for k in range(n_passes):
         start = int(rng.integers(0, max(1, span_s - duration_s[1])))

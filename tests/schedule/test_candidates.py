@@ -13,9 +13,10 @@ from groundshare.passes import find_passes
 from groundshare.schedule import AntennaSpec, Problem, SatelliteSpec
 from groundshare.schedule.candidates import candidates_from_passes, pass_ids, problem_from_network
 from groundshare.stations import load_stations
+from groundshare.units import HOUR_S
 
 START = datetime(2025, 11, 7, tzinfo=UTC)
-DURATION_S = 6 * 3600.0
+DURATION_S = 6 * HOUR_S
 END = START + timedelta(seconds=DURATION_S)
 one_millisecond_s = 1e-3  # candidate times are cut to whole milliseconds, the JSON form's resolution
 

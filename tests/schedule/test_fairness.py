@@ -16,6 +16,7 @@ from groundshare.schedule.fairness import (
     solve_fair,
 )
 from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
+from groundshare.units import HOUR_S
 
 T0 = datetime(2025, 11, 7, tzinfo=UTC)
 tiny_value = 1e-9
@@ -47,7 +48,7 @@ def random_problem(seed: int, *, n_orgs: int = 4, n_antennas: int = 8, n_satelli
     caps = rng.integers(3, 9, n_satellites)
     satellites = [SatelliteSpec(f"sat{s}", orgs[sat_orgs[s]], max_contacts_per_day=int(caps[s]))
                   for s in range(n_satellites)]
-    horizon_s = hours * 3600.0
+    horizon_s = hours * HOUR_S
     passes = []
     # Draw every pair's passes whether visible or not, so instances that differ only in
     # ownership (or visibility of one pair) share the same random stream.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from groundshare.schedule import check_schedule, solve, solve_cpsat, solve_rolling
+from groundshare.units import DAY_S, MINUTE_S
 
 from .conftest import random_problem
 
@@ -26,7 +27,7 @@ def test_rolling_is_valid_and_close_to_one_model() -> None:
 def test_rolling_keeps_locked_passes_near_boundaries() -> None:
     problem = _three_days(2)
     near_midnight = [p.id for i, p in enumerate(problem.passes) if problem.allowed[i]
-                     and 86400 - 1800 < problem.start_s[i] < 86400 + 600]
+                     and DAY_S - 30 * MINUTE_S < problem.start_s[i] < DAY_S + 10 * MINUTE_S]
     problem.locked = [*problem.locked, *near_midnight[:1]]
     if check_schedule(problem, problem.locked):
         problem.locked = near_midnight[:1]

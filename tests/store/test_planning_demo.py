@@ -48,6 +48,7 @@ from groundshare.store import (
 from groundshare.store.planning import build_problem
 from groundshare.store.policy import booked_hours, week_start
 from groundshare.timeutil import parse_utc
+from groundshare.units import HOUR_S
 
 #: The later run: the demo's second and third days (the load booked the first two).
 LATER_START = datetime(2025, 11, 8, tzinfo=UTC)
@@ -183,7 +184,7 @@ def candidate_window(session, request_id: int, antenna: Antenna, aos: datetime) 
     """Return the part of the request's pass over the antenna's station that starts at ``aos`` (to the millisecond)."""
     request = session.get(ContactRequest, request_id)
     table = find_passes([newest_element_set(session, request.satellite_id).to_element_set()],
-                        [antenna.station.to_site()], start=aos - timedelta(hours=2), duration_s=6 * 3600.0, workers=1)
+                        [antenna.station.to_site()], start=aos - timedelta(hours=2), duration_s=6 * HOUR_S, workers=1)
     [p] = [p for p in table if p.aos <= aos + timedelta(milliseconds=1) and p.los > aos]
     return aos, min(p.los, request.window_end, LATER_END)
 

@@ -9,12 +9,16 @@
 - ``journal``: contacts and unsent reports on local disk (and the one-agent-per-station lock);
 - ``client``: the API routes the agent calls (and the warning for plain ``http://``);
 - ``schedule``: the schedule as the agent takes it, checked field by field and bounded
-  (``MAX_SCHEDULE_CONTACTS``);
+  (``MAX_SCHEDULE_CONTACTS``); each contact a typed ``contact.ScheduledContact``;
+- ``execution``: ``PassExecutor``, one pass on the hardware (also behind ``groundshare
+  track``), and the ``Execution`` it reports;
+- ``identity``: the agent's id, stable for a machine and a journal (the lease's holder);
 - ``runner``: ``StationAgent`` (schedule, lease, clock check, execution, reports) and
-  ``PassExecutor`` (one pass on the hardware, also behind ``groundshare track``).
+  ``run_agent``.
 """
 
 from groundshare.agent.clock import NetworkClock, SimulatedClock, WallClock
+from groundshare.agent.execution import AgentOptions, Execution, PassExecutor
 from groundshare.agent.hamlib import (
     HamlibError,
     Rig,
@@ -22,16 +26,10 @@ from groundshare.agent.hamlib import (
     RotatorLimits,
     parse_address,
 )
+from groundshare.agent.identity import default_agent_id
 from groundshare.agent.journal import Journal
-from groundshare.agent.runner import (
-    AgentOptions,
-    Execution,
-    PassExecutor,
-    StationAgent,
-    default_agent_id,
-    run_agent,
-)
-from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS, AgentSchedule, ScheduledContact
+from groundshare.agent.runner import StationAgent, run_agent
+from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS, AgentSchedule
 from groundshare.agent.tables import (
     AzimuthPath,
     PointingTable,
@@ -40,6 +38,7 @@ from groundshare.agent.tables import (
     pre_position_lead_s,
     slew_time_s,
 )
+from groundshare.contact import ScheduledContact
 
 __all__ = [
     "MAX_SCHEDULE_CONTACTS",

@@ -25,8 +25,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from groundshare.agent.schedule import AgentSchedule
+from groundshare.contact import JsonFields, StationSnapshot
 from groundshare.errors import ConflictError, GroundshareError, InvalidInputError
 from groundshare.timeutil import format_utc, parse_utc
+from groundshare.units import DAY_S
 
 #: Seconds one API request may take before the agent treats the server as unreachable.
 REQUEST_TIMEOUT_S = 10.0
@@ -94,6 +97,14 @@ class ServerClock:
     def to_json(self) -> dict[str, Any]:
         return {"now": format_utc(self.now), "wall_clock": format_utc(self.wall_clock), "mode": self.mode,
                 "offset_s": self.offset_s, "message": self.message}
+
+    def describe(self) -> str:
+        """Return ``live`` or ``shifted N days behind the wall clock`` (``ahead of`` for a clock in the future)."""
+        if self.mode != "shifted":
+            return "live"
+        days = abs(self.offset_s) / DAY_S
+        amount = f"{days:.1f} days" if days >= 1 else f"{abs(self.offset_s):.0f} s"
+        return f"shifted {amount} {'behind' if self.offset_s < 0 else 'ahead of'} the wall clock"
 
 
 def check_api_url(base_url: str) -> str:
@@ -192,7 +203,7 @@ class AgentApi:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def find_station(self, name: str) -> dict[str, Any]:
+    def find_station(self, name: str) -> StationSnapshot:
         """Return the caller's own station called ``name`` (``ApiRefusedError`` 404 naming the ones there are)."""
         try:
             me = self._call("GET", "/orgs/me")
@@ -210,7 +221,8 @@ class AgentApi:
                                    f"{self.base_url} a groundshare server?") from None
         for station in own:
             if station["name"] == name:
-                return station
+                refused = JsonFields(lambda message, loc: ApiResponseError(f"GET /stations: {name!r}: {message}"))
+                return StationSnapshot.from_json(station, fields=refused)
         raise ApiRefusedError(f"no station called {name!r} belongs to {me['org'].get('name')} (its stations: "
                               f"{names}); an agent runs one of its own organisation's stations", status=404)
 
@@ -222,10 +234,13 @@ class AgentApi:
         """Return the server's wall clock (``GET /clock``)."""
         return self.clock().wall_clock
 
-    def schedule(self, station_id: int, start: datetime, end: datetime) -> dict[str, Any]:
-        """Return ``GET /agent/schedule`` for the station over ``[start, end)`` as JSON (``AgentSchedule`` reads it)."""
-        return self._call("GET", "/agent/schedule", params={"station_id": station_id, "start": format_utc(start),
-                                                           "end": format_utc(end)})
+    def schedule(self, station_id: int, start: datetime, end: datetime) -> AgentSchedule:
+        """Return ``GET /agent/schedule`` for the station over ``[start, end)``, read by ``AgentSchedule.from_json``.
+
+        ``agent.schedule.ScheduleError`` when the answer cannot be used at all.
+        """
+        return AgentSchedule.from_json(self._call("GET", "/agent/schedule", params={
+            "station_id": station_id, "start": format_utc(start), "end": format_utc(end)}))
 
     def acquire_lease(self, station_id: int, agent_id: str, ttl_s: float) -> dict[str, Any]:
         """Take or renew the station's agent lease; ``ConflictError`` if another agent holds it."""

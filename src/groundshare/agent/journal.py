@@ -18,6 +18,10 @@ once), so that an API outage or a restart of the agent loses nothing:
 The journal is also the agent's lock: ``Journal.open`` takes an exclusive ``flock`` on
 ``<file>.lock``, so a second agent started on the same machine for the same station
 refuses to run (the API's lease covers agents on different machines).
+
+What goes in is typed and what comes out is typed again: the station is a
+``StationSnapshot``, each contact a ``ScheduledContact``, the clock a ``ServerClock``,
+each stored as its ``to_json()``.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from groundshare.errors import ConflictError
-from groundshare.timeutil import format_utc, parse_utc
+from groundshare.agent.client import ApiResponseError, ServerClock
+from groundshare.contact import JsonFields, ScheduledContact, StationSnapshot
+from groundshare.errors import ConflictError, GroundshareError
+from groundshare.timeutil import format_utc
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS station (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -97,31 +103,41 @@ class Journal:
 
     # The station.
 
-    def save_station(self, station: dict[str, Any]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO station (id, body) VALUES (1, ?)", (json.dumps(station),))
+    def save_station(self, station: StationSnapshot) -> None:
+        self._db.execute("INSERT OR REPLACE INTO station (id, body) VALUES (1, ?)", (json.dumps(station.to_json()),))
 
-    def station(self) -> dict[str, Any] | None:
+    def station(self) -> StationSnapshot | None:
+        """Return the station as the API last described it (None before the agent has seen it)."""
         row = self._db.execute("SELECT body FROM station WHERE id = 1").fetchone()
-        return json.loads(row[0]) if row else None
+        if row is None:
+            return None
+        fields = JsonFields(lambda message, loc: GroundshareError(
+            f"the journal {self.path} holds a station this agent cannot read ({message}); start the agent once with "
+            "the API reachable, which replaces it"))
+        return StationSnapshot.from_json(json.loads(row[0]), fields=fields)
 
     # The network's clock.
 
-    def save_clock(self, clock: dict[str, Any]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO clock (id, body) VALUES (1, ?)", (json.dumps(clock),))
+    def save_clock(self, clock: ServerClock) -> None:
+        self._db.execute("INSERT OR REPLACE INTO clock (id, body) VALUES (1, ?)", (json.dumps(clock.to_json()),))
 
-    def clock(self) -> dict[str, Any] | None:
+    def clock(self) -> ServerClock | None:
+        """Return the network's clock as the server last told it (None if never, or not readable)."""
         row = self._db.execute("SELECT body FROM clock WHERE id = 1").fetchone()
-        return json.loads(row[0]) if row else None
+        try:
+            return ServerClock.from_json(json.loads(row[0])) if row else None
+        except ApiResponseError:
+            return None
 
     # Contacts.
 
-    def merge_schedule(self, contacts: list[dict[str, Any]], start: datetime, end: datetime) -> tuple[int, int]:
+    def merge_schedule(self, contacts: list[ScheduledContact], start: datetime, end: datetime) -> tuple[int, int]:
         """Store the API's schedule over ``[start, end)``; return (new, dropped) counts.
 
         Contacts already known keep their local state (their body is refreshed while
         pending); pending ones of that window the API no longer lists are ``dropped``.
         """
-        listed = {int(c["contact_id"]) for c in contacts}
+        listed = {c.contact_id for c in contacts}
         known = {contact_id for (contact_id,) in self._db.execute("SELECT contact_id FROM contacts")}
         self._db.execute("BEGIN")
         try:
@@ -130,8 +146,8 @@ class Journal:
                     "INSERT INTO contacts (contact_id, start, end, body) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (contact_id) DO UPDATE SET start = excluded.start, end = excluded.end, "
                     "body = excluded.body WHERE contacts.state = 'pending'",
-                    (int(contact["contact_id"]), _utc_text(contact["start"]), _utc_text(contact["end"]),
-                     json.dumps(contact)))
+                    (contact.contact_id, format_utc(contact.start), format_utc(contact.end),
+                     json.dumps(contact.to_json())))
             dropped = 0
             for (contact_id,) in self._db.execute(
                     "SELECT contact_id FROM contacts WHERE state = 'pending' AND end > ? AND start < ?",
@@ -145,11 +161,23 @@ class Journal:
             raise
         return len(listed - known), dropped
 
-    def pending(self, after: datetime) -> list[dict[str, Any]]:
-        """Return the pending contacts that end after ``after``, in start order."""
-        rows = self._db.execute("SELECT body FROM contacts WHERE state = 'pending' AND end > ? "
+    def pending(self, after: datetime) -> list[ScheduledContact]:
+        """Return the pending contacts that end after ``after``, in start order.
+
+        A contact this agent cannot read back (a journal written by something else) is an
+        error naming it: the journal is not the agent's to guess at.
+        """
+        rows = self._db.execute("SELECT contact_id, body FROM contacts WHERE state = 'pending' AND end > ? "
                                 "ORDER BY start, contact_id", (format_utc(after),)).fetchall()
-        return [json.loads(body) for (body,) in rows]
+        contacts = []
+        for contact_id, body in rows:
+            try:
+                contacts.append(ScheduledContact.from_json(json.loads(body)))
+            except ValueError as exc:  # a ContactError, or text that is not JSON
+                raise GroundshareError(f"the journal {self.path} holds pending contact {contact_id} in a form this "
+                                       f"agent cannot read ({exc}); move the journal aside to start afresh (its "
+                                       "unsent reports are in its reports table)") from None
+        return contacts
 
     def reject(self, contact_id: int, body: Any) -> bool:
         """Mark a contact the API listed malformed ``rejected``; return False if it was already done or rejected."""
@@ -204,7 +232,3 @@ def _bounded_json(value: Any, limit: int = 100_000) -> str:
     """Return ``value`` as JSON, or its ``repr`` cut to ``limit`` characters as a JSON string when longer."""
     text = json.dumps(value, default=repr)
     return text if len(text) <= limit else json.dumps(repr(value)[:limit])
-
-
-def _utc_text(value: str) -> str:
-    return format_utc(parse_utc(value, "contact time"))

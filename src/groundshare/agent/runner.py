@@ -21,41 +21,28 @@
    journal; a malformed contact is reported failed with the field at fault, and the others
    are taken (an outage is logged and the agent carries on from the journal);
    ``flush_reports`` sends what the journal holds, in order.
-3. ``execute``: for one contact, before AOS: the 1 Hz pointing table and the Doppler
-   tables from the element set the contact was planned with (``agent.tables``), the
-   rotator's limits (``\\dump_state``) and the azimuth path (wrap, flip), and a move to
-   the AOS position early enough for the slew; during the pass, positions and frequencies
-   sent on time by the clock (a position once the target has moved ``pointing_tolerance_deg``
-   from the last one sent, at most every ``command_interval_s``), the position read back
-   each second and pointing-error statistics kept against where the antenna should point;
-   at LOS the antenna parks. The outcome (times, pointing error, commands, failures with
-   reasons) goes to the journal, then to the API.
+3. ``execute``: one contact on the hardware, by ``agent.execution.PassExecutor`` (pointing
+   and Doppler tables before AOS, positions and frequencies by the clock, park at LOS);
+   its outcome (times, pointing error, commands, failures with reasons) goes to the
+   journal, then to the API.
 
 With nothing to execute the agent says why (``idle_reason``): the window it asked for
 and by which clock, whether the API's schedule for it was empty or could not be had, and
 the next contact booked after it.
 
-A rotator or radio that drops out is reconnected (``agent.hamlib``); if it never comes
-back before LOS the contact is reported failed with the reason. A refused position is
-counted and named, and tracking goes on. The clock is injected (``agent.clock``), so a
-10-minute pass can run in seconds against the real daemons.
+Contacts are typed from the API's answer on (``contact.ScheduledContact``, read once by
+``AgentApi.schedule``), through the journal, to the executor.  The clock is injected
+(``agent.clock``), so a 10-minute pass can run in seconds against the real daemons.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from groundshare.agent.client import (
     AgentApi,
@@ -66,107 +53,23 @@ from groundshare.agent.client import (
     plain_http_warning,
 )
 from groundshare.agent.clock import Clock, NetworkClock, WallClock
-from groundshare.agent.hamlib import HamlibError, Rig, Rotator, RotatorLimits
+from groundshare.agent.execution import AgentOptions, Execution, PassExecutor, contact_lead_s
+from groundshare.agent.hamlib import Rig, Rotator
+from groundshare.agent.identity import default_agent_id
 from groundshare.agent.journal import Journal
-from groundshare.agent.schedule import AgentSchedule, ContactError, ScheduleError
-from groundshare.agent.tables import (
-    PRE_POSITION_MARGIN_S,
-    AzimuthPath,
-    PointingTable,
-    plan_azimuth_path,
-    pointing_table,
-    slew_time_s,
-)
+from groundshare.agent.schedule import ScheduleError
+from groundshare.contact import ContactError, ScheduledContact, StationSnapshot
 from groundshare.errors import GroundshareError
-from groundshare.orbits import ElementSet, parse_elements
-from groundshare.passes import Site
-from groundshare.timeutil import format_utc, parse_utc
+from groundshare.timeutil import format_utc
+from groundshare.units import DAY_S
 
 #: How far past its look-ahead an idle agent looks for the next booked contact (seconds): the longest window
 #: ``GET /agent/schedule`` serves.
-NEXT_CONTACT_SEARCH_S = 14 * 86_400.0
-#: Places where a machine keeps its stable identity (systemd's and D-Bus's machine id).
-MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
-
-#: A rotator with no ``\dump_state`` limits is assumed to turn 0-360 deg in azimuth and 0-90 deg in elevation.
-DEFAULT_LIMITS = RotatorLimits(min_az_deg=0.0, max_az_deg=360.0, min_el_deg=0.0, max_el_deg=90.0)
+NEXT_CONTACT_SEARCH_S = 14 * DAY_S
 
 
 class ClockOffsetError(GroundshareError):
     """The station's clock is too far from the server's to execute contacts on time."""
-
-
-@dataclass
-class AgentOptions:
-    """How the agent runs; times in seconds."""
-
-    step_s: float = 1.0
-    lookahead_s: float = 48 * 3600.0
-    sync_interval_s: float = 60.0
-    lease_ttl_s: float = 120.0
-    warn_clock_offset_s: float = 1.0
-    max_clock_offset_s: float = 5.0
-    pre_position_margin_s: float = PRE_POSITION_MARGIN_S
-    #: A new position goes to the rotator once the target is this far (deg) from the last one sent ...
-    pointing_tolerance_deg: float = 1.0
-    #: ... and at least this long (s) after it: serial rotator controllers want time to act on a command.
-    command_interval_s: float = 2.0
-
-
-@dataclass
-class Execution:
-    """What happened while one contact ran: counts, pointing errors and failures (with reasons)."""
-
-    contact_id: int
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    positions_sent: int = 0
-    positions_read: int = 0
-    positions_refused: int = 0
-    positions_late: int = 0
-    frequency_commands: int = 0
-    reconnects: int = 0
-    errors_deg: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    fatal: str | None = None
-    clock_offset_s: float | None = None
-
-    def fail(self, reason: str) -> None:
-        """Record ``reason`` once (the same fault every second is one failure)."""
-        if reason not in self.failures and len(self.failures) < 50:
-            self.failures.append(reason[:500])
-
-    @property
-    def status(self) -> str:
-        return "failed" if self.fatal else "completed"
-
-    def pointing_error_deg(self) -> tuple[float | None, float | None]:
-        """Return the RMS and the largest pointing error read back, in degrees (None if nothing was read)."""
-        if not self.errors_deg:
-            return None, None
-        errors = np.asarray(self.errors_deg)
-        return float(np.sqrt(np.mean(errors**2))), float(errors.max())
-
-    def outcome(self, agent_id: str) -> dict[str, Any]:
-        """Return the body of ``POST /agent/contacts/{id}/outcome``."""
-        rms, peak = self.pointing_error_deg()
-        summary = (f"{self.positions_sent} positions sent, {self.positions_read} read back, "
-                   f"{self.positions_refused} refused, {self.positions_late} skipped late, "
-                   f"{self.frequency_commands} frequency commands")
-        if rms is not None:
-            summary += f"; pointing error RMS {rms:.2f} deg, max {peak:.2f} deg"
-        reasons = [self.fatal] if self.fatal else []
-        notes = "; ".join([summary, *reasons, *self.notes])
-        execution = {"pointing_error_rms_deg": _rounded(rms), "pointing_error_max_deg": _rounded(peak),
-                     "positions_sent": self.positions_sent, "positions_read": self.positions_read,
-                     "positions_refused": self.positions_refused, "frequency_commands": self.frequency_commands,
-                     "reconnects": self.reconnects, "failures": list(self.failures), "agent_id": agent_id,
-                     "clock_offset_s": _rounded(self.clock_offset_s)}
-        return {"status": self.status, "bytes_received": 0, "notes": notes[:10_000],
-                "started_at": format_utc(self.started_at) if self.started_at else None,
-                "finished_at": format_utc(self.finished_at) if self.finished_at else None,
-                "execution": {k: v for k, v in execution.items() if v is not None}}
 
 
 @dataclass(frozen=True)
@@ -177,36 +80,6 @@ class SyncResult:
     end: datetime
     listed: int = 0
     error: str | None = None
-
-
-def default_agent_id(journal_path: str | os.PathLike[str] | None = None, *, host: str | None = None,
-                     machine_id: str | None = None) -> str:
-    """Return the agent's id: ``host/journal-<digest>``, the same for every run on this machine with this journal.
-
-    The digest is of the machine's id (``machine_id``, default ``/etc/machine-id``, else
-    its network card's address), its host name (``host``, default this one's) and the
-    journal's absolute path, so two machines that share a host name, or two journals on
-    one machine, never share an id; and an agent restarted with the same journal (which
-    one process at a time may hold) renews its own lease instead of waiting for it to
-    expire.  Without a journal: ``host/pid``.
-    """
-    host = (host if host is not None else socket.gethostname() or "host")[:150]
-    if journal_path is None:
-        return f"{host}/{os.getpid()}"
-    machine = machine_id if machine_id is not None else _machine_id()
-    identity = "\0".join((machine, host, str(Path(journal_path).resolve())))
-    return f"{host}/journal-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
-
-
-def _machine_id() -> str:
-    for path in MACHINE_ID_FILES:
-        try:
-            text = path.read_text().strip()
-        except OSError:
-            continue
-        if text:
-            return text
-    return f"{uuid.getnode():012x}"
 
 
 class StationAgent:
@@ -226,7 +99,7 @@ class StationAgent:
         self.agent_id = agent_id or default_agent_id(journal.path)
         self.system_now = system_now or (lambda: datetime.now(UTC))
         self.log = log
-        self.station: dict[str, Any] | None = None
+        self.station: StationSnapshot | None = None
         self.clock_offset_s: float | None = None
         self.clock_ok = True
         self.server_clock: ServerClock | None = None
@@ -251,7 +124,7 @@ class StationAgent:
                 self.log(f"warning: the API is unreachable ({exc}); running from the journal")
         if self.station is None:
             self.station = self.journal.station()
-            if self.station is None or self.station.get("name") != self.station_name:
+            if self.station is None or self.station.name != self.station_name:
                 raise GroundshareError(f"station {self.station_name!r} is unknown: the API cannot be reached and "
                                        f"the journal {self.journal.path} has not seen it; start the agent once "
                                        "with the API reachable")
@@ -270,7 +143,7 @@ class StationAgent:
         """Release the station's lease (best effort) and park the antenna."""
         if self.api is not None and self.station is not None:
             try:
-                self.api.release_lease(self.station["id"], self.agent_id)
+                self.api.release_lease(self.station.id, self.agent_id)
             except GroundshareError as exc:
                 self.log(f"warning: could not release the lease: {exc}")
 
@@ -281,7 +154,7 @@ class StationAgent:
         if not force and time.monotonic() - self._lease_renewed < self.options.lease_ttl_s / 3:
             return
         try:
-            self.api.acquire_lease(self.station["id"], self.agent_id, self.options.lease_ttl_s)
+            self.api.acquire_lease(self.station.id, self.agent_id, self.options.lease_ttl_s)
             self._lease_renewed = time.monotonic()
             self.lease_held = True
         except ApiUnreachableError as exc:
@@ -314,7 +187,7 @@ class StationAgent:
         self.clock_offset_s = offset_s
         bound = self.options.max_clock_offset_s
         self.clock_ok = abs(offset_s) <= bound
-        network = f"network clock ({format_utc(server.now)}, {_clock_words(server)})"
+        network = f"network clock ({format_utc(server.now)}, {server.describe()})"
         if not self.clock_ok:
             message = (f"the system clock is {offset_s:+.3f} s off the server's {network}, more than the {bound:g} s "
                        "allowed; contacts are not executed until the clock is synchronised "
@@ -330,31 +203,27 @@ class StationAgent:
         """Run on the network's clock from now on (a ``NetworkClock`` takes its offset); keep it in the journal."""
         previous = self.server_clock
         self.server_clock = server
-        self.journal.save_clock(server.to_json())
+        self.journal.save_clock(server)
         changed = previous is None or (previous.mode, previous.offset_s) != (server.mode, server.offset_s)
         if isinstance(self.clock, NetworkClock):
             self.clock.adopt(server.offset_s)
             if changed and (server.mode == "shifted" or previous is not None):
-                self.log(f"the network's clock is {_clock_words(server)}: the agent runs on it (now "
+                self.log(f"the network's clock is {server.describe()}: the agent runs on it (now "
                          f"{format_utc(self.clock.now())}){': ' + server.message if server.message else ''}")
         elif changed and server.mode == "shifted" and isinstance(self.clock, WallClock):
-            self.log(f"warning: the network's clock is {_clock_words(server)} but this agent runs on the wall clock; "
+            self.log(f"warning: the network's clock is {server.describe()} but this agent runs on the wall clock; "
                      "its contacts will not run at their booked times")
 
     def _clock_from_journal(self) -> None:
         """Adopt the network's clock the journal last saw, when the server's is not known yet."""
-        saved = self.journal.clock()
-        if self.server_clock is not None or saved is None:
-            return
-        try:
-            server = ServerClock.from_json(saved)
-        except ApiResponseError:
+        server = self.journal.clock()
+        if self.server_clock is not None or server is None:
             return
         self.server_clock = server
         if isinstance(self.clock, NetworkClock):
             self.clock.adopt(server.offset_s)
             if server.mode == "shifted":
-                self.log(f"warning: running on the network's clock as last seen ({_clock_words(server)}, saved in "
+                self.log(f"warning: running on the network's clock as last seen ({server.describe()}, saved in "
                          f"the journal at {format_utc(server.wall_clock)})")
 
     # The schedule and the reports.
@@ -371,7 +240,7 @@ class StationAgent:
         start = self.clock.now()
         end = start + timedelta(seconds=self.options.lookahead_s)
         try:
-            schedule = AgentSchedule.from_json(self.api.schedule(self.station["id"], start, end))
+            schedule = self.api.schedule(self.station.id, start, end)
         except (ApiResponseError, ScheduleError) as exc:
             reason = f"the API's schedule of station {self.station_name} was refused: {exc}"
             self.last_sync = SyncResult(start, end, error=reason)
@@ -381,11 +250,11 @@ class StationAgent:
             self.last_sync = SyncResult(start, end, error=f"the API could not be reached ({exc})")
             self.log(f"warning: schedule not refreshed ({exc}); executing from the journal")
             return False
-        self.journal.save_station({**self.station, **schedule.station})
+        self.journal.save_station(schedule.station)
         listed = {contact.contact_id for contact in schedule.contacts}
         for error in schedule.rejected:
             self._reject(error, listed)
-        new, dropped = self.journal.merge_schedule([c.to_json() for c in schedule.contacts], start, end)
+        new, dropped = self.journal.merge_schedule(schedule.contacts, start, end)
         if new or dropped:
             self.log(f"schedule: {new} new contact(s), {dropped} no longer booked")
             self._idle_said = False
@@ -400,9 +269,8 @@ class StationAgent:
             return
         if not self.journal.reject(contact_id, error.body):
             return
-        run = Execution(contact_id, clock_offset_s=self.clock_offset_s)
-        run.fatal = f"not executed: the API's schedule lists it malformed: {error}"
-        run.started_at = run.finished_at = self.clock.now()
+        run = Execution.not_executed(contact_id, f"the API's schedule lists it malformed: {error}", at=self.clock.now(),
+                                     clock_offset_s=self.clock_offset_s)
         self.journal.queue_report(contact_id, "outcome", run.outcome(self.agent_id))
         self.log(f"error: contact {contact_id} is reported failed: the API's schedule lists it malformed: {error}")
 
@@ -456,7 +324,7 @@ class StationAgent:
                 continue
             self._idle_said = False
             contact = upcoming[0]
-            begin = parse_utc(contact["start"], "start") - timedelta(seconds=self.lead_s(contact))
+            begin = contact.start - timedelta(seconds=self.lead_s(contact))
             if begin > now + timedelta(seconds=self.options.sync_interval_s):
                 self._sleep_until(min(begin, now + timedelta(seconds=self.options.sync_interval_s)), until)
                 continue
@@ -470,7 +338,7 @@ class StationAgent:
     def idle_reason(self, now: datetime) -> str:
         """Return why there is nothing to execute at ``now``: the window asked for, by which clock, and what next."""
         name = self.station_name
-        clock = _clock_words(self.server_clock) if self.server_clock is not None else "the network's clock unknown"
+        clock = self.server_clock.describe() if self.server_clock is not None else "the network's clock unknown"
         sync = self.last_sync
         if sync is None or sync.error is not None:
             why = sync.error if sync is not None else "the agent runs without the API"
@@ -491,11 +359,11 @@ class StationAgent:
             return "the next booked contact is unknown (no API)"
         end = after + timedelta(seconds=NEXT_CONTACT_SEARCH_S)
         try:
-            schedule = AgentSchedule.from_json(self.api.schedule(self.station["id"], after, end))
+            schedule = self.api.schedule(self.station.id, after, end)
         except (ApiUnreachableError, ApiRefusedError, ScheduleError) as exc:
             return f"the next booked contact is unknown ({exc})"
         if not schedule.contacts:
-            return f"none booked in the {NEXT_CONTACT_SEARCH_S / 86_400:g} days after either (until {format_utc(end)})"
+            return f"none booked in the {NEXT_CONTACT_SEARCH_S / DAY_S:g} days after either (until {format_utc(end)})"
         first = schedule.contacts[0]
         what = first.satellite_name or (f"NORAD {first.norad_id}" if first.norad_id else "satellite unnamed")
         return (f"the next booked contact is {first.contact_id} ({what}) from {format_utc(first.start)} to "
@@ -504,22 +372,25 @@ class StationAgent:
     def _sleep_until(self, when: datetime, until: datetime | None) -> None:
         self.clock.sleep_until(when if until is None else min(when, until))
 
-    def lead_s(self, contact: dict[str, Any]) -> float:
+    def lead_s(self, contact: ScheduledContact) -> float:
         """Seconds before AOS the agent wakes for ``contact``."""
-        return self.executor().lead_s(contact)
+        return contact_lead_s(contact, margin_s=self.options.pre_position_margin_s)
 
     def executor(self) -> PassExecutor:
-        return PassExecutor(self.station or {}, rotator=self.rotator, rig=self.rig, clock=self.clock,
+        """Return the pass executor of the agent's station (``GroundshareError`` before ``start`` has found it)."""
+        if self.station is None:
+            raise GroundshareError(f"station {self.station_name!r} is not known yet: start the agent first")
+        return PassExecutor(self.station, rotator=self.rotator, rig=self.rig, clock=self.clock,
                             options=self.options, log=self.log, on_sample=self.renew_lease)
 
-    def execute(self, contact: dict[str, Any]) -> Execution:
+    def execute(self, contact: ScheduledContact) -> Execution:
         """Run one contact (see the module docstring) and queue its reports; return what happened."""
-        contact_id = int(contact["contact_id"])
+        contact_id = contact.contact_id
         if not self.clock_ok:
-            run = Execution(contact_id, clock_offset_s=self.clock_offset_s)
-            run.fatal = (f"not executed: the system clock is {self.clock_offset_s:+.3f} s off the server's, more "
-                         f"than the {self.options.max_clock_offset_s:g} s allowed")
-            run.started_at = run.finished_at = self.clock.now()  # an outcome without a start: allowed
+            run = Execution.not_executed(
+                contact_id, f"the system clock is {self.clock_offset_s:+.3f} s off the server's, more than the "
+                            f"{self.options.max_clock_offset_s:g} s allowed", at=self.clock.now(),
+                clock_offset_s=self.clock_offset_s)
         else:
             def started(when: datetime) -> None:
                 self.journal.queue_report(contact_id, "start", {"started_at": format_utc(when)})
@@ -528,252 +399,13 @@ class StationAgent:
             try:
                 run = self.executor().run(contact, on_start=started)
             except GroundshareError as exc:  # a contact the executor cannot use fails alone, with the reason
-                run = Execution(contact_id, fatal=f"not executed: {exc}")
-                run.started_at = run.finished_at = self.clock.now()
+                run = Execution.not_executed(contact_id, str(exc), at=self.clock.now())
             run.clock_offset_s = self.clock_offset_s
         if run.fatal:
             self.log(f"contact {contact_id} failed: {run.fatal}")
         self.journal.queue_report(contact_id, "outcome", run.outcome(self.agent_id))
         self.journal.mark(contact_id, "done")
         return run
-
-
-class PassExecutor:
-    """Executes one pass on a station's rotator and radio by the clock; knows nothing of the API or journal."""
-
-    def __init__(self, station: dict[str, Any], *, rotator: Rotator | None, rig: Rig | None, clock: Clock,
-                 options: AgentOptions, log: Callable[[str], None] = print,
-                 on_sample: Callable[[], None] = lambda: None) -> None:
-        self.station = station
-        self.rotator = rotator
-        self.rig = rig
-        self.clock = clock
-        self.options = options
-        self.log = log
-        self.on_sample = on_sample
-
-    def lead_s(self, contact: dict[str, Any]) -> float:
-        """Seconds before AOS to start moving: the worst-case slew at the antenna's rates, plus a margin."""
-        antenna = contact.get("antenna") or {}
-        worst_s = slew_time_s(0.0, 90.0, 180.0, 0.0, az_rate_deg_s=antenna.get("az_slew_deg_s"),
-                              el_rate_deg_s=antenna.get("el_slew_deg_s"))
-        return worst_s + self.options.pre_position_margin_s
-
-    def prepare(self, contact: dict[str, Any], elements: ElementSet | None = None
-                ) -> tuple[PointingTable, AzimuthPath]:
-        """Return the pointing and Doppler tables of ``contact`` and the rotator's path through them.
-
-        The element set is the one the contact was planned with (its ``element_set``
-        text) unless ``elements`` is given.
-        """
-        if elements is None:
-            element_set = contact.get("element_set")
-            if not element_set or not element_set.get("text"):
-                raise GroundshareError(f"contact {contact['contact_id']} carries no element set to point with")
-            elements = parse_elements(element_set["text"], source=f"contact {contact['contact_id']}",
-                                      on_error="raise").elements[0]
-        station = self.station
-        site = Site(station["name"], lat_deg=station["lat_deg"], lon_deg=station["lon_deg"], alt_m=station["alt_m"],
-                    min_elevation_deg=station.get("min_elevation_deg") or 0.0,
-                    horizon_mask=station.get("horizon_mask"))
-        satellite = contact.get("satellite") or {}
-        table = pointing_table(elements, site, parse_utc(contact["start"], "start"), parse_utc(contact["end"], "end"),
-                               step_s=self.options.step_s, downlink_hz=satellite.get("downlink_frequency_hz"),
-                               uplink_hz=satellite.get("uplink_frequency_hz"))
-        limits = DEFAULT_LIMITS
-        if self.rotator is not None:
-            try:
-                limits = self.rotator.limits()
-            except HamlibError as exc:
-                self.log(f"warning: rotator limits unknown ({exc}); assuming {DEFAULT_LIMITS}")
-        return table, plan_azimuth_path(table.az_deg, table.el_deg, limits)
-
-    def run(self, contact: dict[str, Any], *, elements: ElementSet | None = None,
-            on_start: Callable[[datetime], None] = lambda when: None) -> Execution:
-        """Prepare, pre-position, track and park for ``contact``; return what happened."""
-        contact_id = int(contact["contact_id"])
-        run = Execution(contact_id)
-        start, end = parse_utc(contact["start"], "start"), parse_utc(contact["end"], "end")
-        try:
-            table, path = self.prepare(contact, elements)
-        except GroundshareError as exc:
-            run.fatal = f"not executed: {exc}"
-            run.started_at = run.finished_at = self.clock.now()
-            return run
-        if path.note:
-            run.notes.append(path.note)
-        self.log(f"contact {contact_id}: {len(table)} pointing samples from {format_utc(start)} to {format_utc(end)}"
-                 f"{' (flip mode)' if path.flipped else ''}")
-        self._pre_position(contact, path, start, run)
-        self.clock.sleep_until(start)
-        run.started_at = self.clock.now()
-        on_start(run.started_at)
-        self._track(table, path, run)
-        self._park(run)
-        run.finished_at = self.clock.now()
-        if run.fatal is None and self.rotator is not None and run.positions_sent == 0:
-            run.fatal = "the rotator accepted no position during the pass: " + "; ".join(run.failures or ["no reason"])
-        return run
-
-    def _pre_position(self, contact: dict[str, Any], path: AzimuthPath, start: datetime, run: Execution) -> None:
-        """Command the AOS position early enough for the slew from where the antenna is."""
-        if self.rotator is None:
-            return
-        az0, el0 = float(path.az_cmd_deg[0]), float(path.el_cmd_deg[0])
-        antenna = contact.get("antenna") or {}
-        try:
-            here_az, here_el = self.rotator.get_position()
-            slew_s = slew_time_s(here_az, here_el, az0, el0, az_rate_deg_s=antenna.get("az_slew_deg_s"),
-                                 el_rate_deg_s=antenna.get("el_slew_deg_s"))
-        except HamlibError as exc:
-            run.fail(f"rotator unreachable before AOS: {exc}")
-            slew_s = self.lead_s(contact) - self.options.pre_position_margin_s
-        self.clock.sleep_until(start - timedelta(seconds=slew_s + self.options.pre_position_margin_s))
-        if self._command(run, az0, el0, count=False) is not None:
-            return
-        # Watch the antenna arrive (once a second: some controllers, Hamlib's dummy among them, only
-        # report, or even only advance, their motion when polled) and say so if it is not there by AOS.
-        off_deg = math.inf
-        while self.clock.now() < start:
-            self.clock.sleep_until(min(start, self.clock.now() + timedelta(seconds=self.options.step_s)))
-            try:
-                off_deg = pointing_error_deg(az0, el0, *self.rotator.get_position())
-            except HamlibError as exc:
-                run.fail(f"rotator unreachable before AOS: {exc}")
-                return
-            if off_deg <= self.options.pointing_tolerance_deg:
-                return
-        run.notes.append(f"the antenna was {off_deg:.1f} deg short of the AOS position at AOS")
-
-    def _track(self, table: PointingTable, path: AzimuthPath, run: Execution) -> None:
-        """Send each sample's position and frequencies at its time; read the position back."""
-        step = timedelta(seconds=self.options.step_s)
-        rotator_down: str | None = None
-        rig_down: str | None = None
-        if self.rig is not None and table.uplink_hz is not None:
-            try:  # the uplink goes out on the second VFO: "I" is the transmit frequency only with split on
-                if (code := self.rig.set_split()) != 0:
-                    run.fail(f"radio refused split operation for the uplink (RPRT {code})")
-            except HamlibError as exc:
-                rig_down = f"radio: {exc}"
-                run.fail(rig_down)
-        sent: tuple[float, float] | None = None  # the last position the rotator took, and when
-        sent_at = -math.inf
-        last = len(table) - 1
-        for i in range(len(table)):
-            due = table.time_at(i)
-            if self.clock.now() > due + step:
-                run.positions_late += 1  # behind schedule: never send a stale position
-                continue
-            self.clock.sleep_until(due)
-            self.on_sample()
-            if self.rotator is not None:
-                target = (float(path.az_cmd_deg[i]), float(path.el_cmd_deg[i]))
-                # Move only when the target is a tolerance away from the last position sent (and at LOS),
-                # as trackers do: fewer starts and stops for the motors; the position is read every sample.
-                offset_s = float(table.offset_s[i])
-                move = (sent is None or rotator_down is not None or i == last
-                        or (pointing_error_deg(*sent, *target) >= self.options.pointing_tolerance_deg
-                            and offset_s - sent_at >= self.options.command_interval_s))
-                rotator_down = self._command(run, *target, move=move, down=rotator_down)
-                if move and rotator_down is None:
-                    sent, sent_at = target, offset_s
-            if self.rig is not None:
-                rig_down = self._tune(run, table, i, down=rig_down)
-        if rotator_down:
-            run.fatal = f"the rotator never came back before LOS: {rotator_down}"
-        elif rig_down:
-            run.fatal = f"the radio never came back before LOS: {rig_down}"
-
-    def _command(self, run: Execution, az_deg: float, el_deg: float, *, count: bool = True, move: bool = True,
-                 down: str | None = None) -> str | None:
-        """Send a position (if ``move``) and read the position back against it.
-
-        Returns the outage reason while the rotator is unreachable, else None.
-        """
-        assert self.rotator is not None
-        try:
-            if move:
-                code = self.rotator.set_position(az_deg, el_deg)
-                if code != 0:
-                    run.positions_refused += 1
-                    run.fail(f"rotator refused P {az_deg:.2f} {el_deg:.2f} (RPRT {code})")
-                elif count:
-                    run.positions_sent += 1
-            read_az, read_el = self.rotator.get_position()
-            if count:
-                run.positions_read += 1
-                run.errors_deg.append(pointing_error_deg(az_deg, el_deg, read_az, read_el))
-        except HamlibError as exc:
-            reason = f"rotator: {exc}"
-            run.fail(reason)
-            return reason
-        finally:
-            run.reconnects = self._reconnects()
-        if down:
-            run.notes.append("the rotator came back during the pass")
-        return None
-
-    def _tune(self, run: Execution, table: PointingTable, i: int, *, down: str | None) -> str | None:
-        """Send the sample's Doppler-corrected downlink (and uplink) frequencies."""
-        assert self.rig is not None
-        try:
-            for name, values, send in (("downlink", table.downlink_hz, self.rig.set_frequency),
-                                       ("uplink", table.uplink_hz, self.rig.set_uplink_frequency)):
-                if values is None:
-                    continue
-                code = send(float(values[i]))
-                run.frequency_commands += 1
-                if code != 0:
-                    run.fail(f"radio refused the {name} frequency {float(values[i]):.1f} Hz (RPRT {code})")
-        except HamlibError as exc:
-            reason = f"radio: {exc}"
-            run.fail(reason)
-            return reason
-        finally:
-            run.reconnects = self._reconnects()
-        if down:
-            run.notes.append("the radio came back during the pass")
-        return None
-
-    def _park(self, run: Execution) -> None:
-        if self.rotator is None:
-            return
-        try:
-            code = self.rotator.park()
-            if code != 0:
-                run.fail(f"rotator refused to park (RPRT {code})")
-        except HamlibError as exc:
-            run.fail(f"could not park: {exc}")
-
-    def _reconnects(self) -> int:
-        return sum(device.reconnects for device in (self.rotator, self.rig) if device is not None)
-
-
-def _clock_words(server: ServerClock) -> str:
-    """Return ``live`` or ``shifted N days behind the wall clock`` (with the reason the server gives)."""
-    if server.mode != "shifted":
-        return "live"
-    offset_s = server.offset_s
-    days = abs(offset_s) / 86_400.0
-    amount = f"{days:.1f} days" if days >= 1 else f"{abs(offset_s):.0f} s"
-    return f"shifted {amount} {'behind' if offset_s < 0 else 'ahead of'} the wall clock"
-
-
-def pointing_error_deg(az_deg: float, el_deg: float, read_az_deg: float, read_el_deg: float) -> float:
-    """Return the angle (deg) between two pointing directions (flip-mode elevations above 90 deg work as is)."""
-    a = _unit(az_deg, el_deg)
-    b = _unit(read_az_deg, read_el_deg)
-    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(a, b))))))
-
-
-def _unit(az_deg: float, el_deg: float) -> np.ndarray:
-    az, el = math.radians(az_deg), math.radians(el_deg)
-    return np.array([math.cos(el) * math.sin(az), math.cos(el) * math.cos(az), math.sin(el)])
-
-
-def _rounded(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def run_agent(station_name: str, *, api: AgentApi, journal: Journal, rotator: Rotator | None, rig: Rig | None,

@@ -25,9 +25,10 @@ from groundshare.orbits.elements import ElementSet
 from groundshare.passes.site import Site
 from groundshare.passes.track import sample_window
 from groundshare.timeutil import require_utc, seconds_between
+from groundshare.units import DAY_S
 
 # A day at 1 Hz; a longer table is a mistake of window or step, not a pass.
-MAX_POINTING_SAMPLES = 86_400
+MAX_POINTING_SAMPLES = int(DAY_S)
 # Default slew rates when the antenna's are unknown: a Yaesu G-5500, the commonest
 # amateur az/el rotator, turns 360 deg in about 58 s and 180 deg in about 67 s.
 # (Hamlib's dummy rotator moves both axes at 6 deg/s.)

@@ -3,6 +3,8 @@
 - ``SessionDep``: one unit of work per request (``store.session_scope``), committed once
   when the route returns, before the response is sent; rolled back if it raises.  GET
   requests begin DEFERRED on SQLite so that readers do not queue behind the write lock.
+- ``ReadsOnly``: a route dependency declaring that the request's own unit of work only
+  reads, whatever the method (a POST that writes in units of work of its own).
 - ``authenticate``: from ``Authorization: Bearer <token>``, the id of an unrevoked,
   unexpired ``ApiToken`` matched by hash; ``AuthenticationError`` (401) otherwise.  The
   request gate (``api.limits.RequestGate``) calls it in a worker thread before the body
@@ -55,16 +57,28 @@ _MISSING = ("missing Authorization header; send 'Authorization: Bearer <token>' 
 _UNKNOWN = "the bearer token is unknown or revoked; ask your organisation's admin for a new one"
 
 
+#: Request-scope key set by ``ReadsOnly``: the request's unit of work only reads.
+READS_ONLY_KEY = "groundshare.reads_only"
+
+
+def declare_reads_only(request: Request) -> None:
+    """Declare that the request's unit of work only reads (``ReadsOnly``)."""
+    request.scope[READS_ONLY_KEY] = True
+
+
+#: Declared in a route's ``dependencies``, which FastAPI resolves before the route's parameters (and so
+#: before the session that the token check opens): that session begins as a read, whatever the method.
+ReadsOnly = Depends(declare_reads_only)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Yield the request's session; commit after the route returns, roll back if it raises.
 
-    A POST whose endpoint is marked ``reads_only`` (it writes in units of work of its own,
-    e.g. a planning run that solves for seconds before booking) gets a read session, so
+    A POST whose route declares ``ReadsOnly`` (it writes in units of work of its own, e.g.
+    a planning run that solves for seconds before booking) gets a read session, so
     SQLite's write lock is not held while it computes.
     """
-    route = request.scope.get("route")
-    reads_only = getattr(getattr(route, "endpoint", None), "reads_only", False)
-    write = request.method not in READ_METHODS and not reads_only
+    write = request.method not in READ_METHODS and not request.scope.get(READS_ONLY_KEY, False)
     with session_scope(request.app.state.session_factory, write=write) as session:
         yield session
 

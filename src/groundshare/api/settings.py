@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from groundshare.store import default_database_url
+from groundshare.units import HOUR_S
 
 MIB = 1024 * 1024
 
@@ -30,7 +31,7 @@ class Settings:
 
     # -- one contact ------------------------------------------------------------------------------
     #: Longest contact one booking may hold an antenna for, seconds (LEO passes last minutes).
-    max_contact_s: float = 3600.0
+    max_contact_s: float = HOUR_S
 
     # -- one planning run (POST /schedule/runs) ------------------------------------------------------
     #: Most candidate passes one run may model; a larger run is refused with what to narrow.

@@ -1,9 +1,10 @@
 """Which GNSS satellites a site sees, and the dilution of precision of their geometry.
 
-Look angles reuse the pass search's pieces: SGP4 over a ``SatrecArray``, TEME -> Earth-fixed
-by GMST 1982 (UT1 = UTC, no polar motion; see ``groundshare.orbits.frames``), and the
-WGS84 east/north/up frame of ``groundshare.passes.site``.  Everything is vectorised over
-times and satellites; nothing loops in Python over either.
+Look angles come from the pass engine's core: ``orbits.propagate.propagate_itrs`` (SGP4
+over a ``SatrecArray``, TEME -> Earth-fixed by GMST 1982, UT1 = UTC, no polar motion; see
+``groundshare.orbits.frames``) and ``passes.look.look_angles_grid`` in the WGS84
+east/north/up frame of ``groundshare.passes.site``.  Everything is vectorised over times
+and satellites; nothing loops in Python over either.
 
 DOP: each satellite in view contributes a row ``[cos(el) sin(az), cos(el) cos(az), sin(el), 1]``
 of the design matrix ``H`` (one clock column per constellation when separate clocks are
@@ -21,13 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sgp4.api import SatrecArray
 
 from groundshare.orbits.elements import ElementSet
-from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
+from groundshare.orbits.propagate import propagate_itrs, satrec_array
 from groundshare.passes.horizon import HorizonMask
+from groundshare.passes.look import look_angles_grid
 from groundshare.passes.site import Site, sites_to_arrays
-from groundshare.timeutil import jd_fr
 
 # Q is refused (NaN DOPs) past this condition number: a degenerate geometry, not a DOP.
 MAX_CONDITION = 1e10
@@ -102,22 +102,14 @@ def _look(elements: Sequence[ElementSet], site: Site, start: datetime, t_s: np.n
     if not elements:
         empty = np.zeros((t_s.size, 0))
         return empty, empty, empty.astype(np.uint8)
-    sats = SatrecArray([e.to_satrec() for e in elements])
-    jd, fr = jd_fr(start, t_s)
-    err, r_teme, v_teme = sats.sgp4(jd, fr)
-    theta, theta_dot = gmst82_rad(jd, fr)
-    r_itrs, _ = teme_to_itrs(r_teme, v_teme, theta, theta_dot)
-    arrays = sites_to_arrays([site])
-    d = r_itrs - arrays.itrs_km[0]
-    enu = np.einsum("stj,kj->tsk", d, arrays.enu[0])
-    e, n, u = enu[..., 0], enu[..., 1], enu[..., 2]
-    az = np.degrees(np.arctan2(e, n)) % 360.0
-    el = np.degrees(np.arctan2(u, np.hypot(e, n)))
-    return az, el, err.T
+    err, r_km, _ = propagate_itrs(satrec_array(elements), start, t_s)
+    az_deg, el_deg, _ = look_angles_grid(r_km, sites_to_arrays([site]))
+    return az_deg[:, 0].T, el_deg[:, 0].T, err.T
 
 
 def _visibility(az: np.ndarray, el: np.ndarray, err: np.ndarray, site: Site, mask_deg: float,
                 horizon_mask: HorizonMask | Iterable[Sequence[float]] | None) -> Visibility:
+    """Return the look angles with whether each is above ``mask_deg`` and the horizon mask."""
     if horizon_mask is None:
         horizon_mask = site.horizon_mask
     elif not isinstance(horizon_mask, HorizonMask):
@@ -129,7 +121,7 @@ def _visibility(az: np.ndarray, el: np.ndarray, err: np.ndarray, site: Site, mas
     return Visibility(az, el, ok & (el > threshold))
 
 
-def visible(elements: Sequence[ElementSet], site: Site, times: Sequence[datetime], mask_deg: float,
+def visible(elements: Sequence[ElementSet], site: Site, times: Sequence[datetime], *, mask_deg: float,
             horizon_mask: HorizonMask | Iterable[Sequence[float]] | None = None) -> Visibility:
     """Return look angles (n_times, n_sats) and visibility above ``mask_deg`` and the horizon mask.
 
@@ -146,7 +138,7 @@ def visible(elements: Sequence[ElementSet], site: Site, times: Sequence[datetime
     return _visibility(az, el, err, site, mask_deg, horizon_mask)
 
 
-def dop(az_deg: np.ndarray, el_deg: np.ndarray, clocks: Sequence[int] | np.ndarray | None = None,
+def dop(az_deg: np.ndarray, el_deg: np.ndarray, *, clocks: Sequence[int] | np.ndarray | None = None,
         visible: np.ndarray | None = None) -> Dop:
     """Return the DOPs of each time's satellites in view.
 
@@ -202,17 +194,17 @@ def dop(az_deg: np.ndarray, el_deg: np.ndarray, clocks: Sequence[int] | np.ndarr
     return Dop(*out)
 
 
-def dop_series(elements: Sequence[ElementSet], site: Site, start: datetime, hours: float, step_s: float,
+def dop_series(elements: Sequence[ElementSet], site: Site, *, start: datetime, duration_s: float, step_s: float,
                mask_deg: float, exclude: Iterable[str | int] = (), separate_clocks: bool = False,
                horizon_mask: HorizonMask | Iterable[Sequence[float]] | None = None) -> DopSeries:
-    """Return DOPs every ``step_s`` seconds over ``hours`` from ``start`` (both ends included).
+    """Return DOPs every ``step_s`` seconds over ``duration_s`` seconds from ``start`` (both ends included).
 
     ``exclude`` drops satellites by name substring or PRN/NORAD number; with
     ``separate_clocks`` each constellation (by name: GPS, Galileo, ...) has its own clock.
     """
     exclude = list(exclude)
     kept = [e for e in elements if not excluded(e, exclude)]
-    t_s = np.arange(0.0, hours * 3600.0 + 1e-9, step_s)
+    t_s = np.arange(0.0, duration_s + 1e-9, step_s)
     az, el, err = _look(kept, site, start, t_s)
     vis = _visibility(az, el, err, site, mask_deg, horizon_mask)
     clocks = [constellation_index(e.name) for e in kept] if separate_clocks else None

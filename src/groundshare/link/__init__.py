@@ -15,7 +15,8 @@ from groundshare.link.budget import (
     slant_range_km,
     system_noise_temperature_k,
 )
-from groundshare.link.config import (
+from groundshare.link.config import load_link_config, parse_link_config
+from groundshare.link.parameters import (
     DVB_S2_MODCODS,
     Geometry,
     LinkConfig,
@@ -25,8 +26,6 @@ from groundshare.link.config import (
     Receiver,
     SitePosition,
     Transmitter,
-    load_link_config,
-    parse_link_config,
 )
 
 __all__ = [

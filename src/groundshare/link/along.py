@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from groundshare.errors import InvalidInputError
-from groundshare.link.atmosphere import COSMIC_BACKGROUND_K, MEAN_RADIATING_TEMPERATURE_K
 from groundshare.link.budget import AtmosphereModel, LinkBudget, link_budget
-from groundshare.link.config import LinkConfig, NoiseModel, SitePosition
 from groundshare.link.doppler import doppler_rate_hz_s, doppler_shift_hz
+from groundshare.link.itu_attenuation import COSMIC_BACKGROUND_K, MEAN_RADIATING_TEMPERATURE_K
+from groundshare.link.parameters import LinkConfig, NoiseModel, SitePosition
 from groundshare.link.volume import acm_volume_bytes, fixed_rate_volume_bytes, modcods_by_name
 from groundshare.passes.site import Site
 from groundshare.passes.table import PassTable

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from groundshare.errors import InvalidInputError
-from groundshare.link.config import LinkConfig, NoiseModel, SitePosition
+from groundshare.link.parameters import LinkConfig, NoiseModel, SitePosition
 from groundshare.units import C_M_S
 
 BOLTZMANN_DBW_K_HZ = -228.6

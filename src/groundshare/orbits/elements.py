@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sgp4.api import WGS72, Satrec
 
 from groundshare.errors import InvalidInputError
+from groundshare.timeutil import sgp4_epoch_days
+from groundshare.units import DAY_S
 
-# Days since 1949 December 31 00:00 UT, the epoch origin of sgp4init.
-_SGP4_EPOCH0 = datetime(1949, 12, 31, tzinfo=UTC)
 _DEG = math.pi / 180.0
 # TLE/OMM derivative units to SGP4's internal rad/min^2 and rad/min^3 (SGP4.cpp).
 _NDOT_UNITS = 1036800.0 / math.pi
@@ -79,7 +79,7 @@ class ElementSet:
     @property
     def period_s(self) -> float:
         """Return the mean (Kozai) orbital period in seconds."""
-        return 86_400.0 / self.mean_motion_rev_day
+        return DAY_S / self.mean_motion_rev_day
 
     def to_satrec(self) -> Satrec:
         """Return an initialised sgp4 ``Satrec`` for these elements.
@@ -93,9 +93,8 @@ class ElementSet:
             return Satrec.twoline2rv(self.line1, self.line2)
         sat = Satrec()
         satnum = self.norad_id if 0 <= self.norad_id <= SATREC_MAX_SATNUM else 0
-        epoch_days = (self.epoch - _SGP4_EPOCH0).total_seconds() / 86_400.0
         sat.sgp4init(
-            WGS72, "i", satnum, epoch_days, self.bstar,
+            WGS72, "i", satnum, sgp4_epoch_days(self.epoch), self.bstar,
             self.mean_motion_dot / _NDOT_UNITS, self.mean_motion_ddot / _NDDOT_UNITS,
             self.eccentricity, self.arg_perigee_deg * _DEG, self.inclination_deg * _DEG,
             self.mean_anomaly_deg * _DEG, self.mean_motion_rev_day / 720.0 * math.pi,

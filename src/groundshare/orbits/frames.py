@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from groundshare.timeutil import JULIAN_CENTURY_DAYS, julian_centuries
 from groundshare.units import DAY_S, TAU, WGS84_A_KM, WGS84_E2
-
-_J2000_JD = 2451545.0
 
 
 def gmst82_rad(jd_ut1: np.ndarray, fr_ut1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,12 +26,12 @@ def gmst82_rad(jd_ut1: np.ndarray, fr_ut1: np.ndarray) -> tuple[np.ndarray, np.n
     """
     jd_ut1 = np.asarray(jd_ut1, dtype=float)
     fr_ut1 = np.asarray(fr_ut1, dtype=float)
-    t = (jd_ut1 - _J2000_JD + fr_ut1) / 36525.0
+    t = julian_centuries(jd_ut1, fr_ut1)
     # GMST in seconds of time at 0h UT1 plus the polynomial (Aoki et al. 1982).
     g_s = 67310.54841 + (8640184.812866 + (0.093104 - 6.2e-6 * t) * t) * t
     dg_s = 8640184.812866 + (2.0 * 0.093104 - 3.0 * 6.2e-6 * t) * t
     theta = ((jd_ut1 % 1.0) + (fr_ut1 % 1.0) + g_s / DAY_S) % 1.0 * TAU
-    theta_dot = (1.0 + dg_s / (DAY_S * 36525.0)) * TAU / DAY_S
+    theta_dot = (1.0 + dg_s / (DAY_S * JULIAN_CENTURY_DAYS)) * TAU / DAY_S
     return theta, theta_dot
 
 

@@ -1,4 +1,10 @@
-"""Thin wrapper over sgp4's ``SatrecArray``: (n_sat, n_time) arrays and error codes."""
+"""Thin wrapper over sgp4's ``SatrecArray``: (n_sat, n_time) arrays and error codes.
+
+``propagate_teme`` and ``propagate_pairs`` return SGP4's own TEME states;
+``propagate_itrs`` and ``propagate_pairs_itrs`` rotate them into the Earth-fixed frame
+(``orbits.frames``: GMST 1982, UT1 = UTC, no polar motion) at the same split Julian
+dates, which is what look angles start from (``passes.look``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import numpy as np
 from sgp4.api import SGP4_ERRORS, SatrecArray
 
 from groundshare.orbits.elements import ElementSet
+from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.timeutil import jd_fr
 
 
@@ -32,6 +39,21 @@ def propagate_teme(sats: SatrecArray, start: datetime, t_s: np.ndarray
     return sats.sgp4(jd, fr)
 
 
+def propagate_itrs(sats: SatrecArray, start: datetime, t_s: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Propagate every satellite to ``start + t_s`` seconds, in the Earth-fixed frame.
+
+    Returns error codes (n_sat, n_time), positions in km and velocities in km/s
+    relative to the rotating Earth, each (n_sat, n_time, 3): ``propagate_teme``'s
+    states through ``frames.teme_to_itrs``.
+    """
+    jd, fr = jd_fr(start, t_s)
+    err, r_teme, v_teme = sats.sgp4(jd, fr)
+    theta, theta_dot = gmst82_rad(jd, fr)
+    r_km, v_km_s = teme_to_itrs(r_teme, v_teme, theta, theta_dot)
+    return err, r_km, v_km_s
+
+
 def error_message(code: int) -> str:
     """Return sgp4's explanation of a non-zero error code."""
     return SGP4_ERRORS.get(int(code), f"unknown SGP4 error code {code}")
@@ -48,6 +70,16 @@ def propagate_pairs(satrecs: Sequence | Mapping, sat_index: np.ndarray, start: d
     """
     jd, fr = jd_fr(start, np.asarray(t_s, dtype=float))
     return sgp4_pairs(satrecs, np.asarray(sat_index), jd, fr)
+
+
+def propagate_pairs_itrs(satrecs: Sequence | Mapping, sat_index: np.ndarray, start: datetime, t_s: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``propagate_pairs`` results rotated into the Earth-fixed frame (km, km/s)."""
+    jd, fr = jd_fr(start, np.asarray(t_s, dtype=float))
+    err, r_teme, v_teme = sgp4_pairs(satrecs, np.asarray(sat_index), jd, fr)
+    theta, theta_dot = gmst82_rad(jd, fr)
+    r_km, v_km_s = teme_to_itrs(r_teme, v_teme, theta, theta_dot)
+    return err, r_km, v_km_s
 
 
 def sgp4_pairs(satrecs: Sequence | Mapping, sat_index: np.ndarray, jd: np.ndarray, fr: np.ndarray

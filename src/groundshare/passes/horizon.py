@@ -1,4 +1,8 @@
-"""``HorizonMask``: the lowest usable elevation in each direction from a station."""
+"""``HorizonMask``: the lowest usable elevation in each direction from a station.
+
+``parse_horizon_mask`` reads the mask's text format: one ``azimuth_deg,elevation_deg``
+point a line (a comma or spaces between), ``#`` starting a comment.
+"""
 
 from __future__ import annotations
 
@@ -82,3 +86,29 @@ class HorizonMask:
 
     def __hash__(self) -> int:
         return hash(tuple(self.points))
+
+
+def parse_horizon_mask(text: str, *, source: str) -> list[tuple[float, float]]:
+    """Return the ``(azimuth_deg, elevation_deg)`` points of a horizon mask's text, naming a bad line.
+
+    One point a line, ``azimuth_deg,elevation_deg`` (or the two separated by spaces); ``#``
+    starts a comment and blank lines are skipped.  ``source`` (a file name) starts each
+    message.  The points are checked as a mask when they become one (``HorizonMask``).
+
+    >>> parse_horizon_mask("# a ridge to the south\\n0,5\\n135 40  # deg\\n", source="mask.csv")
+    [(0.0, 5.0), (135.0, 40.0)]
+    """
+    points = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            az, el = (float(x) for x in line.replace(",", " ").split())
+        except ValueError:
+            raise InvalidInputError(f"{source} line {number}: {line!r} is not 'azimuth_deg,elevation_deg'",
+                                    loc=("horizon_mask", f"line {number}")) from None
+        points.append((az, el))
+    if not points:
+        raise InvalidInputError(f"{source} holds no 'azimuth_deg,elevation_deg' line", loc=("horizon_mask",))
+    return points

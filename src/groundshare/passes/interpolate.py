@@ -16,6 +16,7 @@ import numpy as np
 from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
 from groundshare.orbits.propagate import sgp4_pairs
 from groundshare.passes.site import SiteArrays
+from groundshare.timeutil import jd_fr_after
 
 # f(r_km, v_km_s, site_index) on Earth-fixed states, e.g. sin(el) minus a threshold.
 StateFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -39,11 +40,10 @@ class StateGrid:
         One ``sgp4_array`` call per satellite involved: the loop is over satellites,
         never over times or sites.
         """
-        jd = np.full(t.size, self.jd0)
-        fr = self.fr0 + t / 86_400.0
+        jd, fr = jd_fr_after(self.jd0, self.fr0, t)
         err, r, v = sgp4_pairs(self.satrecs, sat, jd, fr)
         ok = err == 0
-        theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
+        theta, theta_dot = gmst82_rad(jd, fr)
         r, v = teme_to_itrs(r, v, theta, theta_dot)
         return r, v, ok & np.isfinite(r).all(axis=1)
 
@@ -66,7 +66,7 @@ class StateGrid:
         a0, a1, a2, a3 = self.hermite(sat, k)
         r = a0 + tau * (a1 + tau * (a2 + tau * a3))
         v = (a1 + tau * (2.0 * a2 + 3.0 * tau * a3)) / h
-        theta, theta_dot = gmst82_rad(self.jd0, self.fr0 + t / 86_400.0)
+        theta, theta_dot = gmst82_rad(*jd_fr_after(self.jd0, self.fr0, t))
         return teme_to_itrs(r.T, v.T, theta, theta_dot)
 
 
@@ -83,7 +83,7 @@ class Segments:
         self.t0 = grid.t_s[k]
         self.h = grid.t_s[k + 1] - self.t0
         self.a = grid.hermite(sat, k)
-        self.theta0, self.theta_dot = gmst82_rad(grid.jd0, grid.fr0 + self.t0 / 86_400.0)
+        self.theta0, self.theta_dot = gmst82_rad(*jd_fr_after(grid.jd0, grid.fr0, self.t0))
         enu = sa.enu[site]
         # Rows: site x, y, z; east x, y; north x, y, z; up x, y, z (east has no z component).
         self.rows = np.concatenate([sa.itrs_km[site].T, enu[:, 0, :2].T, enu[:, 1].T, enu[:, 2].T])

@@ -7,7 +7,9 @@ with the sine of the elevation, which needs no arcsine, and its time derivative:
     sin(el) = u / rho,   d sin(el)/dt = (du rho^2 - u (d . d')) / rho^3
 
 where ``d`` is the satellite's position relative to the site in the Earth-fixed frame,
-``u`` its up component and ``rho`` its length.
+``u`` its up component and ``rho`` its length.  ``look_angles_grid`` answers for every
+satellite, site and time at once (visibility tables such as GNSS DOP), with the
+elevation from ``arctan2(u, hypot(e, n))``.
 """
 
 from __future__ import annotations
@@ -60,3 +62,17 @@ def look_angles(r_km: np.ndarray, v_km_s: np.ndarray, sites: SiteArrays, site_in
     """
     sin_el, _, az_deg, rho, rho_dot = topocentric(r_km, v_km_s, sites, site_index)
     return az_deg, np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0))), rho, rho_dot
+
+
+def look_angles_grid(r_km: np.ndarray, sites: SiteArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return azimuth (deg), elevation (deg) and range (km) of satellites seen from sites.
+
+    ``r_km`` holds Earth-fixed positions, shape (n_sat, n_time, 3), as
+    ``orbits.propagate.propagate_itrs`` returns them; each result has shape
+    (n_sat, n_site, n_time).
+    """
+    d_km = r_km[:, None, :, :] - sites.itrs_km[None, :, None, :]
+    e, n, u = np.moveaxis(np.einsum("kij,aktj->akti", sites.enu, d_km), -1, 0)
+    az_deg = np.degrees(np.arctan2(e, n)) % 360.0
+    el_deg = np.degrees(np.arctan2(u, np.hypot(e, n)))
+    return az_deg, el_deg, np.sqrt(e * e + n * n + u * u)

@@ -54,6 +54,7 @@ from groundshare.passes.roots import TOL_S, cubic_guess, polish, solve_brackets,
 from groundshare.passes.site import Site, SiteArrays, sites_to_arrays
 from groundshare.passes.table import PassTable, concat_tables
 from groundshare.timeutil import jd_fr, require_utc, to_datetime64
+from groundshare.units import DAY_S
 
 # Orbital motion per coarse step (a 20th of an orbit).  It sets the Hermite interpolation error,
 # r (w h)^4 / 384 (about 100 m in LEO at 0.3 rad, removed by the exact-SGP4 polish), and keeps
@@ -73,12 +74,12 @@ MASK_STEP_S = 10.0
 HIDDEN_STEP_S = 25.0
 HIDDEN_MARGIN_SIN = 0.02
 DEFAULT_MAX_BYTES = 192 * 2**20
-MAX_DURATION_S = 400 * 86_400.0
+MAX_DURATION_S = 400 * DAY_S
 
 
 def coarse_step_s(element_set: ElementSet) -> float:
     """Return the grid step for a satellite: ``ANGLE_PER_STEP_RAD`` of motion at perigee."""
-    n_rad_s = element_set.mean_motion_rev_day * 2.0 * math.pi / 86_400.0
+    n_rad_s = element_set.mean_motion_rev_day * 2.0 * math.pi / DAY_S
     e = element_set.eccentricity
     perigee_rate_rad_s = n_rad_s * (1.0 + e) ** 2 / (1.0 - e * e) ** 1.5
     step = ANGLE_PER_STEP_RAD / perigee_rate_rad_s

@@ -14,13 +14,12 @@ import numpy as np
 
 from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
-from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
-from groundshare.orbits.propagate import propagate_pairs
+from groundshare.orbits.propagate import propagate_pairs_itrs
 from groundshare.parallel import Executor, resolve_executor
 from groundshare.passes.look import topocentric
 from groundshare.passes.site import Site, sites_to_arrays
 from groundshare.passes.table import PassTable
-from groundshare.timeutil import datetime64_to_utc, jd_fr, to_datetime64
+from groundshare.timeutil import datetime64_to_utc, to_datetime64
 
 # More samples than this in one call is a mistake of step or window, not a plan.
 MAX_SAMPLES = 50_000_000
@@ -138,9 +137,7 @@ def _geometry(task: tuple) -> tuple[np.ndarray, ...]:
     elements, sa, sat_index, site_index, reference, t_s = task
     satrecs = {i: e.to_satrec() for i, e in elements.items()}
     t3 = np.concatenate([t_s - RATE_STEP_S, t_s, t_s + RATE_STEP_S])
-    err, r, v = propagate_pairs(satrecs, np.tile(sat_index, 3), reference, t3)
-    theta, theta_dot = gmst82_rad(*jd_fr(reference, t3))
-    r_e, v_e = teme_to_itrs(r, v, theta, theta_dot)
+    err, r_e, v_e = propagate_pairs_itrs(satrecs, np.tile(sat_index, 3), reference, t3)
     sin_el, _, az_deg, range_km, _ = topocentric(r_e, v_e, sa, np.tile(site_index, 3))
     before, now, after = np.split(np.arange(t3.size), 3)
     range_rate = (range_km[after] - range_km[before]) / (2.0 * RATE_STEP_S)

@@ -52,9 +52,9 @@ def bound_details(problem: Problem, *, iterations: int = 60, budget_s: float = 3
     best = min(a_value, s_value)
     lagrangian = float("inf")
     if lower is None:
-        from groundshare.schedule.greedy import solve_greedy
+        from groundshare.schedule.greedy import greedy_plan
 
-        lower = solve_greedy(problem, bound=False).objective
+        lower = greedy_plan(problem).objective
     # Start where the satellite side alone is the bound (mu = w), or the antenna side (mu = 0).
     mu = w.copy() if s_value <= a_value else np.zeros_like(w)
     theta = 1.0

@@ -19,12 +19,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from groundshare.schedule.problem import Problem
+from groundshare.schedule.problem import HOURS_SLACK_H, Problem
 from groundshare.timeutil import format_utc
-
-HOUR_S = 3600.0
-# Slack on the weekly hours (h): a plan exactly at the cap keeps it.
-HOURS_SLACK_H = 1e-9
+from groundshare.units import HOUR_S
 
 
 @dataclass(frozen=True)

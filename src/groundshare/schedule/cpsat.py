@@ -41,9 +41,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from groundshare.errors import ConflictError, InvalidInputError
-from groundshare.schedule.check import HOUR_S, HOURS_SLACK_H, check_schedule
+from groundshare.schedule.check import check_schedule
 from groundshare.schedule.plan import Plan
-from groundshare.schedule.problem import Problem
+from groundshare.schedule.problem import HOURS_SLACK_H, Problem
+from groundshare.units import HOUR_S
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -231,7 +232,7 @@ def solve_cpsat(problem: Problem, *, time_limit_s: float = 30.0, workers: int = 
     from ortools.sat.python import cp_model
 
     from groundshare.schedule.bound import upper_bound
-    from groundshare.schedule.greedy import solve_greedy
+    from groundshare.schedule.greedy import greedy_plan
 
     if objective != "efficiency":
         raise InvalidInputError(f"objective must be 'efficiency', got {objective!r}; for fair plans use "
@@ -247,7 +248,7 @@ def solve_cpsat(problem: Problem, *, time_limit_s: float = 30.0, workers: int = 
         return Plan(status="infeasible", objective=0.0, bound=ub, contacts=[], solver="cpsat",
                     wall_s=time.monotonic() - t0, stats={"message": message})
     if hint is None:
-        hint = solve_greedy(problem, bound=False)
+        hint = greedy_plan(problem)
     cm = build_model(problem, hint=hint, keep=keep, move_cost=move_cost)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, time_limit_s - (time.monotonic() - t0))

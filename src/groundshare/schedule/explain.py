@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 
 from groundshare.errors import InvalidInputError
-from groundshare.schedule.problem import Problem
+from groundshare.schedule.problem import HOURS_SLACK_H, Problem
 from groundshare.timeutil import format_utc, require_utc
+from groundshare.units import HOUR_S
 
-HOUR_S = 3600.0
 # Order in which a candidate's causes are tried; a Reason list is sorted the same way.
 KINDS = ("no_visibility", "link", "not_allowed", "busy", "cap", "policy_hours", "blocked", "not_chosen")
 
@@ -239,7 +239,7 @@ def _cause(problem: Problem, chosen: np.ndarray, i: int,
         same = (chosen & (problem.antenna == problem.antenna[i]) & (problem.satellite_org == org)
                 & (problem.week == problem.week[i]))
         used_h = float(np.sum(problem.end_s[same] - problem.start_s[same])) / HOUR_S
-        if used_h + (problem.end_s[i] - problem.start_s[i]) / HOUR_S > policy.hours_per_week + 1e-9:
+        if used_h + (problem.end_s[i] - problem.start_s[i]) / HOUR_S > policy.hours_per_week + HOURS_SLACK_H:
             stored = policy_notes.get((p.antenna, org))
             if stored is not None:
                 return "policy_hours", (f"pass {p.id}: {stored}, and this plan already uses {used_h:.2f} h of the "

@@ -73,8 +73,8 @@ import numpy as np
 
 from groundshare.errors import InvalidInputError
 from groundshare.schedule.problem import Problem
+from groundshare.units import HOUR_S
 
-HOUR_S = 3600.0
 # Satisfactions are integers of 1/SAT_SCALE in the CP-SAT models: 0.1 % steps.
 SAT_SCALE = 1000
 

@@ -7,6 +7,9 @@ its busy interval ``[start - setup_s, end + teardown_s)``, its satellite is free
 and a guest's policy hours leave room in its ISO week. Per antenna and per satellite the
 taken intervals are kept as sorted lists (bisect), so 100 000 candidates take well under
 a second. It is the fallback when CP-SAT runs out of time, and CP-SAT's default hint.
+
+``greedy_plan`` is the heuristic alone (no bound); ``schedule.solve_greedy`` adds the
+plan's honest upper bound (``schedule.bound``, which aims its own steps with this plan).
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from groundshare.schedule.check import HOUR_S, HOURS_SLACK_H
 from groundshare.schedule.plan import Plan
-from groundshare.schedule.problem import Problem
+from groundshare.schedule.problem import HOURS_SLACK_H, Problem
+from groundshare.units import HOUR_S
 
 
 class _Timeline:
@@ -55,11 +58,10 @@ def guest_hours_cap_s(problem: Problem) -> np.ndarray:
     return out
 
 
-def solve_greedy(problem: Problem, *, locked: bool = True, bound: bool = True) -> Plan:
-    """Return the greedy plan (status ``"feasible"``, or ``"infeasible"`` when locked passes clash).
+def greedy_plan(problem: Problem, *, locked: bool = True) -> Plan:
+    """Return the greedy plan (status ``"feasible"``, or ``"infeasible"`` when locked passes clash), without a bound.
 
-    ``locked=False`` treats locked passes like any other. ``bound`` computes the plan's upper
-    bound with ``upper_bound`` (otherwise ``bound`` is None).
+    ``locked=False`` treats locked passes like any other.
     """
     t0 = time.monotonic()
     n = len(problem.passes)
@@ -121,11 +123,6 @@ def solve_greedy(problem: Problem, *, locked: bool = True, bound: bool = True) -
         status = "infeasible"
         stats["message"] = (f"locked passes {', '.join(refused)} are not allowed or clash with other locked passes; "
                             "unlock them or fix the problem")
-    ub = None
-    if bound:
-        from groundshare.schedule.bound import upper_bound
-
-        ub = max(upper_bound(problem), value)
-    return Plan(status=status, objective=value, bound=ub, contacts=contacts, solver="greedy",
+    return Plan(status=status, objective=value, bound=None, contacts=contacts, solver="greedy",
                 wall_s=time.monotonic() - t0, stats=stats)
 

@@ -56,9 +56,10 @@ import numpy as np
 
 from groundshare.errors import InvalidInputError
 from groundshare.timeutil import format_utc, parse_utc, require_utc
+from groundshare.units import DAY_S, WEEK_S
 
-DAY_S = 86_400.0
-WEEK_S = 7 * DAY_S
+# Slack on a policy's weekly hours (h): a plan exactly at the cap keeps it.
+HOURS_SLACK_H = 1e-9
 
 
 @dataclass(frozen=True)

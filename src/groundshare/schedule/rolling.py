@@ -23,10 +23,11 @@ import numpy as np
 
 from groundshare.errors import InvalidInputError
 from groundshare.schedule.plan import Plan
-from groundshare.schedule.problem import DAY_S, Problem
+from groundshare.schedule.problem import Problem
+from groundshare.units import DAY_S, HOUR_S
 
 
-def solve_rolling(problem: Problem, *, window_s: float = DAY_S, overlap_s: float = 3600.0,
+def solve_rolling(problem: Problem, *, window_s: float = DAY_S, overlap_s: float = HOUR_S,
                   time_limit_s: float = 120.0, workers: int = 8) -> Plan:
     """Return a plan of ``problem`` solved window by window (seconds; see the module docstring)."""
     from groundshare.schedule.bound import upper_bound

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from groundshare.contact import BookingSnapshot, SatelliteSnapshot
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
 from groundshare.store.db import sqlite_begin_mode
 from groundshare.store.guards import OVERLAP_GUARD, UPLINK_GUARD
@@ -398,10 +399,8 @@ def _is_guard_refusal(exc: IntegrityError, guard: str) -> bool:
 
 
 def _snapshot(antenna: Antenna, satellite: Satellite, element_set: ElementSetRecord | None) -> dict[str, Any]:
-    """Return the inputs a contact is planned with, as they are at booking time."""
-    return {
-        "station": antenna.station.snapshot(),
-        "antenna": antenna.snapshot(),
-        "satellite": {"id": satellite.id, "norad_id": satellite.norad_id, "name": satellite.name},
-        "element_set": element_set.snapshot() if element_set is not None else None,
-    }
+    """Return the inputs a contact is planned with, as they are at booking time (``BookingSnapshot.to_json``)."""
+    return BookingSnapshot(
+        station=antenna.station.snapshot(), antenna=antenna.snapshot(),
+        satellite=SatelliteSnapshot(id=satellite.id, norad_id=satellite.norad_id, name=satellite.name),
+        element_set=element_set.snapshot() if element_set is not None else None).to_json()

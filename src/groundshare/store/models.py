@@ -43,6 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from groundshare.contact import AntennaSnapshot, ElementSetSnapshot, StationSnapshot
+from groundshare.roles import OrgKind, Role
 from groundshare.store.types import UtcDateTime
 from groundshare.timeutil import utc_now
 
@@ -76,20 +78,6 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
     """Return a portable SQL enum for ``cls``: its values in a VARCHAR plus a CHECK constraint."""
     return Enum(cls, name=name, native_enum=False, create_constraint=True, length=16,
                 values_callable=lambda members: [m.value for m in members], validate_strings=True)
-
-
-class OrgKind(StrEnum):
-    AGENCY = "agency"
-    COMPANY = "company"
-    UNIVERSITY = "university"
-
-
-class Role(StrEnum):
-    """What a token may do within its organisation."""
-
-    ADMIN = "admin"
-    OPERATOR = "operator"
-    VIEWER = "viewer"
 
 
 class Band(StrEnum):
@@ -218,11 +206,12 @@ class Station(Base):
         return Site(self.name, lat_deg=self.lat_deg, lon_deg=self.lon_deg, alt_m=self.alt_m,
                     min_elevation_deg=self.min_elevation_deg, horizon_mask=self.horizon_mask)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> StationSnapshot:
         """Return the station parameters a contact records when it is booked."""
-        return {"id": self.id, "name": self.name, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg,
-                "alt_m": self.alt_m, "min_elevation_deg": self.min_elevation_deg,
-                "horizon_mask": self.horizon_mask}
+        mask = self.horizon_mask
+        return StationSnapshot(id=self.id, name=self.name, lat_deg=self.lat_deg, lon_deg=self.lon_deg,
+                               alt_m=self.alt_m, min_elevation_deg=self.min_elevation_deg,
+                               horizon_mask=tuple((az, el) for az, el in mask) if mask is not None else None)
 
 
 class Antenna(Base):
@@ -251,11 +240,11 @@ class Antenna(Base):
 
     station: Mapped[Station] = relationship(back_populates="antennas")
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> AntennaSnapshot:
         """Return the antenna parameters a contact records when it is booked."""
-        return {"id": self.id, "name": self.name, "band": self.band.value, "setup_s": self.setup_s,
-                "turnaround_s": self.turnaround_s, "g_over_t_dbk": self.g_over_t_dbk, "eirp_dbw": self.eirp_dbw,
-                "az_slew_deg_s": self.az_slew_deg_s, "el_slew_deg_s": self.el_slew_deg_s}
+        return AntennaSnapshot(id=self.id, name=self.name, band=self.band.value, setup_s=self.setup_s,
+                               turnaround_s=self.turnaround_s, g_over_t_dbk=self.g_over_t_dbk, eirp_dbw=self.eirp_dbw,
+                               az_slew_deg_s=self.az_slew_deg_s, el_slew_deg_s=self.el_slew_deg_s)
 
 
 class Satellite(Base):
@@ -318,9 +307,9 @@ class ElementSetRecord(Base):
                                  on_error="raise")
         return catalog.elements[0]
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> ElementSetSnapshot:
         """Return what a contact records of the element set it was planned with."""
-        return {"id": self.id, "epoch": self.epoch.isoformat(), "format": self.format.value, "text": self.text}
+        return ElementSetSnapshot(id=self.id, epoch=self.epoch, format=self.format.value, text=self.text)
 
 
 def newest_element_sets(session: Session, satellite_ids: Iterable[int]) -> dict[int, ElementSetRecord]:

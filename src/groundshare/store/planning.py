@@ -44,13 +44,18 @@ alone, ``store.guards``); everyone else's planned contacts only listen, and so n
 hold the satellite against its operator.  An organisation that ``uplink_org_ids`` lets
 command another's satellite books those contacts directly (``POST /contacts``).
 
-``book_plan`` then books each chosen candidate through ``book_contact`` under the
-network's ``BookingRules`` (not before the clock, at most ``max_contact_s``, within a
-pass) — a savepoint each, so one refusal (a booking made meanwhile, a quota) does not
-undo the others — with an idempotency key per request, antenna and start, and marks as
-scheduled the requests it served whose whole window the run covered (others stay open
-for the next run).  ``PlanRun`` carries the problem, the plan and what happened, for the
-CLI (``groundshare schedule plan``) and the API (``POST /schedule/runs``).
+``solve_run`` solves the problem and checks the plan independently; ``book_plan`` then
+books each chosen candidate through ``book_contact`` under the network's ``BookingRules``
+(not before the clock, at most ``max_contact_s``, within a pass) — a savepoint each, so
+one refusal (a booking made meanwhile, a quota) does not undo the others — with an
+idempotency key per request, antenna and start, and marks as scheduled the requests it
+served whose whole window the run covered (others stay open for the next run).
+
+``plan_and_book`` is the one orchestration of the three, for the command line
+(``groundshare schedule plan``, ``demo load --plan-days``) and the API (``POST
+/schedule/runs``): read in the caller's unit of work, let go of it (no snapshot is held
+while the solver runs, which takes seconds), solve, and book in a fresh unit of work.
+``PlanRun`` carries the problem, the plan and what happened.
 """
 
 from __future__ import annotations
@@ -58,14 +63,32 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
+from groundshare.passes import find_passes
+from groundshare.schedule import (
+    AntennaSpec,
+    Candidate,
+    FairnessReport,
+    Plan,
+    PolicySpec,
+    Problem,
+    Reason,
+    SatelliteSpec,
+    check_schedule,
+    explain_unserved,
+    fairness_report,
+    solve,
+)
+from groundshare.schedule.explain import LeftOut, Request
 from groundshare.store.booking import BookingRules, book_contact
 from groundshare.store.clock import network_now
 from groundshare.store.models import (
@@ -78,13 +101,13 @@ from groundshare.store.models import (
     Satellite,
     SharingPolicy,
     Station,
-    newest_element_set,
+    newest_element_sets,
 )
 from groundshare.store.policy import booked_hours, check_blackouts, week_start
 from groundshare.timeutil import format_utc, require_utc
+from groundshare.units import DAY_S, HOUR_S, WEEK_S
 
-HOUR_S = 3600.0
-WEEK = timedelta(days=7)
+WEEK = timedelta(seconds=WEEK_S)
 #: Longest horizon one plan may cover (the pass search and the model grow with it).
 MAX_PLAN_DAYS = 14.0
 #: How far around the horizon live contacts are read: longer than any antenna's setup or turnaround.
@@ -105,33 +128,60 @@ class CandidateSource:
     uplink: bool = False
 
 
-@dataclass
-class PlanRun:
-    """One planning run: the problem built from the store, the plan, and what was booked."""
+@dataclass(frozen=True)
+class PlanInputs:
+    """What ``build_problem`` read from the store: the problem over ``[start, end)`` and what it cannot say itself.
+
+    - ``sources``: what each candidate pass stands for in the store, by pass id;
+    - ``skipped``: the requests that could not enter the problem, and why;
+    - ``requests``: one ``explain.Request`` per planned store request;
+    - ``left_out``: the passes a rule outside the problem kept out, with the reason;
+    - ``policy_notes``: (antenna id, organisation) -> the policy as stored and the hours held.
+    """
 
     start: datetime
     end: datetime
-    problem: Any  # schedule.Problem
+    problem: Problem
     sources: dict[str, CandidateSource]
-    skipped: list[str] = field(default_factory=list)  # requests that could not enter the problem, and why
-    requests: list[Any] = field(default_factory=list)  # schedule.explain.Request, one per planned store request
-    left_out: list[Any] = field(default_factory=list)  # schedule.explain.LeftOut: passes a rule kept out
-    policy_notes: dict[tuple[str, str], str] = field(default_factory=dict)  # (antenna, org) -> the policy as stored
-    plan: Any = None  # schedule.Plan
-    violations: list[str] = field(default_factory=list)
-    booked: list[int] = field(default_factory=list)  # contact ids
+    skipped: list[str]
+    requests: list[Request]
+    left_out: list[LeftOut]
+    policy_notes: dict[tuple[str, str], str]
+
+
+@dataclass
+class PlanRun:
+    """One planning run: the problem built from the store, the checked plan, and what was booked.
+
+    ``violations`` are the plan's broken rules (the independent validator's messages; a
+    plan with any is never booked); ``booked`` the contact ids booked, ``refused`` the
+    chosen passes the store refused (``{"pass", "reason"}``); ``dry_run`` whether the run
+    was a dry run (it stays True until ``book_plan``).
+    """
+
+    inputs: PlanInputs
+    plan: Plan
+    violations: list[str]
+    fairness: FairnessReport
+    unserved: list[Reason]
+    booked: list[int] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
     dry_run: bool = True
-    fairness: dict[str, Any] | None = None
-    unserved: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def problem(self) -> Problem:
+        """Return the problem the plan solves."""
+        return self.inputs.problem
 
     def to_dict(self) -> dict[str, Any]:
-        plan = self.plan.to_dict() if self.plan is not None else None
+        """Return the run's JSON summary (the CLI's output and the API's ``RunPublic``)."""
+        inputs = self.inputs
         return {
-            "start": format_utc(self.start), "end": format_utc(self.end), "dry_run": self.dry_run,
-            "requests_skipped": self.skipped, "candidates": len(self.problem.passes),
-            "plan": plan, "violations": self.violations, "booked_contact_ids": self.booked,
-            "refused": self.refused, "fairness": self.fairness, "unserved": self.unserved,
+            "start": format_utc(inputs.start), "end": format_utc(inputs.end), "dry_run": self.dry_run,
+            "requests_skipped": inputs.skipped, "candidates": len(inputs.problem.passes),
+            "plan": self.plan.to_dict(), "violations": self.violations, "booked_contact_ids": self.booked,
+            "refused": self.refused, "fairness": self.fairness.to_dict(),
+            "unserved": [r.to_dict() for r in self.unserved],
         }
 
 
@@ -157,7 +207,7 @@ class _Holds:
 
 def build_problem(session: Session, *, start: datetime, end: datetime, org_id: int | None = None,
                   lead_s: float = 0.0, max_contact_s: float | None = None, max_candidates: int | None = None,
-                  workers: int | None = 1) -> PlanRun:
+                  workers: int | None = 1) -> PlanInputs:
     """Return the planning problem of the open requests over ``[start, end)`` (see the module docstring).
 
     ``org_id``: plan that organisation's requests on what it may see (None: the whole
@@ -166,14 +216,10 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
     (``InvalidInputError`` naming the count and what to narrow).  ``workers``: processes
     of the pass search.
     """
-    from groundshare.passes import find_passes
-    from groundshare.schedule import AntennaSpec, Candidate, PolicySpec, Problem, SatelliteSpec
-    from groundshare.schedule.explain import LeftOut, Request
-
     start, end = require_utc(start, "start"), require_utc(end, "end")
     if end <= start:
         raise InvalidInputError(f"end {format_utc(end)} must be after start {format_utc(start)}", loc=("end",))
-    if (end - start).total_seconds() > MAX_PLAN_DAYS * 86_400:
+    if (end - start).total_seconds() > MAX_PLAN_DAYS * DAY_S:
         raise InvalidInputError(f"a plan covers at most {MAX_PLAN_DAYS:g} days; plan a longer span in parts",
                                 loc=("end",))
     # A contact cannot start in the past: candidates begin at the clock (plus the run's own time) at the earliest.
@@ -199,11 +245,8 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
         else:
             kept.append(r)
     requests = kept
-    elements = {}
-    for satellite_id in {r.satellite_id for r in requests}:
-        record = newest_element_set(session, satellite_id)
-        if record is not None:
-            elements[satellite_id] = record.to_element_set()
+    elements = {satellite_id: record.to_element_set() for satellite_id, record
+                in newest_element_sets(session, {r.satellite_id for r in requests}).items()}
     # A satellite is planned for one organisation: the first to request it in the horizon (usually its owner).
     planner: dict[int, int] = {}
     for r in requests:
@@ -252,9 +295,9 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
                                                  antenna_ids={a.id for a in antennas}, planner=planner,
                                                  uplinks=uplinks)
 
-    candidates: list[Any] = []
+    candidates: list[Candidate] = []
     sources: dict[str, CandidateSource] = {}
-    left_out: list[Any] = []
+    left_out: list[LeftOut] = []
     # By the table's satellite index, not the NORAD id: two organisations may register one NORAD number.
     for k, p in enumerate(table or []):
         satellite_id = ordered[int(table.sat_index[k])]
@@ -306,8 +349,8 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
     wanted = [Request(satellite=str(r.satellite_id), start=max(r.window_start, first), end=min(r.window_end, end),
                       min_duration_s=r.min_duration_s, id=f"request {r.id}") for r in requests
               if r.satellite_id in elements and max(r.window_start, first) < min(r.window_end, end)]
-    return PlanRun(start=start, end=end, problem=problem, sources=sources, skipped=skipped, requests=wanted,
-                   left_out=left_out, policy_notes=policy_notes)
+    return PlanInputs(start=start, end=end, problem=problem, sources=sources, skipped=skipped, requests=wanted,
+                      left_out=left_out, policy_notes=policy_notes)
 
 
 def _live_holds(session: Session, start: datetime, end: datetime, *, org_id: int | None, names: dict[int, str],
@@ -409,18 +452,18 @@ def _too_many(max_candidates: int, start: datetime, end: datetime, reached: date
         loc=("hours",))
 
 
-def solve_run(run: PlanRun, *, solver: str = "auto", time_limit_s: float = 30.0, workers: int = 8) -> PlanRun:
-    """Solve ``run.problem``, check the plan independently, and add fairness and unserved-request figures."""
-    from groundshare.schedule import check_schedule, solve
-    from groundshare.schedule.explain import explain_unserved
-    from groundshare.schedule.fairness import fairness_report
+def solve_run(inputs: PlanInputs, *, solver: str = "auto", time_limit_s: float = 30.0, workers: int = 8) -> PlanRun:
+    """Return the run of ``inputs``: its plan, checked independently, with fairness and unserved-request figures.
 
-    run.plan = solve(run.problem, solver=solver, time_limit_s=time_limit_s, workers=workers)
-    run.violations = [v.message for v in check_schedule(run.problem, run.plan.contacts)]
-    run.fairness = fairness_report(run.problem, run.plan.contacts).to_dict()
-    run.unserved = [r.to_dict() for r in explain_unserved(run.problem, run.plan.contacts, requests=run.requests,
-                                                          left_out=run.left_out, policy_notes=run.policy_notes)]
-    return run
+    Nothing is booked yet (``dry_run`` is True until ``book_plan``).
+    """
+    problem = inputs.problem
+    plan = solve(problem, solver=solver, time_limit_s=time_limit_s, workers=workers)
+    return PlanRun(inputs=inputs, plan=plan,
+                   violations=[v.message for v in check_schedule(problem, plan.contacts)],
+                   fairness=fairness_report(problem, plan.contacts),
+                   unserved=explain_unserved(problem, plan.contacts, requests=inputs.requests,
+                                             left_out=inputs.left_out, policy_notes=inputs.policy_notes))
 
 
 def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = None) -> PlanRun:
@@ -436,7 +479,7 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
     rules = BookingRules(now=network_now(session), max_contact_s=max_contact_s)
     served: set[int] = set()
     for pass_id in run.plan.contacts:
-        source = run.sources[pass_id]
+        source = run.inputs.sources[pass_id]
         candidate = run.problem.passes[run.problem.pass_index[pass_id]]
         try:
             with session.begin_nested():
@@ -451,10 +494,56 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
         served.add(source.request_id)
     # A request is scheduled once a run covering its whole window served it; one planned in parts stays open.
     for request in session.scalars(select(ContactRequest).where(ContactRequest.id.in_(served))):
-        if request.window_start >= run.start and request.window_end <= run.end:
+        if request.window_start >= run.inputs.start and request.window_end <= run.inputs.end:
             request.status = RequestStatus.SCHEDULED
     session.flush()
     return run
+
+
+#: Opens a fresh unit of work (``store.session_scope`` on a factory, ``store.admin.open_store`` on a URL).
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def plan_and_book(session: Session, *, book_in: UnitOfWork, start: datetime, end: datetime,
+                  org_id: int | None = None, solver: str = "auto", time_limit_s: float = 30.0, workers: int = 8,
+                  dry_run: bool = True, lead_s: float | None = None, max_contact_s: float | None = None,
+                  max_candidates: int | None = None, search_workers: int | None = 1) -> PlanRun:
+    """Plan the open requests over ``[start, end)`` and, unless ``dry_run``, book the plan: read, solve, book.
+
+    Reads in ``session`` (``build_problem``: ``org_id``, ``max_contact_s``,
+    ``max_candidates`` and ``search_workers``, the pass search's processes, as there),
+    then rolls it back, so that no database snapshot is held while the solver runs
+    (``solver``, ``time_limit_s``, ``workers``: its threads).  A plan with contacts is
+    booked in a fresh unit of work from ``book_in`` (``book_plan``), committed when it
+    closes.  ``lead_s``: candidates start no earlier than the network's clock plus this;
+    by default the run's own time (``time_limit_s + PLAN_LEAD_S``), so that none starts
+    before it is booked.
+    """
+    inputs = build_problem(session, start=start, end=end, org_id=org_id,
+                           lead_s=time_limit_s + PLAN_LEAD_S if lead_s is None else lead_s,
+                           max_contact_s=max_contact_s, max_candidates=max_candidates, workers=search_workers)
+    session.rollback()  # the read is done; hold no snapshot while solving
+    run = solve_run(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
+    if not dry_run and run.plan.contacts:
+        with book_in() as writer:
+            book_plan(writer, run, max_contact_s=max_contact_s)
+    else:
+        run.dry_run = dry_run
+    return run
+
+
+def planning_counts(session: Session, *, start: datetime, end: datetime) -> tuple[int, int]:
+    """Return how many organisations the store holds, and how many open requests meet ``[start, end)``."""
+    n_orgs = session.scalar(select(func.count()).select_from(Organisation)) or 0
+    n_open = session.scalar(select(func.count()).select_from(ContactRequest).where(
+        ContactRequest.status == RequestStatus.OPEN, ContactRequest.window_start < end,
+        ContactRequest.window_end > start)) or 0
+    return n_orgs, n_open
+
+
+def contact_count(session: Session) -> int:
+    """Return how many contacts the store holds, whatever their status."""
+    return session.scalar(select(func.count()).select_from(Contact)) or 0
 
 
 def _ms_down(t: datetime) -> datetime:

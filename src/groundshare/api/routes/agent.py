@@ -29,10 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from groundshare.api.deps import CurrentOrg, CurrentToken, SessionDep, WriterToken
+from groundshare.api.params import PathId
 from groundshare.api.queries import get_visible, require_owner, visible_contacts, visible_stations
-from groundshare.api.routes.contacts import contact_public
-from groundshare.api.routes.params import PathId
-from groundshare.api.schemas import MAX_ID, ContactExecution, ContactPublic, UtcTime
+from groundshare.api.schemas import MAX_ID, ContactExecution, ContactPublic, UtcTime, contact_public
+from groundshare.contact import BookingSnapshot
 from groundshare.errors import InvalidInputError, PolicyError
 from groundshare.store import Antenna, Band, Contact, ContactStatus, Organisation, Station, network_now
 from groundshare.store.lease import (
@@ -45,14 +45,19 @@ from groundshare.store.lease import (
 )
 from groundshare.store.outcomes import MAX_BYTES, MAX_NOTES_LENGTH, report_outcome, start_contact
 from groundshare.timeutil import format_utc
+from groundshare.units import HOUR_S
 
 router = APIRouter(prefix="/agent", tags=["agent"])
 
 #: The schedule's window when none is given: the network's now to now + 48 h.
-DEFAULT_SCHEDULE_S = 48 * 3600
+DEFAULT_SCHEDULE_S = 48 * HOUR_S
 #: Longest schedule window an agent may ask for.
 MAX_SCHEDULE_SPAN = timedelta(days=14)
 LIVE = (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS)
+
+# The schedule's schemas name the fields of the contracts the agent reads them as (``groundshare.contact``):
+# AgentStation is a StationSnapshot, AgentContact a ScheduledContact (with ScheduledAntenna, ScheduledSatellite
+# and the ElementSetSnapshot it was booked with).
 
 
 class AgentStation(BaseModel):
@@ -182,8 +187,8 @@ def schedule(
         .order_by(Contact.start_time, Contact.id)
     ).all()
     data = [_agent_contact(c) for c in contacts]
-    return AgentSchedule(station=AgentStation.model_validate(station, from_attributes=True), start=start, end=end,
-                         data=data, count=len(data))
+    return AgentSchedule(station=AgentStation(**station.snapshot().to_json()), start=start, end=end, data=data,
+                         count=len(data))
 
 
 @router.post("/contacts/{contact_id}/start", name="start_contact")
@@ -251,12 +256,13 @@ def _own_contact(session: Session, org: Organisation, contact_id: int, action: s
 
 
 def _agent_contact(contact: Contact) -> AgentContact:
+    """Return the schedule's entry of ``contact``: its antenna and satellite as they are, its planned element set."""
     antenna, satellite = contact.antenna, contact.satellite
-    snapshot = (contact.snapshot or {}).get("element_set")
+    planned = BookingSnapshot.from_json(contact.snapshot or {}, contact_id=contact.id).element_set
     element_set = None
-    if snapshot and snapshot.get("text"):
-        element_set = AgentElementSet(id=snapshot.get("id"), epoch=snapshot.get("epoch"),
-                                      format=str(snapshot.get("format", "")), text=snapshot["text"])
+    if planned is not None:
+        element_set = AgentElementSet(id=planned.id, epoch=planned.epoch.isoformat() if planned.epoch else None,
+                                      format=planned.format or "", text=planned.text)
     return AgentContact(
         contact_id=contact.id, status=contact.status, org_id=contact.org_id, start=contact.start_time,
         end=contact.end_time, busy_until=contact.busy_until,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import defer, selectinload
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import (
     get_visible,
     page,
@@ -19,42 +18,32 @@ from groundshare.api.queries import (
     visible_contacts,
     visible_satellites,
 )
-from groundshare.api.routes.params import Limit, Offset, PathId
-from groundshare.api.schemas import MAX_ID, ContactCreate, ContactExecution, ContactPublic, ContactsPublic, UtcTime
-from groundshare.api.views import ContactElementSet, ContactGeometry, GeometrySamples
+from groundshare.api.schemas import (
+    MAX_ID,
+    ContactCreate,
+    ContactElementSet,
+    ContactGeometry,
+    ContactPublic,
+    ContactsPublic,
+    UtcTime,
+    contact_geometry_public,
+    contact_public,
+)
+from groundshare.contact import BookingSnapshot, ElementSetSnapshot
 from groundshare.errors import ConflictError, InvalidInputError
-from groundshare.link import LinkConfig, LinkParams, NoiseModel, PathLosses, Receiver, Transmitter
-from groundshare.link.along import link_along_passes
-from groundshare.link.doppler import received_frequency_hz
+from groundshare.link import LinkConfig
+from groundshare.link.contact_geometry import ASSUMED_REQUIRED_EBN0_DB, downlink_config, sample_contact
 from groundshare.orbits import ElementSet, parse_elements
-from groundshare.passes import Site
-from groundshare.passes.track import sample_window
 from groundshare.store import Antenna, BookingRules, Contact, Satellite, book_contact, cancel_contact, network_now
-from groundshare.timeutil import format_utc, seconds_between
+from groundshare.timeutil import seconds_between
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
 #: Most samples one geometry request returns (a 10-minute pass at 0.5 s is 1,201).
 MAX_GEOMETRY_SAMPLES = 20_000
-#: The network stores a satellite's EIRP, rate and frequency and an antenna's G/T, not the demodulator's
-#: threshold: margins assume the Eb/N0 of the demo UHF link (GMSK with convolutional coding,
-#: data/demo_link_uhf.toml) and no pointing, polarisation, atmospheric, ionospheric or rain loss.
-ASSUMED_REQUIRED_EBN0_DB = 10.4
 
 GeometryStep = Annotated[float, Query(ge=0.5, le=60, allow_inf_nan=False,
                                       description="Seconds between samples, 0.5 to 60.")]
-
-
-def contact_public(contact: Contact) -> ContactPublic:
-    """Return the public view of a contact."""
-    return ContactPublic(id=contact.id, antenna_id=contact.antenna_id, station_id=contact.antenna.station_id,
-                         satellite_id=contact.satellite_id, org_id=contact.org_id, start=contact.start_time,
-                         end=contact.end_time, busy_until=contact.busy_until, status=contact.status,
-                         idempotency_key=contact.idempotency_key, notes=contact.notes,
-                         bytes_received=contact.bytes_received, started_at=contact.started_at,
-                         finished_at=contact.finished_at, uplink=contact.uplink,
-                         execution=ContactExecution.model_validate(contact.execution)
-                         if contact.execution is not None else None)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, name="book_contact")
@@ -126,14 +115,12 @@ def read_contact_geometry(contact_id: PathId, session: SessionDep, org: CurrentO
 
 def contact_geometry(contact: Contact, step_s: float) -> ContactGeometry:
     """Return the geometry of ``contact`` sampled every ``step_s`` seconds."""
-    snapshot = contact.snapshot or {}
-    station = snapshot.get("station") or contact.antenna.station.snapshot()
-    antenna = snapshot.get("antenna") or contact.antenna.snapshot()
-    satellite = contact.satellite
-    notes: list[str] = []
-    elements, element_view = _planned_elements(contact, snapshot.get("element_set"))
-    site = Site(station["name"], lat_deg=station["lat_deg"], lon_deg=station["lon_deg"], alt_m=station["alt_m"],
-                min_elevation_deg=station.get("min_elevation_deg") or 0.0, horizon_mask=station.get("horizon_mask"))
+    snapshot = BookingSnapshot.from_json(contact.snapshot or {}, contact_id=contact.id)
+    station = snapshot.station or contact.antenna.station.snapshot()
+    antenna = snapshot.antenna or contact.antenna.snapshot()
+    elements, element_view = _planned_elements(contact, snapshot.element_set)
+    g_over_t_dbk = antenna.g_over_t_dbk  # either spelling of a snapshot (BookingSnapshot reads both)
+    site = station.to_site()
     duration_s = seconds_between(contact.start_time, contact.end_time)
     n_samples = math.ceil(duration_s / step_s) + 1
     if n_samples > MAX_GEOMETRY_SAMPLES:
@@ -141,63 +128,44 @@ def contact_geometry(contact: Contact, step_s: float) -> ContactGeometry:
             f"contact {contact.id} lasts {duration_s:g} s, which at step_s={step_s:g} is {n_samples:,} samples, more "
             f"than {MAX_GEOMETRY_SAMPLES:,}; use step_s of at least {math.ceil(duration_s / MAX_GEOMETRY_SAMPLES):g}",
             loc=("query", "step_s"))
-    table, tracks = sample_window(elements, site, contact.start_time, duration_s, step_s=step_s)
-    ok = tracks.ok
-    if not ok.all():
-        notes.append(f"SGP4 cannot propagate the element set at {int((~ok).sum())} of {ok.size} sample times; "
-                     "those samples are left out.")
-    el_deg = tracks.el_deg[ok]
-    samples = GeometrySamples(
-        t=[format_utc(contact.start_time + timedelta(seconds=float(s))) for s in tracks.offset_s[ok]],
-        az_deg=_rounded(tracks.az_deg[ok], 4), el_deg=_rounded(el_deg, 4), range_km=_rounded(tracks.range_km[ok], 4),
-        range_rate_km_s=_rounded(tracks.range_rate_km_s[ok], 6),
-        downlink_hz=None, margin_db=None, data_rate_bps=None)
-    if satellite.downlink_frequency_hz is not None:
-        samples.downlink_hz = _rounded(received_frequency_hz(satellite.downlink_frequency_hz,
-                                                             tracks.range_rate_km_s[ok]), 1)
-    config = _link_config(satellite, antenna, contact.antenna, notes)
-    if config is not None:
-        margin = np.asarray(link_along_passes(table, tracks, config, [site]).budget.margin_db)[ok]
-        samples.margin_db = _rounded(margin, 3)
-        samples.data_rate_bps = np.where(margin >= 0.0, config.link.data_rate_bps, 0.0).tolist()
-    return ContactGeometry(
-        contact_id=contact.id, satellite_id=satellite.id, norad_id=satellite.norad_id, satellite_name=satellite.name,
-        station_id=station.get("id", contact.antenna.station_id), station_name=station["name"],
-        antenna_id=contact.antenna_id, antenna_name=antenna.get("name", contact.antenna.name),
-        start=contact.start_time, end=contact.end_time, status=contact.status,
-        bytes_received=contact.bytes_received, started_at=contact.started_at, finished_at=contact.finished_at,
-        element_set=element_view, max_elevation_deg=_peak(tracks.offset_s[ok], el_deg), samples=samples,
-        link_note=" ".join(notes))
+    satellite = contact.satellite
+    link, link_notes = _downlink(satellite, contact.antenna, g_over_t_dbk)
+    samples = sample_contact(elements, site, contact.start_time, duration_s, step_s=step_s,
+                             downlink_frequency_hz=satellite.downlink_frequency_hz, link=link)
+    return contact_geometry_public(contact, samples, station_id=station.id, station_name=station.name,
+                                   antenna_name=antenna.name, element_set=element_view,
+                                   link_note=" ".join([*samples.notes, *link_notes]))
 
 
-def _planned_elements(contact: Contact, snapshot: dict[str, Any] | None) -> tuple[ElementSet, ContactElementSet]:
+def _planned_elements(contact: Contact, snapshot: ElementSetSnapshot | None) -> tuple[ElementSet, ContactElementSet]:
     """Return the element set the contact was booked with; 409 if it has none (no other orbit is used).
 
     The satellite's newest element set is deliberately not a fallback: the antenna's owner
     sees this contact, and must not read a private satellite's current orbit through it.
     """
-    if not snapshot or not snapshot.get("text"):
+    if snapshot is None:
         raise ConflictError(f"contact {contact.id} was booked without an element set of its satellite, so its "
                             "geometry cannot be computed (only what a contact was booked with is used)\n\nBook "
                             "contacts after the satellite's operator has uploaded its element sets")
     try:
-        catalog = parse_elements(snapshot["text"], source=f"contact {contact.id} snapshot",
-                                 fmt=snapshot.get("format") or None, on_error="raise")
+        catalog = parse_elements(snapshot.text, source=f"contact {contact.id} snapshot", fmt=snapshot.format or None,
+                                 on_error="raise")
     except InvalidInputError as exc:
         raise ConflictError(f"contact {contact.id}: the element set recorded at booking does not parse ({exc}), so "
                             "its geometry cannot be computed") from None
     elements = catalog.elements[0]
     return elements, ContactElementSet(epoch=elements.epoch, source="booking snapshot",
-                                       format=str(snapshot.get("format") or "tle"), text=snapshot["text"])
+                                       format=snapshot.format or "tle", text=snapshot.text)
 
 
-def _link_config(satellite: Satellite, antenna: dict[str, Any], current: Antenna,
-                 notes: list[str]) -> LinkConfig | None:
-    """Return the downlink of ``satellite`` into the antenna, or None with a note naming what is missing."""
-    # Snapshots made before revision 0005 spell it g_over_t_db_k.
-    g_over_t_dbk = antenna.get("g_over_t_dbk", antenna.get("g_over_t_db_k"))
+def _downlink(satellite: Satellite, antenna: Antenna,
+              g_over_t_dbk: float | None) -> tuple[LinkConfig | None, list[str]]:
+    """Return the downlink of ``satellite`` into the antenna (None if a parameter is missing) and notes on it.
+
+    ``g_over_t_dbk`` is the antenna's as booked (None: take the antenna's current one).
+    """
     if g_over_t_dbk is None:
-        g_over_t_dbk = current.g_over_t_dbk
+        g_over_t_dbk = antenna.g_over_t_dbk
     known = {
         "the satellite's downlink_frequency_hz": satellite.downlink_frequency_hz,
         "the satellite's downlink_eirp_dbw": satellite.downlink_eirp_dbw,
@@ -206,41 +174,20 @@ def _link_config(satellite: Satellite, antenna: dict[str, Any], current: Antenna
     }
     missing = [name for name, value in known.items() if value is None]
     if missing:
-        notes.append(f"No link margin or data rate: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not "
-                     f"set (PATCH /satellites/{satellite.id}; PATCH /stations/{current.station_id}/antennas/"
-                     f"{current.id}).")
+        notes = [f"No link margin or data rate: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not "
+                 f"set (PATCH /satellites/{satellite.id}; PATCH /stations/{antenna.station_id}/antennas/"
+                 f"{antenna.id})."]
         if satellite.downlink_frequency_hz is None:
             notes.append("No Doppler: the satellite's downlink_frequency_hz is not set.")
-        return None
-    notes.append(f"Margin from the satellite's EIRP {satellite.downlink_eirp_dbw:g} dBW at "
-                 f"{satellite.downlink_frequency_hz:g} Hz and {satellite.data_rate_bps:g} bit/s into the antenna's "
-                 f"G/T {g_over_t_dbk:g} dB/K, assuming a required Eb/N0 of {ASSUMED_REQUIRED_EBN0_DB:g} dB and no "
-                 "pointing, polarisation, atmospheric or rain loss; data_rate_bps is the satellite's rate where the "
-                 "margin is at least 0 dB, else 0.")
-    return LinkConfig(
-        link=LinkParams(frequency_hz=satellite.downlink_frequency_hz, data_rate_bps=satellite.data_rate_bps,
-                        required_ebn0_db=ASSUMED_REQUIRED_EBN0_DB),
-        transmitter=Transmitter(eirp_dbw=satellite.downlink_eirp_dbw),
-        receiver=Receiver(noise_model=NoiseModel.g_over_t, g_over_t_dbk=g_over_t_dbk),
-        path=PathLosses(atmospheric_loss_db=0.0, rain_loss_db=0.0), source=f"satellite {satellite.id}")
-
-
-def _peak(offset_s: np.ndarray, el_deg: np.ndarray) -> float | None:
-    """Return the highest elevation, refined by the parabola through the top three equally spaced samples."""
-    if el_deg.size == 0:
-        return None
-    i = int(np.argmax(el_deg))
-    peak = float(el_deg[i])
-    if 0 < i < el_deg.size - 1 and math.isclose(offset_s[i] - offset_s[i - 1], offset_s[i + 1] - offset_s[i]):
-        y0, y1, y2 = el_deg[i - 1], el_deg[i], el_deg[i + 1]
-        curvature = y0 - 2.0 * y1 + y2
-        if curvature < 0.0:
-            peak = float(y1 - (y2 - y0) ** 2 / (8.0 * curvature))
-    return round(peak, 4)
-
-
-def _rounded(values: np.ndarray, decimals: int) -> list[float]:
-    return np.round(np.asarray(values, dtype=float), decimals).tolist()
+        return None, notes
+    notes = [f"Margin from the satellite's EIRP {satellite.downlink_eirp_dbw:g} dBW at "
+             f"{satellite.downlink_frequency_hz:g} Hz and {satellite.data_rate_bps:g} bit/s into the antenna's "
+             f"G/T {g_over_t_dbk:g} dB/K, assuming a required Eb/N0 of {ASSUMED_REQUIRED_EBN0_DB:g} dB and no "
+             "pointing, polarisation, atmospheric or rain loss; data_rate_bps is the satellite's rate where the "
+             "margin is at least 0 dB, else 0."]
+    return downlink_config(frequency_hz=satellite.downlink_frequency_hz, eirp_dbw=satellite.downlink_eirp_dbw,
+                           data_rate_bps=satellite.data_rate_bps, g_over_t_dbk=g_over_t_dbk,
+                           source=f"satellite {satellite.id}"), notes
 
 
 @router.post("/{contact_id}/cancel", name="cancel_contact")

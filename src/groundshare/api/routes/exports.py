@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from groundshare.api.deps import CurrentOrg, SessionDep
 from groundshare.api.queries import get_visible, visible_contacts, visible_stations
 from groundshare.api.reports import csv_response, csv_text
-from groundshare.api.routes.contacts import contact_public
-from groundshare.api.schemas import MAX_ID, ContactsPublic, UtcTime
+from groundshare.api.schemas import MAX_ID, ContactsPublic, UtcTime, contact_public
 from groundshare.errors import InvalidInputError
 from groundshare.store import Antenna, Contact, ContactStatus, Organisation, Station, network_now
 from groundshare.timeutil import format_utc, utc_now

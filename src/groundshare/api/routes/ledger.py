@@ -13,12 +13,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep
 from groundshare.api.reports import csv_response, csv_text
-from groundshare.api.schemas import UtcTime
+from groundshare.api.schemas import LedgerPublic, UtcTime, ledger_public
 from groundshare.store import Ledger, LedgerRow, Organisation, compute_ledger, network_now
 from groundshare.store.ledger import Period, check_window, default_window
 from groundshare.timeutil import format_utc
@@ -37,38 +36,11 @@ EndQuery = Annotated[UtcTime | None, Query(description="Ledger end (ISO 8601, Z)
 PeriodQuery = Annotated[Period, Query(description="day, week (ISO, from Monday 00:00 UTC) or month; UTC.")]
 
 
-class LedgerRowPublic(BaseModel):
-    period_start: datetime
-    period_end: datetime
-    owner_org_id: int
-    owner_org_name: str
-    user_org_id: int
-    user_org_name: str
-    is_self_use: bool
-    booked_hours: float
-    completed_hours: float
-    failed_hours: float
-    contacts: int
-    bytes_delivered: int
-
-
-class LedgerPublic(BaseModel):
-    """The ledger over [start, end) (whole periods); rows in period, owner, user order."""
-
-    start: datetime
-    end: datetime
-    period: Period
-    data: list[LedgerRowPublic]
-    count: int
-
-
 @router.get("/ledger", name="get_ledger")
 def get_ledger(session: SessionDep, org: CurrentOrg, start: StartQuery = None, end: EndQuery = None,
                period: PeriodQuery = Period.WEEK) -> LedgerPublic:
     """Return the hours of antenna time each owner gave each user, per period, as the caller may see them."""
-    ledger = _ledger(session, org, start, end, period)
-    rows = [_row_public(row) for row in ledger.rows]
-    return LedgerPublic(start=ledger.start, end=ledger.end, period=ledger.period, data=rows, count=len(rows))
+    return ledger_public(_ledger(session, org, start, end, period))
 
 
 @router.get("/ledger.csv", name="get_ledger_csv", response_class=Response,
@@ -92,11 +64,3 @@ def _csv_row(row: LedgerRow) -> list[object]:
     return [format_utc(row.period_start), format_utc(row.period_end), row.owner_org_id, csv_text(row.owner_org_name),
             row.user_org_id, csv_text(row.user_org_name), "true" if row.is_self_use else "false", row.booked_hours,
             row.completed_hours, row.failed_hours, row.contacts, row.bytes_delivered]
-
-
-def _row_public(row: LedgerRow) -> LedgerRowPublic:
-    return LedgerRowPublic(
-        period_start=row.period_start, period_end=row.period_end, owner_org_id=row.owner_org_id,
-        owner_org_name=row.owner_org_name, user_org_id=row.user_org_id, user_org_name=row.user_org_name,
-        is_self_use=row.is_self_use, booked_hours=row.booked_hours, completed_hours=row.completed_hours,
-        failed_hours=row.failed_hours, contacts=row.contacts, bytes_delivered=row.bytes_delivered)

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from groundshare.api.deps import CurrentToken, SessionDep
+from groundshare.api.params import Limit, Offset
 from groundshare.api.queries import page
-from groundshare.api.routes.params import Limit, Offset
 from groundshare.api.schemas import MePublic, OrgPublic, OrgsPublic
 from groundshare.store import Organisation
 

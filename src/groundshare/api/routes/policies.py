@@ -15,8 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import get_visible, page, refuse_taken, require_owner, visible_antennas, visible_policies
-from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.schemas import (
     MAX_ID,
     PoliciesPublic,

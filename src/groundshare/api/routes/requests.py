@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import get_visible, own_requests, page, visible_satellites
-from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.schemas import MAX_ID, RequestCreate, RequestPublic, RequestsPublic, RequestUpdate
 from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.store import (

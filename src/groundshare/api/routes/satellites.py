@@ -7,16 +7,25 @@ its element sets and the contact requests for it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Body, Query, Request, status
 from pydantic import Field
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from groundshare.api.clock import clock_for
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.params import Limit, Offset, PathId
+from groundshare.api.passes import (
+    MAX_PASS_SATELLITES,
+    PassHours,
+    PassMinElevation,
+    PassStart,
+    newest_elements,
+    passes_over,
+    station_sites,
+)
 from groundshare.api.queries import (
     get_visible,
     page,
@@ -25,17 +34,6 @@ from groundshare.api.queries import (
     require_owner,
     visible_satellites,
     visible_stations,
-)
-from groundshare.api.routes.clock import clock_for
-from groundshare.api.routes.params import Limit, Offset, PathId
-from groundshare.api.routes.passes import (
-    MAX_PASS_SATELLITES,
-    PassHours,
-    PassMinElevation,
-    PassStart,
-    newest_element_sets,
-    passes_over,
-    station_sites,
 )
 from groundshare.api.schemas import (
     MAX_ID,
@@ -47,14 +45,15 @@ from groundshare.api.schemas import (
     SatellitePublic,
     SatellitesPublic,
     SatelliteUpdate,
+    TracksPublic,
     UtcTime,
+    satellite_label,
+    tracks_public,
 )
-from groundshare.api.views import SatelliteTrack, SubPoint, TracksPublic
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.orbits.catalog import ElementFormat, detect_format
-from groundshare.orbits.frames import gmst82_rad, itrs_to_geodetic, teme_to_itrs
-from groundshare.orbits.propagate import error_message, propagate_pairs
+from groundshare.orbits.tracks import ground_tracks, track_point_counts
 from groundshare.store import (
     Contact,
     ContactRequest,
@@ -64,8 +63,8 @@ from groundshare.store import (
     Satellite,
     Station,
     newest_element_set,
+    newest_element_sets,
 )
-from groundshare.timeutil import jd_fr
 from groundshare.units import DAY_S
 
 router = APIRouter(prefix="/satellites", tags=["satellites"])
@@ -76,7 +75,7 @@ ElementText = Annotated[str, Body(media_type="text/plain", description=(
     "default; a whole CelesTrak 'active' file is about 2.5 MB); a larger body answers 413."))]
 
 #: Longest stretch of ground track before or after ``at``: two days.
-MAX_TRACK_SPAN_S = 172_800.0
+MAX_TRACK_SPAN_S = 2 * DAY_S
 #: Most track points one request computes (all satellites together), so a request stays well under a second.
 MAX_TRACK_POINTS = 500_000
 
@@ -139,77 +138,37 @@ def list_tracks(session: SessionDep, org: CurrentOrg,
         raise InvalidInputError(
             f"{len(satellites)} satellites are visible to your organisation; one track query covers at most "
             f"{MAX_PASS_SATELLITES}\n\nName the ones to show with satellite_id", loc=("query", "satellite_id"))
+    chosen, warnings = _newest_elements_or_warnings(session, satellites)
+    period_s = [elements.period_s for _, elements in chosen]
+    n_before, n_after = track_point_counts(period_s, step_s=step_s, before_s=before_s, after_s=after_s)
+    n_points = int((n_before + n_after + 1).sum())
+    if n_points > MAX_TRACK_POINTS:
+        raise InvalidInputError(
+            f"{n_points:,} track points ({len(chosen)} satellites at step_s={step_s:g}) is more than "
+            f"{MAX_TRACK_POINTS:,}; use a longer step_s, shorter before_s and after_s, or fewer satellites",
+            loc=("query", "step_s"))
+    tracks = ground_tracks([elements for _, elements in chosen], at, step_s=step_s, before_s=before_s,
+                           after_s=after_s)
+    return tracks_public(chosen, tracks, warnings)
+
+
+def _newest_elements_or_warnings(session: Session, satellites: list[Satellite],
+                                 ) -> tuple[list[tuple[Satellite, ElementSet]], list[str]]:
+    """Return each satellite with its newest element set (one query), and a warning for each left out."""
     warnings: list[str] = []
     chosen: list[tuple[Satellite, ElementSet]] = []
+    records = newest_element_sets(session, [satellite.id for satellite in satellites])
     for satellite in satellites:
-        label = f"satellite {satellite.id} ({satellite.name}, NORAD {satellite.norad_id})"
-        record = newest_element_set(session, satellite.id)
+        record = records.get(satellite.id)
         if record is None:
-            warnings.append(f"{label} has no element set, so it is left out; its owner uploads them with POST "
-                            f"/satellites/{satellite.id}/elements")
+            warnings.append(f"{satellite_label(satellite)} has no element set, so it is left out; its owner uploads "
+                            f"them with POST /satellites/{satellite.id}/elements")
             continue
         try:
             chosen.append((satellite, record.to_element_set()))
         except InvalidInputError as exc:
-            warnings.append(f"{label} is left out: its newest element set does not parse ({exc})")
-    data = _tracks(chosen, at, step_s, before_s, after_s, warnings)
-    return TracksPublic(at=at, step_s=step_s, data=data, warnings=warnings)
-
-
-def _tracks(chosen: list[tuple[Satellite, ElementSet]], at: datetime, step_s: float, before_s: float | None,
-            after_s: float | None, warnings: list[str]) -> list[SatelliteTrack]:
-    """Return the sub-satellite point at ``at`` and the ground track of each satellite.
-
-    Each satellite has its own window (one orbital period each side by default), so the
-    samples are ragged: one flat array of (satellite index, offset) pairs, propagated with
-    one ``sgp4_array`` call per satellite and rotated and converted all at once.
-    """
-    if not chosen:
-        return []
-    period_s = np.array([e.period_s for _, e in chosen])
-    n_before = np.floor((period_s if before_s is None else np.full(period_s.shape, before_s)) / step_s + 1e-9)
-    n_after = np.floor((period_s if after_s is None else np.full(period_s.shape, after_s)) / step_s + 1e-9)
-    counts = (n_before + n_after + 1).astype(np.int64)
-    if counts.sum() > MAX_TRACK_POINTS:
-        raise InvalidInputError(
-            f"{int(counts.sum()):,} track points ({len(chosen)} satellites at step_s={step_s:g}) is more than "
-            f"{MAX_TRACK_POINTS:,}; use a longer step_s, shorter before_s and after_s, or fewer satellites",
-            loc=("query", "step_s"))
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    sat_index = np.repeat(np.arange(len(chosen)), counts)
-    offset_s = (np.arange(sat_index.size) - starts[sat_index] - n_before[sat_index]) * step_s
-    err, r_teme, v_teme = propagate_pairs([e.to_satrec() for _, e in chosen], sat_index, at, offset_s)
-    theta, theta_dot = gmst82_rad(*jd_fr(at, offset_s))
-    r_itrs, _ = teme_to_itrs(r_teme, v_teme, theta, theta_dot)
-    lat_deg, lon_deg, alt_km = itrs_to_geodetic(r_itrs)
-    ok = (err == 0) & np.isfinite(alt_km)
-    lat_deg = np.round(lat_deg, 5)
-    lon_deg = np.round(lon_deg, 5)
-    lon_deg[lon_deg >= 180.0] -= 360.0  # rounding may reach +180
-    alt_km = np.round(alt_km, 4)
-    points = np.column_stack([offset_s, lat_deg, lon_deg])
-    data = []
-    for i, (satellite, elements) in enumerate(chosen):
-        rows = slice(int(starts[i]), int(starts[i + 1]))
-        here = starts[i] + int(n_before[i])
-        label = f"satellite {satellite.id} ({satellite.name}, NORAD {satellite.norad_id})"
-        if not ok[here]:
-            warnings.append(f"{label} is left out: SGP4 cannot propagate its element set of "
-                            f"{elements.epoch.date().isoformat()} to {at.isoformat()} ({error_message(err[here])})")
-            continue
-        good = ok[rows]
-        if not good.all():
-            first = int(np.flatnonzero(~good)[0])
-            warnings.append(f"{label}: {int((~good).sum())} of {good.size} track points are left out, where SGP4 "
-                            f"fails ({error_message(err[rows][first])})")
-        data.append(SatelliteTrack(
-            satellite_id=satellite.id, norad_id=satellite.norad_id, name=satellite.name, org_id=satellite.org_id,
-            is_public=satellite.is_public, element_epoch=elements.epoch,
-            element_age_days=round((at - elements.epoch).total_seconds() / DAY_S, 6),
-            period_s=round(float(period_s[i]), 3),
-            position=SubPoint(lat_deg=float(lat_deg[here]), lon_deg=float(lon_deg[here]), alt_km=float(alt_km[here])),
-            track=points[rows][good].tolist()))
-    return data
+            warnings.append(f"{satellite_label(satellite)} is left out: its newest element set does not parse ({exc})")
+    return chosen, warnings
 
 
 @router.get("/{satellite_id}")
@@ -320,7 +279,7 @@ def list_satellite_passes(satellite_id: PathId, start: PassStart, session: Sessi
                           hours: PassHours = 24.0, min_elevation_deg: PassMinElevation = None) -> PassesPublic:
     """List the passes of a visible satellite over every station the caller may see (newest elements)."""
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
-    elements = newest_element_sets(session, [satellite])
+    elements = newest_elements(session, [satellite])
     if not elements:
         raise InvalidInputError(f"satellite {satellite.id} (NORAD {satellite.norad_id}) has no element sets, so "
                                 "its passes cannot be predicted\n\nIts owner uploads them with POST "

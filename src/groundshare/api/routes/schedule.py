@@ -28,15 +28,16 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.deps import CurrentOrg, ReadsOnly, SessionDep, WriterToken
 from groundshare.api.errors import ErrorBody
 from groundshare.api.schemas import UtcTime
 from groundshare.api.settings import Settings
 from groundshare.errors import InvalidInputError
 from groundshare.store import session_scope
-from groundshare.store.planning import PLAN_LEAD_S, book_plan, build_problem, solve_run
+from groundshare.store.planning import PLAN_LEAD_S, plan_and_book
 
 router = APIRouter(prefix="/schedule", tags=["schedule"])
+
 
 class PlanningGate:
     """Admit planning runs: one per organisation at a time, and at most ``max_runs`` in this server process.
@@ -118,7 +119,9 @@ RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/runs", status_code=status.HTTP_201_CREATED, responses=RUN_RESPONSES)
+# ReadsOnly: the request's own unit of work only reads (the plan is booked in one of its own), so SQLite's
+# write lock is not held while the run searches passes and solves.
+@router.post("/runs", status_code=status.HTTP_201_CREATED, responses=RUN_RESPONSES, dependencies=[ReadsOnly])
 def create_run(body: RunCreate, request: Request, session: SessionDep, org: CurrentOrg,
                _token: WriterToken) -> RunPublic:
     """Plan the caller's open requests over [start, start + hours) and, unless ``dry_run``, book the plan.
@@ -132,21 +135,13 @@ def create_run(body: RunCreate, request: Request, session: SessionDep, org: Curr
     settings: Settings = request.app.state.settings
     hours, time_limit_s = run_bounds(body, settings)
     gate: PlanningGate = request.app.state.planning_gate
+    factory = request.app.state.session_factory
     with gate.admit(org.id, expected_s=time_limit_s + PLAN_LEAD_S):
-        run = build_problem(session, start=body.start, end=body.start + timedelta(hours=hours), org_id=org.id,
-                            lead_s=time_limit_s + PLAN_LEAD_S, max_contact_s=settings.max_contact_s,
-                            max_candidates=settings.max_plan_candidates)
-        session.rollback()  # the read is done; hold no snapshot while solving
-        solve_run(run, solver=body.solver, time_limit_s=time_limit_s, workers=settings.plan_workers)
-        if not body.dry_run and run.plan.contacts:
-            with session_scope(request.app.state.session_factory) as writer:
-                book_plan(writer, run, max_contact_s=settings.max_contact_s)
-        else:
-            run.dry_run = body.dry_run
+        run = plan_and_book(session, book_in=lambda: session_scope(factory), start=body.start,
+                            end=body.start + timedelta(hours=hours), org_id=org.id, solver=body.solver,
+                            time_limit_s=time_limit_s, workers=settings.plan_workers, dry_run=body.dry_run,
+                            max_contact_s=settings.max_contact_s, max_candidates=settings.max_plan_candidates)
     return RunPublic(**run.to_dict(), workers=settings.plan_workers)
-
-
-create_run.reads_only = True  # type: ignore[attr-defined]  # see deps.get_session
 
 
 def run_bounds(body: RunCreate, settings: Settings) -> tuple[float, float]:

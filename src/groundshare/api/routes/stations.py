@@ -17,6 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.params import Limit, Offset, PathId
+from groundshare.api.passes import PassHours, PassMinElevation, PassStart, newest_elements, passes_over, station_sites
 from groundshare.api.queries import (
     get_visible,
     page,
@@ -26,15 +28,6 @@ from groundshare.api.queries import (
     visible_antennas,
     visible_satellites,
     visible_stations,
-)
-from groundshare.api.routes.params import Limit, Offset, PathId
-from groundshare.api.routes.passes import (
-    PassHours,
-    PassMinElevation,
-    PassStart,
-    newest_element_sets,
-    passes_over,
-    station_sites,
 )
 from groundshare.api.schemas import (
     AntennaCreate,
@@ -51,6 +44,7 @@ from groundshare.api.schemas import (
 )
 from groundshare.errors import ConflictError
 from groundshare.store import Antenna, Band, Contact, Organisation, Satellite, SharingPolicy, Station
+from groundshare.units import HOUR_S
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
@@ -63,7 +57,7 @@ GNSS_DEFAULT_START = datetime(2026, 3, 9, tzinfo=UTC)
 GnssStart = Annotated[UtcTime, Query(description="Start of the window (ISO 8601 with Z or an offset); default the "
                                                  "day of the shipped GPS and Galileo elements.")]
 GnssHours = Annotated[float, Query(gt=0, le=48, description="Length of the window in hours, at most 48.")]
-GnssStep = Annotated[float, Query(ge=30, le=3600, description="Seconds between samples.")]
+GnssStep = Annotated[float, Query(ge=30, le=HOUR_S, description="Seconds between samples.")]
 GnssMask = Annotated[float | None, Query(ge=-5, le=60, description=(
     "Elevation mask in degrees; default the station's minimum elevation (its horizon mask still applies)."))]
 GnssPdopMax = Annotated[float, Query(gt=0, le=100, description="PDOP threshold for the share of good times.")]
@@ -186,7 +180,7 @@ def list_station_passes(station_id: PathId, start: PassStart, session: SessionDe
     """List the passes over a visible station of every satellite the caller may see, newest elements each."""
     station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
     satellites = list(session.scalars(visible_satellites(session, org).order_by(Satellite.id)))
-    return passes_over(newest_element_sets(session, satellites), station_sites([station]), start=start, hours=hours,
+    return passes_over(newest_elements(session, satellites), station_sites([station]), start=start, hours=hours,
                        min_elevation_deg=min_elevation_deg)
 
 
@@ -199,7 +193,8 @@ def station_gnss(station_id: PathId, session: SessionDep, org: CurrentOrg, start
 
     station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
     mask = station.min_elevation_deg if mask_deg is None else mask_deg
-    series = dop_series(_gnss_elements(), station.to_site(), start, hours, step_s, mask)
+    series = dop_series(_gnss_elements(), station.to_site(), start=start, duration_s=hours * HOUR_S, step_s=step_s,
+                        mask_deg=mask)
     return GnssPublic(
         station_id=station.id, start=start, step_s=step_s, mask_deg=mask, pdop_max=pdop_max,
         elements=list(GNSS_ELEMENT_FILES), n_satellites=len(series.names), times=list(series.times),

@@ -15,8 +15,8 @@ from datetime import timedelta
 from fastapi import APIRouter, status
 
 from groundshare.api.deps import AdminToken, CurrentOrg, SessionDep
+from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import get_visible, own_tokens, page
-from groundshare.api.routes.params import Limit, Offset, PathId
 from groundshare.api.schemas import TokenCreate, TokenCreated, TokenPublic, TokensPublic
 from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.store import ApiToken, Role

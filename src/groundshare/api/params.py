@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from groundshare.api.schemas import MAX_ID
+from groundshare.api.schemas.common import MAX_ID
 
 #: A row id in the path: 1 to PostgreSQL's largest integer (a larger one is a 422).
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -1,7 +1,7 @@
 """Pass queries through the pass engine, shared by ``/stations/{id}/passes`` and ``/satellites/{id}/passes``.
 
-Not a router: ``stations`` and ``satellites`` declare the routes and call ``passes_over``.
-The engine runs in the request's worker thread (``workers=1``): the server never forks.
+The routes declare the endpoints with these parameters and call ``passes_over``.  The
+engine runs in the request's worker thread (``workers=1``): the server never forks.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Annotated
 from fastapi import Query
 from sqlalchemy.orm import Session
 
-from groundshare.api.schemas import PassesPublic, PassPublic, UtcTime
+from groundshare.api.schemas import PassesPublic, UtcTime, passes_public
 from groundshare.errors import InvalidInputError
 from groundshare.orbits import ElementSet
 from groundshare.passes import Site, find_passes
-from groundshare.store import Satellite, Station, newest_element_set
+from groundshare.store import Satellite, Station, newest_element_sets
+from groundshare.units import HOUR_S
 
 #: Longest window one query may search: a week (the engine's cost grows with it).
 MAX_PASS_HOURS = 168.0
@@ -33,19 +34,15 @@ PassMinElevation = Annotated[float | None, Query(ge=-10, le=89, description=(
     "Minimum elevation in degrees, replacing the station's own (its horizon mask still applies)."))]
 
 
-def newest_element_sets(session: Session, satellites: Sequence[Satellite]) -> list[ElementSet]:
-    """Return the newest stored element set of each satellite that has one, in the order given."""
+def newest_elements(session: Session, satellites: Sequence[Satellite]) -> list[ElementSet]:
+    """Return the newest stored element set of each satellite that has one, in the order given (one query)."""
     if len(satellites) > MAX_PASS_SATELLITES:
         raise InvalidInputError(
             f"{len(satellites)} satellites are visible to your organisation; one pass query searches at most "
             f"{MAX_PASS_SATELLITES}\n\nQuery satellites one at a time with GET /satellites/{{id}}/passes",
             loc=("query",))
-    found = []
-    for satellite in satellites:
-        record = newest_element_set(session, satellite.id)
-        if record is not None:
-            found.append(record.to_element_set())
-    return found
+    records = newest_element_sets(session, [satellite.id for satellite in satellites])
+    return [records[s.id].to_element_set() for s in satellites if s.id in records]
 
 
 def station_sites(stations: Sequence[Station]) -> list[Site]:
@@ -70,7 +67,6 @@ def passes_over(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
     """Return the passes of ``elements`` over ``sites`` in ``[start, start + hours]`` (none without either)."""
     if not elements or not sites:
         return PassesPublic(data=[], count=0)
-    table = find_passes(elements, sites, start=start, duration_s=hours * 3600.0,
+    table = find_passes(elements, sites, start=start, duration_s=hours * HOUR_S,
                         min_elevation_deg=min_elevation_deg, workers=1)
-    data = [PassPublic.model_validate(record) for record in table.to_records()]
-    return PassesPublic(data=data, count=len(data), warnings=list(table.warnings))
+    return passes_public(table)

@@ -1,0 +1,100 @@
+"""Contacts: an antenna booked for a satellite, and what the station's agent reports of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from groundshare.api.schemas.common import Page, RowId, UtcTime
+from groundshare.store import Contact, ContactStatus
+from groundshare.store.outcomes import (
+    MAX_EXECUTION_AGENT_ID_LENGTH,
+    MAX_EXECUTION_COUNT,
+    MAX_FAILURE_LENGTH,
+    MAX_FAILURES,
+)
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    antenna_id: RowId
+    satellite_id: RowId
+    start: UtcTime
+    end: UtcTime
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    notes: str = Field(default="", max_length=10_000)
+    uplink: bool = Field(default=False, description=(
+        "Whether the contact transmits to the satellite. Receive-only contacts (false) of one satellite never "
+        "conflict with each other: several stations may hear one pass. Uplink contacts hold the satellite "
+        "exclusively, and only its operator (or an organisation in its uplink_org_ids) may book them."))
+    allow_outside_pass: bool = Field(default=False, description=(
+        "For the satellite's operator only: book a window that is not within a predicted pass over the "
+        "station (searching for a satellite whose orbit is uncertain). Without it, the window must lie within "
+        "a pass above the station's mask, computed from the element set the contact is booked with."))
+
+
+ExecutionCount = Annotated[int, Field(ge=0, le=MAX_EXECUTION_COUNT)]
+PointingErrorDeg = Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)]
+
+
+class ContactExecution(BaseModel):
+    """What the station's agent did during a contact, as it reports it (every field optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pointing_error_rms_deg: PointingErrorDeg | None = Field(
+        default=None, description="RMS of the commanded minus read-back pointing, in degrees.")
+    pointing_error_max_deg: PointingErrorDeg | None = Field(
+        default=None, description="Largest commanded minus read-back pointing error, in degrees.")
+    positions_sent: ExecutionCount | None = Field(default=None, description="Positions commanded to the rotator.")
+    positions_read: ExecutionCount | None = Field(default=None, description="Positions read back from the rotator.")
+    positions_refused: ExecutionCount | None = Field(
+        default=None, description="Positions the rotator refused (out of its limits, or an error reply).")
+    frequency_commands: ExecutionCount | None = Field(default=None, description="Frequencies set on the radio.")
+    reconnects: Annotated[int, Field(ge=0, le=MAX_EXECUTION_COUNT)] | None = Field(
+        default=None, description="Reconnections to the rotator or radio daemons.")
+    failures: list[Annotated[str, Field(max_length=MAX_FAILURE_LENGTH)]] | None = Field(
+        default=None, max_length=MAX_FAILURES, description="What went wrong, one reason each.")
+    clock_offset_s: Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)] | None = Field(
+        default=None, description="The station clock minus UTC, in seconds (positive: the station is ahead).")
+    agent_id: Annotated[str, Field(max_length=MAX_EXECUTION_AGENT_ID_LENGTH)] | None = Field(
+        default=None, description="The agent that ran the contact (as in its lease).")
+
+
+class ContactPublic(BaseModel):
+    id: int
+    antenna_id: int
+    station_id: int
+    satellite_id: int
+    org_id: int
+    start: datetime
+    end: datetime
+    busy_until: datetime
+    status: ContactStatus
+    idempotency_key: str | None
+    notes: str
+    bytes_received: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    execution: ContactExecution | None = None
+    uplink: bool = Field(default=False, description="Whether the contact transmits to the satellite (false: "
+                                                    "receive-only).")
+
+
+class ContactsPublic(Page[ContactPublic]):
+    pass
+
+
+def contact_public(contact: Contact) -> ContactPublic:
+    """Return the public view of a contact (its antenna's station id comes through the antenna)."""
+    return ContactPublic(id=contact.id, antenna_id=contact.antenna_id, station_id=contact.antenna.station_id,
+                         satellite_id=contact.satellite_id, org_id=contact.org_id, start=contact.start_time,
+                         end=contact.end_time, busy_until=contact.busy_until, status=contact.status,
+                         idempotency_key=contact.idempotency_key, notes=contact.notes,
+                         bytes_received=contact.bytes_received, started_at=contact.started_at,
+                         finished_at=contact.finished_at, uplink=contact.uplink,
+                         execution=ContactExecution.model_validate(contact.execution)
+                         if contact.execution is not None else None)

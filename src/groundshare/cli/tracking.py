@@ -1,0 +1,136 @@
+"""``agent`` and ``track``: drive a station's rotator and radio (Hamlib rotctld/rigctld).
+
+``agent`` runs a station for the shared network (``agent.runner.run_agent``); ``track``
+follows one pass by hand, with no API and no booking (``agent.runner.PassExecutor``),
+picking the pass as ``doppler`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from groundshare.cli.console import clock_text, count, user_errors, write_stdout
+from groundshare.cli.options import (
+    DaysOpt,
+    ElementsOpt,
+    NoradOpt,
+    PassNumberOpt,
+    StartOpt,
+    StationNameOpt,
+    StationsOpt,
+)
+from groundshare.cli.passes import pick_pass
+
+if TYPE_CHECKING:
+    from groundshare.agent.hamlib import Rig, Rotator
+
+ApiUrlOpt = Annotated[str, typer.Option("--api", metavar="URL", show_default=False,
+                                        help="The groundshare server, e.g. https://groundshare.example.org.")]
+TokenOpt = Annotated[str, typer.Option("--token", metavar="TOKEN", envvar="GROUNDSHARE_TOKEN", show_default=False,
+                                       help="An operator or admin token of the station's owner "
+                                            "(or GROUNDSHARE_TOKEN).")]
+AgentStationOpt = Annotated[str, typer.Option("--station", metavar="NAME", show_default=False,
+                                              help="The station this agent runs, by its name in the API.")]
+RotctldOpt = Annotated[str | None, typer.Option(
+    "--rotctld", metavar="HOST:PORT", show_default=False,
+    help="Hamlib rotctld of the antenna's rotator (port 4533 if left out); none: no rotator.")]
+RigctldOpt = Annotated[str | None, typer.Option(
+    "--rigctld", metavar="HOST:PORT", show_default=False,
+    help="Hamlib rigctld of the radio, tuned for Doppler (port 4532 if left out); none: no radio.")]
+JournalOpt = Annotated[Path | None, typer.Option(
+    "--journal", metavar="FILE", show_default=False,
+    help="The agent's journal (SQLite); default groundshare-agent-<station>.sqlite in the current folder.")]
+OnceOpt = Annotated[bool, typer.Option("--once", help="Execute the next contact, report it and exit.")]
+MaxClockOffsetOpt = Annotated[float, typer.Option(
+    "--max-clock-offset-s", metavar="S", min=0.0,
+    help="Refuse to execute while the system clock is further than this from the server's (warns past 1 s).")]
+ToleranceOpt = Annotated[float, typer.Option(
+    "--pointing-tolerance-deg", metavar="DEG", min=0.0, max=45.0,
+    help="Send the rotator a new position once the target is this far from the last one sent.")]
+SpeedOpt = Annotated[float | None, typer.Option(
+    "--speed", metavar="X", min=0.001, show_default=False,
+    help="Rehearse on a simulated clock running X times real time, from a little before AOS.")]
+DownlinkOpt = Annotated[float | None, typer.Option(
+    "--downlink-hz", metavar="HZ", min=1.0, help="Tune the radio to this downlink, Doppler-corrected.")]
+
+
+def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: TokenOpt,
+          rotctld: RotctldOpt = None, rigctld: RigctldOpt = None, journal: JournalOpt = None, once: OnceOpt = False,
+          max_clock_offset_s: MaxClockOffsetOpt = 5.0, pointing_tolerance_deg: ToleranceOpt = 1.0) -> None:
+    """Run a station: pull its contacts, point the antenna and tune the radio through Hamlib, report outcomes.
+
+    Contacts and reports are kept in a local journal, so an API outage or a restart
+    loses nothing; a second agent for the same station refuses to start, but the same
+    agent restarted on this machine with the same journal (after a crash) takes its
+    lease back at once.
+
+    The agent runs on the network's clock (GET /clock): on a shifted network, such as
+    the demo at its element sets' epoch, it adopts the network's offset.  It takes at
+    most 5,000 contacts from one schedule (MAX_SCHEDULE_CONTACTS; a larger schedule is
+    refused whole); a malformed contact is reported failed with the field at fault.
+    Use an https:// API URL: over plain http:// to another machine the token travels
+    in clear text (the agent warns).  With nothing to do it says why.
+    """
+    from groundshare.agent.client import AgentApi
+    from groundshare.agent.journal import Journal
+    from groundshare.agent.runner import AgentOptions, run_agent
+
+    with user_errors(ctx):
+        rotator, rig = _devices(rotctld, rigctld)
+        path = journal or Path(f"groundshare-agent-{station}.sqlite")
+        with AgentApi(api, token) as client, Journal.open(path) as book:
+            done = run_agent(station, api=client, journal=book, rotator=rotator, rig=rig, once=once,
+                             options=AgentOptions(max_clock_offset_s=max_clock_offset_s,
+                                                  pointing_tolerance_deg=pointing_tolerance_deg),
+                             log=lambda line: typer.echo(line, err=True))
+        typer.echo(f"agent for {station} stopped after {count(done, 'contact')}", err=True)
+
+
+def track(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, norad: NoradOpt,
+          station: StationNameOpt, start: StartOpt = "now", days: DaysOpt = 1.0, pass_number: PassNumberOpt = 1,
+          downlink_hz: DownlinkOpt = None, rotctld: RotctldOpt = "127.0.0.1:4533", rigctld: RigctldOpt = None,
+          speed: SpeedOpt = None, pointing_tolerance_deg: ToleranceOpt = 1.0) -> None:
+    """Track one satellite by hand over its next pass: point the antenna (and tune the radio) through Hamlib.
+
+    For testing an antenna: no API, no booking. Prints what was sent and read back.
+    """
+    from groundshare.agent.clock import SimulatedClock, WallClock
+    from groundshare.agent.runner import AgentOptions, PassExecutor
+    from groundshare.contact import ScheduledContact, ScheduledSatellite, StationSnapshot
+
+    with user_errors(ctx):
+        picked = pick_pass(elements, stations, norad=norad, station=station, start=start, days=days,
+                           pass_number=pass_number, fix="widen --days")
+        site, one = picked.site, picked.table[0]
+        # A pass booked nowhere: contact 0, at a station of a stations file (id 0), tracked down to the horizon.
+        contact = ScheduledContact(contact_id=0, start=one.aos, end=one.los, satellite=ScheduledSatellite(
+            norad_id=norad, name=one.name, downlink_frequency_hz=downlink_hz))
+        rotator, rig = _devices(rotctld, rigctld)
+        options = AgentOptions(pointing_tolerance_deg=pointing_tolerance_deg)
+        where = StationSnapshot(id=0, name=site.name, lat_deg=site.lat_deg, lon_deg=site.lon_deg, alt_m=site.alt_m)
+        executor = PassExecutor(where, rotator=rotator, rig=rig, clock=WallClock(), options=options,
+                                log=lambda line: typer.echo(line, err=True))
+        if speed is not None:
+            executor.clock = SimulatedClock(one.aos - timedelta(seconds=executor.lead_s(contact)), speed)
+        typer.echo(f"tracking {one.name} (NORAD {norad}) over {station}: AOS {clock_text(one.aos)}, "
+                   f"LOS {clock_text(one.los)} UTC, max elevation {one.max_elevation_deg:.1f}°", err=True)
+        run = executor.run(contact, elements=picked.satellite)
+        outcome = run.outcome("track")
+        typer.echo(outcome["notes"], err=True)
+        write_stdout(json.dumps(outcome, indent=1))
+        if run.fatal:
+            raise typer.Exit(1)
+
+
+def _devices(rotctld: str | None, rigctld: str | None) -> tuple[Rotator | None, Rig | None]:
+    """Return the rotator and radio clients of ``--rotctld`` and ``--rigctld`` (None where not given)."""
+    from groundshare.agent.hamlib import Rig, Rotator, parse_address
+
+    rotator = Rotator(*parse_address(rotctld, 4533)) if rotctld else None
+    rig = Rig(*parse_address(rigctld, 4532)) if rigctld else None
+    return rotator, rig
