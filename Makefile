@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# What `make run` serves, plans and drives stations with (pyproject's extras); `make test` installs
+# every extra and the test tools (.[test]).
+RUN_EXTRAS := server,schedule,agent
 DEMO_ELEMENTS := src/groundshare/data/celestrak_cubesat_2025-11-06.tle
 DEMO_STATIONS := src/groundshare/data/demo_stations.toml
 # `make run` keeps the demo network's database here (SQLite, no server needed), and the
@@ -14,14 +17,14 @@ DEMO_TOKENS := $(DEMO_DIR)/tokens.toml
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run passes test lint bench clean
+.PHONY: run passes test test-fast lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[$(RUN_EXTRAS)]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)
@@ -42,9 +45,20 @@ passes: $(STAMP)
 	$(VENV)/bin/groundshare passes --elements $(DEMO_ELEMENTS) --stations $(DEMO_STATIONS) \
 		--start epoch --days 1
 
+# The suite on every core (TEST_WORKERS=0: in this one process): pytest-xdist sends each test module whole
+# to one worker, so a module's fixtures (a served network, a browser) are made once; the slowest modules go first.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+# Everything, as CI runs it.
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests bench
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
+
+# About a minute: no server process, browser, Hamlib daemon or other program, nothing slow (pyproject's markers).
+test-fast: $(TEST_STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not (service or browser or hardware or slow)"
 
 bench: $(TEST_STAMP)
 	$(PY) bench/passes.py

@@ -42,16 +42,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-# The server and seeding helpers are shared with the service tests (tests/service/server.py).
+# The server, seeding and storm helpers are the tests' shared support (tests/support/).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.service.server import (
-    REQUEST_TIMEOUT_S,
-    World,
-    contact_body,
-    overlapping_window,
-    seed_world,
-    serve,
-)
+from tests.support.race import overlapping_window
+from tests.support.served import REQUEST_TIMEOUT_S, ServedWorld, seed_world, serve
+from tests.support.storm import contact_body
 
 from groundshare.store import UNCHECKED, book_contact, create_engine_for, make_session_factory, session_scope
 
@@ -138,7 +133,7 @@ def database(backend: str, folder: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def store_contacts(database_url: str, world: World, n: int) -> None:
+def store_contacts(database_url: str, world: ServedWorld, n: int) -> None:
     """Book ``n`` non-overlapping contacts on the world's antenna directly through the store."""
     engine = create_engine_for(database_url)
     try:

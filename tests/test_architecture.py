@@ -23,7 +23,7 @@ PACKAGE = Path(groundshare.__file__).parent
 
 #: The numeric core (and the small shared modules it stands on): no database, no web, no service.
 CORE = ("orbits", "passes", "link", "schedule", "gnss", "units", "timeutil", "errors", "tomlfile", "parallel",
-        "stations", "contact", "roles", "data")
+        "stations", "contact", "roles", "extras", "data")
 #: Top-level parts each part must never import.
 FORBIDDEN: dict[str, frozenset[str]] = {
     **{part: frozenset({"store", "api", "web", "agent", "cli"}) for part in CORE},
@@ -80,3 +80,47 @@ def test_the_core_imports_without_a_database_or_web_server() -> None:
             "'ortools', 'httpx', 'uvicorn', 'alembic', 'psycopg'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+TESTS = Path(__file__).resolve().parent
+BENCH = TESTS.parent / "bench"
+
+
+def _test_imports(path: Path) -> set[str]:
+    """Return the ``tests...`` modules a test or bench file imports (a relative import counts as one)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return {name for name in found if name.startswith(".") or name == "tests" or name.startswith("tests.")}
+
+
+def test_tests_and_benches_share_code_only_through_tests_support() -> None:
+    """A test module, conftest or bench imports another test file's code only from ``tests.support``."""
+    wrong = []
+    for path in sorted([*TESTS.rglob("*.py"), *BENCH.glob("*.py")]):
+        inside_support = path.is_relative_to(TESTS / "support")
+        for name in _test_imports(path):
+            if name.startswith(".") and inside_support:
+                continue  # tests/support's modules build on each other
+            if not (name == "tests.support" or name.startswith("tests.support.")):
+                wrong.append(f"{path.relative_to(TESTS.parent)} imports {name}")
+    assert wrong == [], "import shared test code from tests/support instead:\n" + "\n".join(wrong)
+
+
+def test_conftest_files_hold_only_fixtures_and_hooks() -> None:
+    """What more than one test file needs, other than a fixture, lives in ``tests/support``."""
+    wrong = []
+    for path in sorted(TESTS.rglob("conftest.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef):
+                decorators = [ast.unparse(d) for d in node.decorator_list]
+                if node.name.startswith("pytest_") or any(d.startswith("pytest.fixture") for d in decorators):
+                    continue
+            elif isinstance(node, ast.Import | ast.ImportFrom) or (
+                    isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):  # imports, the docstring
+                continue
+            wrong.append(f"{path.relative_to(TESTS.parent)} line {node.lineno}: {ast.unparse(node).splitlines()[0]}")
+    assert wrong == [], "move these to tests/support:\n" + "\n".join(wrong)

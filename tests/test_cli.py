@@ -22,11 +22,9 @@ from typer.testing import CliRunner
 from groundshare import __version__
 from groundshare.cli import app
 from groundshare.cli.passes import _progress_bar
-from groundshare.data import data_path
+from tests.support.commands import CLI_START, run_passes
+from tests.support.shipped import CUBESATS
 
-CUBESATS = data_path("celestrak_cubesat_2025-11-06.tle")
-DEMO_STATIONS = data_path("demo_stations.toml")
-START = "2025-11-07T00:00Z"
 TWO_STATIONS = """\
 [[station]]
 name = "daejeon"
@@ -59,20 +57,13 @@ def stations(tmp_path: Path) -> Path:
     return path
 
 
-def run(runner: CliRunner, *args: str | Path, elements: Path = CUBESATS, stations: Path = DEMO_STATIONS,
-        start: str = START, days: str = "0.25"):
-    argv = ["passes", "--elements", str(elements), "--stations", str(stations), "--start", start,
-            "--days", days, "--workers", "1", *map(str, args)]
-    return runner.invoke(app, argv)
-
-
 def plain(text: str) -> str:
     """Return ``text`` without the box of Typer's usage-error panel, on one line."""
     return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 def json_passes(runner: CliRunner, *args: str, **kwargs) -> list[dict]:
-    result = run(runner, "--format", "json", *args, **kwargs)
+    result = run_passes(runner, "--format", "json", *args, **kwargs)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -87,12 +78,12 @@ def test_json_output_parses_with_the_documented_keys_and_utc_times(runner, stati
         for key in ("aos", "tca", "los"):
             assert ISO_MS_Z.match(p[key]), p[key]
         assert p["aos"] <= p["tca"] <= p["los"]
-        assert START.replace("Z", ":00.000Z") <= p["aos"]
+        assert CLI_START.replace("Z", ":00.000Z") <= p["aos"]
     assert [p["aos"] for p in passes] == sorted(p["aos"] for p in passes)
 
 
 def test_csv_output_has_a_header_row(runner, stations):
-    result = run(runner, "--format", "csv", stations=stations)
+    result = run_passes(runner, "--format", "csv", stations=stations)
 
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -102,7 +93,7 @@ def test_csv_output_has_a_header_row(runner, stations):
 
 
 def test_table_shows_stations_and_times_and_a_summary_on_stderr(runner):
-    result = run(runner, "--format", "table")
+    result = run_passes(runner, "--format", "table")
 
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -120,7 +111,7 @@ def test_table_shows_stations_and_times_and_a_summary_on_stderr(runner):
 
 
 def test_table_is_the_default_format(runner, stations):
-    assert run(runner, stations=stations).stdout.startswith("Satellite ")
+    assert run_passes(runner, stations=stations).stdout.startswith("Satellite ")
 
 
 def test_higher_min_elevation_gives_fewer_passes(runner, stations):
@@ -134,7 +125,7 @@ def test_higher_min_elevation_gives_fewer_passes(runner, stations):
 
 def test_start_epoch_is_the_newest_epoch_floored_to_the_hour(runner, stations):
     # The newest epoch in the cubesat file is 2025-11-06 08:12:51 UTC.
-    result = run(runner, start="epoch", stations=stations)
+    result = run_passes(runner, start="epoch", stations=stations)
 
     assert result.exit_code == 0, result.stderr
     assert "2025-11-06 08:00 to 2025-11-06 14:00 UTC" in result.stderr
@@ -147,7 +138,7 @@ def test_bad_element_record_still_prints_the_good_passes_and_exits_1(runner, sta
     elements = tmp_path / "mixed.tle"
     elements.write_text("\n".join(good + bad) + "\n")
 
-    result = run(runner, "--format", "json", elements=elements, stations=stations, days="1")
+    result = run_passes(runner, "--format", "json", elements=elements, stations=stations, days="1")
 
     assert result.exit_code == 1
     passes = json.loads(result.stdout)
@@ -160,7 +151,7 @@ def test_bad_element_record_still_prints_the_good_passes_and_exits_1(runner, sta
 def test_missing_station_file(runner, tmp_path):
     path = tmp_path / "nope.toml"
 
-    result = run(runner, stations=path)
+    result = run_passes(runner, stations=path)
 
     assert result.exit_code == 1
     assert result.stderr == f"error: station file {str(path)!r} does not exist\n"
@@ -171,7 +162,7 @@ def test_malformed_station_toml(runner, tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text('[[station]]\nname = daejeon\n')
 
-    result = run(runner, stations=path)
+    result = run_passes(runner, stations=path)
 
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {path} is not valid TOML: Invalid value (at line 2, column 8)")
@@ -182,7 +173,7 @@ def test_unknown_station_key(runner, tmp_path):
     path = tmp_path / "typo.toml"
     path.write_text(TWO_STATIONS.replace("alt_m = 80.0", "alt_m = 80.0\nmin_elevation = 5.0"))
 
-    result = run(runner, stations=path)
+    result = run_passes(runner, stations=path)
 
     assert result.exit_code == 1
     assert result.stderr.startswith(
@@ -192,7 +183,7 @@ def test_unknown_station_key(runner, tmp_path):
 
 def test_verbose_adds_the_traceback(runner, tmp_path):
     result = runner.invoke(app, ["--verbose", "passes", "-e", str(CUBESATS), "-s", str(tmp_path / "nope.toml"),
-                                 "--start", START, "--days", "1"])
+                                 "--start", CLI_START, "--days", "1"])
 
     assert result.exit_code == 1
     assert result.stderr.startswith("Traceback (most recent call last):")
@@ -204,7 +195,7 @@ def test_verbose_adds_the_traceback(runner, tmp_path):
     ("tomorrow", "error: --start 'tomorrow' is not an ISO 8601 time"),
 ])
 def test_naive_or_bad_start_is_an_error(runner, stations, start, message):
-    result = run(runner, start=start, stations=stations)
+    result = run_passes(runner, start=start, stations=stations)
 
     assert result.exit_code == 1
     assert result.stderr.startswith(message)
@@ -214,7 +205,7 @@ def test_naive_or_bad_start_is_an_error(runner, stations, start, message):
 
 @pytest.mark.parametrize("days", ["0", "-1", "401", "nan"])
 def test_days_out_of_range_is_a_usage_error(runner, stations, days):
-    result = run(runner, stations=stations, days=days)
+    result = run_passes(runner, stations=stations, days=days)
 
     assert result.exit_code == 2
     assert f"Invalid value for '--days' / '-d': {days} is not a window length; expected days in (0, 400]" in (
@@ -224,7 +215,7 @@ def test_days_out_of_range_is_a_usage_error(runner, stations, days):
 
 
 def test_unknown_format_is_a_usage_error(runner, stations):
-    result = run(runner, "--format", "xml", stations=stations)
+    result = run_passes(runner, "--format", "xml", stations=stations)
 
     assert result.exit_code == 2
     assert "'xml' is not one of 'table', 'json', 'csv'" in plain(result.stderr)

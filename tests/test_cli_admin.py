@@ -1,7 +1,7 @@
 """``groundshare db`` and ``groundshare admin``, run in-process with Typer's CliRunner.
 
 Each test gets its own SQLite file in ``tmp_path``; the PostgreSQL case makes its own
-database (``tests.store.conftest.empty_database_url``).  ``GROUNDSHARE_DATABASE_URL`` and
+database (``tests.support.databases.empty_database_url``).  ``GROUNDSHARE_DATABASE_URL`` and
 ``GROUNDSHARE_DATA_DIR`` are pointed into ``tmp_path`` so no test touches the user's files.
 """
 
@@ -40,8 +40,8 @@ from groundshare.store import (
 )
 from groundshare.store.demo import demo_requests_start
 from groundshare.store.migrate import current, head
-from tests.store.conftest import empty_database_url
-from tests.store.race import OVERLAPPING_PAIRS_SQL
+from tests.support.databases import empty_database_url
+from tests.support.race import OVERLAPPING_PAIRS_SQL
 
 
 @pytest.fixture(autouse=True)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
+import pytest
 
+from tests.support.environment import free_port
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = pytest.mark.service
 
 
 def test_serve_migrates_and_answers_on_loopback(tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"sqlite:///{tmp_path / 'served.db'}"
     env = {**os.environ, "GROUNDSHARE_DATABASE_URL": url}
     server = subprocess.Popen([sys.executable, "-m", "groundshare.cli", "serve", "--port", str(port)], env=env,

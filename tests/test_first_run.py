@@ -1,21 +1,29 @@
-"""A new user's first run: the plain install, every command it brings, and ``make run`` twice.
+"""A new user's first run: each install, every command it brings or refuses, and ``make run`` twice.
 
-The plain install is ``pip install <the project>`` with no extras, into a fresh virtual
-environment, from the package indexes configured on the machine (no internet). Its
-dependencies are resolved once per ``pyproject.toml`` and kept under
-``build/first-run/`` (a venv holding only them); every session then builds the project's
-wheel from a copy of its sources (an isolated build, as ``pip install`` makes), installs it
-with ``--no-deps`` into a venv of its own that sees those dependencies, and ``pip check``
-confirms they satisfy it. The build must be quiet (no ``BuildBackendWarning``).
+The installs are ``pip install <the project>`` into fresh virtual environments, from the
+package indexes configured on the machine (no internet): the plain install (the numeric
+core), one per extra (``server``, ``schedule``, ``agent``) and the extras ``make run``
+installs (read from the Makefile). Their dependencies are resolved once per set of
+requirements in ``pyproject.toml`` and kept under ``build/first-run/`` as layers: a venv
+with the plain install's dependencies, and a venv per extra with what that extra adds
+(it sees the plain layer through a ``.pth`` file; ``make run``'s sees the extras' layers),
+so that no wheel is installed twice. Every session then builds the project's wheel from a
+copy of its sources (an isolated build, as ``pip install`` makes; it must be quiet, with no
+``BuildBackendWarning``), installs it with ``--no-deps`` into a venv per install that sees
+its layer, and ``pip check`` confirms the dependencies satisfy it. Each install finds the
+modules of its own extras (``groundshare.extras``) and of no other.
 
-From that venv, every command and subcommand of ``groundshare`` must answer ``--help``
-and run once for real on the shipped data: the list below names one real invocation per
-command, and a command without one fails the test. ``agent`` runs against a server
-started from the same venv; ``track`` drives a real ``rotctld -m 1`` where Hamlib is
-installed (CI installs it), else it rehearses without a rotator.
+Every command and group answers ``--help`` from the plain install. Every command runs once
+for real on the shipped data, from the install with just the extras it needs (``NEEDS``):
+``agent`` from the agent install against a server of the server install, ``schedule plan``
+and ``make run``'s ``demo load --plan-days`` from ``make run``'s install; ``track`` drives a
+real ``rotctld -m 1`` where Hamlib is installed (CI installs it), else it rehearses without
+a rotator. From each install that lacks some of those extras, a real invocation of the
+command says which to install (``error: groundshare serve needs the server extra: pip
+install 'groundshare[server]'``), with exit status 1, no traceback and nothing done.
 
 ``make run`` is run as the Makefile says (``make -n run`` gives its commands, pointed at
-this venv and a temporary demo folder), twice: the second run adds nothing, prints the
+its install and a temporary demo folder), twice: the second run adds nothing, prints the
 same tokens, keeps the network's clock and books nothing twice.
 """
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +43,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -42,6 +52,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "build" / "first-run"
 #: Lines pip prints about this machine's index configuration (a find-links folder without some
@@ -49,12 +61,59 @@ CACHE = ROOT / "build" / "first-run"
 MACHINE_PIP_NOTES = ("is ignored: it is neither a file nor a directory",)
 #: Seconds any one command may take (the slowest is the two-day demo plan of ``make run``).
 COMMAND_TIMEOUT_S = 120
+#: Seconds a command may take to refuse for want of an extra (it does nothing else).
+REFUSAL_TIMEOUT_S = 30
+#: Dependency layers made for other requirements are removed once no session has used them for this long.
+STALE_AFTER_S = 3600
+
+#: The extras each command needs (README, "Installing"); the core commands need none.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "passes": (),
+    "link budget": (),
+    "doppler": (),
+    "gnss dop": (),
+    "gnss plan": (),
+    "db upgrade": ("server",),
+    "admin create-org": ("server",),
+    "admin create-token": ("server",),
+    "demo load": ("server",),
+    "serve": ("server",),
+    "schedule solve": ("schedule",),
+    "schedule plan": ("server", "schedule"),
+    "agent": ("agent",),
+    "track": ("agent",),
+}
+#: The extras installed one per venv; "plain" is the install without extras, "run" what ``make run`` installs.
+ONE_EXTRA = ("server", "schedule", "agent")
+
+
+@functools.cache
+def _make_run_extras() -> tuple[str, ...]:
+    """Return the extras ``make run`` installs: its install line, as ``make -n`` prints it for a new venv."""
+    make = shutil.which("make")
+    assert make is not None, "make is needed (it is how a new user starts groundshare)"
+    done = subprocess.run([make, "--no-print-directory", "-n", "run", "VENV=/nonexistent/venv",
+                           "STAMP=/nonexistent/venv/.installed"], cwd=ROOT, capture_output=True, text=True,
+                          check=True, timeout=60)
+    [line] = [line for line in done.stdout.splitlines() if " pip install " in line and "--upgrade pip" not in line]
+    found = re.search(r"-e '?\.(?:\[([\w,]+)\])?'?(\s|$)", line)
+    assert found is not None, f"make run installs in a way this test does not read: {line}"
+    return tuple(found.group(1).split(",")) if found.group(1) else ()
+
+
+def _extras(name: str) -> tuple[str, ...]:
+    """Return the extras of the install ``name``: none, one, or make run's."""
+    if name == "run":
+        return _make_run_extras()
+    return () if name == "plain" else (name,)
 
 
 @dataclass
-class PlainInstall:
-    """A venv with the plain install: its ``bin`` folder, the installed data folder, a work folder and env."""
+class Install:
+    """A venv with one install: its extras, ``bin`` folder, the installed data folder, a work folder and env."""
 
+    name: str
+    extras: tuple[str, ...]
     bin: Path
     data: Path
     work: Path
@@ -92,14 +151,23 @@ def _pip(python: Path, *args: str, target: Path | None = None) -> subprocess.Com
     return done
 
 
-def _purelib(python: Path) -> str:
-    return subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+def _purelib(venv: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    return Path(subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                               check=True).stdout.strip())
+
+
+def _venv_seeing(venv: Path, layers: list[Path]) -> Path:
+    """Make a venv without pip whose packages come first, then those of the venvs ``layers`` (and theirs)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    sites = "; ".join(f"site.addsitedir({str(_purelib(layer))!r})" for layer in layers)
+    (_purelib(venv) / "groundshare-layers.pth").write_text(f"import site; {sites}\n")
+    return venv / "bin" / "python"
 
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (sessions running at once share the dependency venv)."""
+    """Hold an exclusive lock on ``path`` (sessions running at once share the dependency layers)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -109,60 +177,107 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _dependency_venv(tmp: Path) -> Path:
-    """Return the venv holding the plain install's dependencies (made once per pyproject.toml)."""
-    recipe = b"venv, pip upgraded as the Makefile does, the plain install, groundshare removed"
-    key = hashlib.sha256(ROOT.joinpath("pyproject.toml").read_bytes() + sys.version.encode() + recipe).hexdigest()[:16]
-    deps = CACHE / f"deps-{key}"
+def _dependency_layers(tmp: Path) -> dict[str, Path]:
+    """Return each install's dependency layer (a venv), made once per set of requirements and ``make run``'s extras."""
+    names = ("plain", *ONE_EXTRA, "run")
+    project = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text())["project"]
+    recipe = ("venv, pip upgraded as the Makefile does, the plain install, groundshare removed; a layer per extra "
+              "seeing the plain one; make run's seeing the extras'")
+    identity = json.dumps([project.get("dependencies"), project.get("optional-dependencies"), sys.version, recipe,
+                           {name: _extras(name) for name in names}], sort_keys=True)
+    root = CACHE / f"deps-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+    layers = {name: root / name for name in names}
     with _locked(CACHE / "lock"):
-        if not (deps / ".complete").is_file():
-            shutil.rmtree(deps, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(deps)], check=True, timeout=300)
-            python = deps / "bin" / "python"
+        if not (root / ".complete").is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            plain = layers["plain"]
+            subprocess.run([sys.executable, "-m", "venv", str(plain)], check=True, timeout=300)
+            python = plain / "bin" / "python"
             # As the Makefile does: a current pip also shows what the build backend warns about.
             _pip(python, "install", "-q", "--upgrade", "pip")
-            _pip(python, "install", "-q", str(_copy_project(tmp / "deps-source")))
+            _pip(python, "wheel", "--no-deps", "-q", "-w", str(tmp / "deps-wheel"),
+                 str(_copy_project(tmp / "deps-source")))
+            [wheel] = (tmp / "deps-wheel").glob("groundshare-*.whl")
+            _pip(python, "install", "-q", str(wheel))
             _pip(python, "uninstall", "-y", "-q", "groundshare")  # each session installs its own build
-            (deps / ".complete").write_text("dependencies of the plain install\n")
-            for stale in CACHE.glob("deps-*"):  # made for an earlier pyproject.toml
-                if stale != deps:
-                    shutil.rmtree(stale, ignore_errors=True)
-    return deps
+            for name in (*ONE_EXTRA, "run"):
+                extras = _extras(name)
+                below = [layers[e] for e in extras if e in ONE_EXTRA and e != name] or [plain]
+                target = _venv_seeing(layers[name], below)
+                # Only what the layers below lack lands in this one.
+                _pip(python, "install", "-q", f"{wheel}[{','.join(extras)}]" if extras else str(wheel),
+                     target=target)
+                _pip(python, "uninstall", "-y", "-q", "groundshare", target=target)
+            (root / ".complete").write_text("dependencies of the installs, one layer each\n")
+        (root / ".complete").touch()  # in use: a session running beside this one keeps it
+        for stale in CACHE.glob("deps-*"):  # made for other requirements, and unused for a while
+            if stale != root and time.time() - _last_used(stale) > STALE_AFTER_S:
+                shutil.rmtree(stale, ignore_errors=True)
+    return layers
+
+
+def _last_used(layers: Path) -> float:
+    """Return when a session last used the dependency layers ``layers`` (or began making them)."""
+    marker = layers / ".complete"
+    return (marker if marker.is_file() else layers).stat().st_mtime
+
+
+class Installs:
+    """The session's installs, each made when first asked for, from one wheel built from the sources."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.layers = _dependency_layers(tmp)
+        self.pip = self.layers["plain"] / "bin" / "python"
+        # Built by the plain layer's pip (an isolated build, as pip install does).
+        self.build = _pip(self.pip, "wheel", "--no-deps", "-q", "-w", str(tmp / "wheels"),
+                          str(_copy_project(tmp / "source")))
+        [self.wheel] = (tmp / "wheels").glob("groundshare-*.whl")
+        self._made: dict[str, Install] = {}
+
+    def __getitem__(self, name: str) -> Install:
+        if name not in self._made:
+            self._made[name] = self._install(name)
+        return self._made[name]
+
+    def for_extras(self, extras: tuple[str, ...]) -> Install:
+        """Return the install with just ``extras`` (``make run``'s where none has just them)."""
+        name = "plain" if not extras else extras[0] if len(extras) == 1 else "run"
+        install = self[name]
+        assert set(install.extras) >= set(extras), f"make run installs {install.extras}, not {extras}"
+        return install
+
+    def _install(self, name: str) -> Install:
+        venv = self.tmp / name
+        python = _venv_seeing(venv, [self.layers[name]])
+        installed = _pip(self.pip, "install", "--no-deps", "-q", str(self.wheel), target=python)
+        check = _pip(self.pip, "check", target=python)
+        work = self.tmp / f"work-{name}"
+        work.mkdir()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "VIRTUAL_ENV", "GROUNDSHARE_DATABASE_URL", "GROUNDSHARE_TOKEN")}
+        env.update(GROUNDSHARE_DATA_DIR=str(work / "data"), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+        install = Install(name=name, extras=_extras(name), bin=venv / "bin", data=Path(), work=work, env=env,
+                          pip_output=installed.stdout + installed.stderr, pip_check=check.stdout)
+        install.data = Path(install.python("from groundshare.data import data_path; print(data_path('.'))"))
+        return install
 
 
 @pytest.fixture(scope="session")
-def plain(tmp_path_factory) -> PlainInstall:
-    tmp = tmp_path_factory.mktemp("first-run")
-    deps = _dependency_venv(tmp)
-    venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = venv / "bin" / "python"
-    # The session's venv sees the dependencies (and their own .pth files) after its own packages.
-    Path(_purelib(python), "groundshare-dependencies.pth").write_text(
-        f"import site; site.addsitedir({_purelib(deps / 'bin' / 'python')!r})\n")
-    # Built by the dependency venv's pip (an isolated build, as pip install does), installed into the session's.
-    built = _pip(deps / "bin" / "python", "wheel", "--no-deps", "-q", "-w", str(tmp / "wheels"),
-                 str(_copy_project(tmp / "source")))
-    [wheel] = (tmp / "wheels").glob("groundshare-*.whl")
-    installed = _pip(deps / "bin" / "python", "install", "--no-deps", "-q", str(wheel), target=python)
-    check = _pip(deps / "bin" / "python", "check", target=python)
-    work = tmp / "work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "GROUNDSHARE_DATABASE_URL", "GROUNDSHARE_TOKEN")}
-    env.update(GROUNDSHARE_DATA_DIR=str(work / "data"), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
-    install = PlainInstall(bin=venv / "bin", data=Path(), work=work, env=env,
-                           pip_output=built.stdout + built.stderr + installed.stdout + installed.stderr,
-                           pip_check=check.stdout)
-    install.data = Path(install.python("from groundshare.data import data_path; print(data_path('.'))"))
-    return install
+def installs(tmp_path_factory) -> Installs:
+    return Installs(tmp_path_factory.mktemp("first-run"))
 
 
-def test_the_plain_install_is_quiet_and_complete(plain: PlainInstall) -> None:
-    noise = [line for line in plain.pip_output.splitlines()
+@pytest.fixture(scope="session")
+def plain(installs: Installs) -> Install:
+    return installs["plain"]
+
+
+def test_the_plain_install_is_quiet_and_complete(installs: Installs, plain: Install) -> None:
+    noise = [line for line in (installs.build.stdout + installs.build.stderr + plain.pip_output).splitlines()
              if line.strip() and not any(note in line for note in MACHINE_PIP_NOTES)]
     assert noise == [], "the build printed:\n" + "\n".join(noise)
-    assert "No broken requirements found." in plain.pip_check
     # groundshare comes from the venv, not from the checkout.
     location = Path(plain.python("import groundshare; print(groundshare.__file__)"))
     assert plain.bin.parent in location.parents and ROOT not in location.parents
@@ -174,10 +289,22 @@ def test_the_plain_install_is_quiet_and_complete(plain: PlainInstall) -> None:
     assert metadata == "Apache-2.0"
 
 
-# Every command: its --help and one real invocation.
+@pytest.mark.parametrize("name", ["plain", *ONE_EXTRA, "run"])
+def test_each_install_has_the_modules_of_its_extras_and_no_other(installs: Installs, name: str) -> None:
+    install = installs[name]
+    assert "No broken requirements found." in install.pip_check, install.pip_check
+    found = json.loads(install.python(
+        "import json; from importlib.util import find_spec; from groundshare.extras import EXTRAS\n"
+        "print(json.dumps({e: [m for m in ms if find_spec(m)] for e, ms in EXTRAS.items()}))"))
+    from groundshare.extras import EXTRAS
+
+    assert found == {e: list(modules) if e in install.extras else [] for e, modules in EXTRAS.items()}
 
 
-def _command_tree(plain: PlainInstall) -> list[str]:
+# Every command: its --help, one real invocation, and its refusal where its extras are missing.
+
+
+def _command_tree(install: Install) -> list[str]:
     code = ("import json, typer.main\n"
             "from groundshare.cli import app\n"
             "def walk(cmd, path):\n"
@@ -189,7 +316,7 @@ def _command_tree(plain: PlainInstall) -> list[str]:
             "    else:\n"
             "        yield ' '.join(path)\n"
             "print(json.dumps(list(walk(typer.main.get_command(app), []))))\n")
-    return json.loads(plain.python(code))
+    return json.loads(install.python(code))
 
 
 def _free_port() -> int:
@@ -221,12 +348,19 @@ def _wait_for_server(base: str, token: str, process: subprocess.Popen[str], time
     raise AssertionError(f"no server answered at {base} within {timeout_s:g} s")
 
 
+@dataclass
+class Served:
+    stderr: str = ""
+
+
 @contextlib.contextmanager
-def _serving(argv: list[str], env: dict[str, str], cwd: Path, base: str, token: str) -> Iterator[None]:
+def _serving(argv: list[str], env: dict[str, str], cwd: Path, base: str, token: str) -> Iterator[Served]:
+    """Run the server ``argv`` until the block ends; what it printed on stderr is then in the ``Served``."""
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    served = Served()
     try:
         _wait_for_server(base, token, process)
-        yield
+        yield served
     finally:
         process.terminate()
         try:
@@ -234,14 +368,16 @@ def _serving(argv: list[str], env: dict[str, str], cwd: Path, base: str, token: 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        served.stderr = process.stderr.read()
 
 
 @dataclass
 class Network:
-    """The demo network loaded with the venv's commands: its database and the printed tokens."""
+    """The demo network loaded by the server install: its database, the printed tokens, and the installs."""
 
     url: str
     tokens: dict[str, str]
+    installs: Installs
     runs: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
 
 
@@ -253,113 +389,119 @@ def _ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[s
 
 
 @pytest.fixture(scope="session")
-def network(plain: PlainInstall) -> Network:
-    url = f"sqlite:///{plain.work / 'network.db'}"
-    upgraded = _ok(plain.run("db", "upgrade", "--database-url", url))
-    loaded = _ok(plain.run("demo", "load", "--database-url", url))
+def network(installs: Installs) -> Network:
+    server = installs["server"]
+    url = f"sqlite:///{server.work / 'network.db'}"
+    upgraded = _ok(server.run("db", "upgrade", "--database-url", url))
+    loaded = _ok(server.run("demo", "load", "--database-url", url))
     tokens = dict(line.split("\t") for line in loaded.stdout.splitlines())
-    return Network(url, tokens, {"db upgrade": upgraded, "demo load": loaded})
+    return Network(url, tokens, installs, {"db upgrade": upgraded, "demo load": loaded})
 
 
 KARI = "Korea Aerospace Research Institute (KARI)"
 
 
-def run_passes(plain: PlainInstall, network: Network) -> None:
-    done = _ok(plain.run("passes", "-e", str(plain.data / "celestrak_cubesat_2025-11-06.tle"),
-                         "-s", str(plain.data / "demo_stations.toml"), "--start", "2025-11-07T00:00Z",
+def run_passes(install: Install, network: Network) -> None:
+    done = _ok(install.run("passes", "-e", str(install.data / "celestrak_cubesat_2025-11-06.tle"),
+                         "-s", str(install.data / "demo_stations.toml"), "--start", "2025-11-07T00:00Z",
                          "--days", "0.1", "--format", "json"))
     assert len(json.loads(done.stdout)) > 10 and "passes of" in done.stderr
 
 
-def run_link_budget(plain: PlainInstall, network: Network) -> None:
+def run_link_budget(install: Install, network: Network) -> None:
     for name in ("demo_link_uhf.toml", "demo_link_xband_acm.toml"):
-        done = _ok(plain.run("link", "budget", "--config", str(plain.data / name), "--format", "json"))
+        done = _ok(install.run("link", "budget", "--config", str(install.data / name), "--format", "json"))
         assert json.loads(done.stdout)["margin_db"] > 0
 
 
-def run_doppler(plain: PlainInstall, network: Network) -> None:
-    done = _ok(plain.run("doppler", "-e", str(plain.data / "celestrak_cubesat_2025-11-06.tle"),
-                         "-s", str(plain.data / "demo_stations.toml"), "--norad", "44854", "--station", "daejeon",
+def run_doppler(install: Install, network: Network) -> None:
+    done = _ok(install.run("doppler", "-e", str(install.data / "celestrak_cubesat_2025-11-06.tle"),
+                         "-s", str(install.data / "demo_stations.toml"), "--norad", "44854", "--station", "daejeon",
                          "--start", "2025-11-07T00:00Z", "--days", "1", "--frequency-hz", "437e6", "--step", "60"))
     assert done.stdout.startswith("time_utc,frequency_hz,")
 
 
-def run_db_upgrade(plain: PlainInstall, network: Network) -> None:
+def run_db_upgrade(install: Install, network: Network) -> None:
     assert "(the newest)" in network.runs["db upgrade"].stderr
 
 
-def run_admin_create_org(plain: PlainInstall, network: Network) -> None:
-    done = _ok(plain.run("admin", "create-org", "Agencia Espacial Mexicana", "--kind", "agency",
+def run_admin_create_org(install: Install, network: Network) -> None:
+    done = _ok(install.run("admin", "create-org", "Agencia Espacial Mexicana", "--kind", "agency",
                          "--database-url", network.url))
     assert done.stdout.strip().isdigit()
 
 
-def run_admin_create_token(plain: PlainInstall, network: Network) -> None:
-    plain.run("admin", "create-org", "Hanbit Ground Co.", "--kind", "company", "--database-url", network.url)
-    done = _ok(plain.run("admin", "create-token", "--org", "Hanbit Ground Co.", "--role", "operator",
+def run_admin_create_token(install: Install, network: Network) -> None:
+    install.run("admin", "create-org", "Hanbit Ground Co.", "--kind", "company", "--database-url", network.url)
+    done = _ok(install.run("admin", "create-token", "--org", "Hanbit Ground Co.", "--role", "operator",
                          "--database-url", network.url))
     assert done.stdout.startswith("gs_")
 
 
-def run_demo_load(plain: PlainInstall, network: Network) -> None:
+def run_demo_load(install: Install, network: Network) -> None:
     assert set(network.tokens) >= {KARI} and all(t.startswith("gs_") for t in network.tokens.values())
     assert "network time 2025-11-07T00:0" in network.runs["demo load"].stderr
 
 
-def run_schedule_solve(plain: PlainInstall, network: Network) -> None:
-    done = _ok(plain.run("schedule", "solve", "--problem", str(plain.data / "demo_problem.json"),
+def run_schedule_solve(install: Install, network: Network) -> None:
+    done = _ok(install.run("schedule", "solve", "--problem", str(install.data / "demo_problem.json"),
                          "--time-limit", "20", "--workers", "2"))
     assert json.loads(done.stdout)["status"] == "optimal"
 
 
-def run_schedule_plan(plain: PlainInstall, network: Network) -> None:
-    done = _ok(plain.run("schedule", "plan", "--dry-run", "--days", "0.1", "--time-limit", "5", "--workers", "2",
+def run_schedule_plan(install: Install, network: Network) -> None:
+    done = _ok(install.run("schedule", "plan", "--dry-run", "--days", "0.1", "--time-limit", "5", "--workers", "2",
                          env={"GROUNDSHARE_DATABASE_URL": network.url}))
     assert json.loads(done.stdout)["dry_run"] is True
     assert re.match(rf"planning {re.escape(network.url)}: \d+ organisations, 93 open contact requests", done.stderr)
 
 
-def run_gnss_dop(plain: PlainInstall, network: Network) -> None:
-    done = _ok(plain.run("gnss", "dop", "-e", str(plain.data / "celestrak_gps-ops_2026-03-09.tle"),
-                         "-e", str(plain.data / "celestrak_galileo_2026-03-09.tle"), "--lat-deg", "36.37",
+def run_gnss_dop(install: Install, network: Network) -> None:
+    done = _ok(install.run("gnss", "dop", "-e", str(install.data / "celestrak_gps-ops_2026-03-09.tle"),
+                         "-e", str(install.data / "celestrak_galileo_2026-03-09.tle"), "--lat-deg", "36.37",
                          "--lon-deg", "127.36", "--alt-m", "70", "--at", "2026-03-09T06:00Z", "--mask-deg", "10",
                          "--format", "json"))
     assert json.loads(done.stdout)["n_visible"] == 18
 
 
-def run_gnss_plan(plain: PlainInstall, network: Network) -> None:
-    svg = plain.work / "dop.svg"
-    done = _ok(plain.run("gnss", "plan", "-e", str(plain.data / "celestrak_gps-ops_2026-03-09.tle"),
+def run_gnss_plan(install: Install, network: Network) -> None:
+    svg = install.work / "dop.svg"
+    done = _ok(install.run("gnss", "plan", "-e", str(install.data / "celestrak_gps-ops_2026-03-09.tle"),
                          "--lat-deg", "36.37", "--lon-deg", "127.36", "--start", "2026-03-09T00:00Z", "--hours", "2",
                          "--step-s", "600", "--format", "csv", "--svg", str(svg)))
     assert done.stdout.startswith("time,n_visible,") and svg.read_text().startswith("<svg")
 
 
-def run_serve_and_agent(plain: PlainInstall, network: Network) -> None:
+def run_serve_and_agent(install: Install, network: Network) -> None:
+    """Serve from the server install; run the agent from the agent install, as on a station's machine."""
+    server, agent = install, network.installs["agent"]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    argv = [str(plain.bin / "groundshare"), "serve", "--port", str(port), "--database-url", network.url]
-    with _serving(argv, plain.env, plain.work, base, network.tokens[KARI]):
+    argv = [str(server.bin / "groundshare"), "serve", "--port", str(port), "--database-url", network.url]
+    with _serving(argv, server.env, server.work, base, network.tokens[KARI]) as served:
         status, me = _get(f"{base}/orgs/me", network.tokens[KARI])
         assert status == 200 and me["org"]["name"] == KARI
-        # The agent (httpx, in the plain install) finds its station, holds the lease, finds no contact, stops.
-        done = _ok(plain.run("agent", "--once", "--station", "daejeon", "--api", base, "--journal",
-                             str(plain.work / "agent.sqlite"), env={"GROUNDSHARE_TOKEN": network.tokens[KARI]}))
+        # The agent finds its station, holds the lease, finds no contact, stops.
+        done = _ok(agent.run("agent", "--once", "--station", "daejeon", "--api", base, "--journal",
+                             str(agent.work / "agent.sqlite"), env={"GROUNDSHARE_TOKEN": network.tokens[KARI]}))
         assert "agent for daejeon stopped after 0 contacts" in done.stderr
+    # Without the schedule extra the server still serves, and says what its planning runs need.
+    assert "warning: POST /schedule/runs (planning runs) needs the schedule extra: pip install " \
+           "'groundshare[schedule]'" in served.stderr
     # With the API gone and a journal that never saw the station, it refuses cleanly.
-    gone = plain.run("agent", "--once", "--station", "daejeon", "--api", base, "--journal",
-                     str(plain.work / "agent-never.sqlite"), env={"GROUNDSHARE_TOKEN": network.tokens[KARI]})
+    gone = agent.run("agent", "--once", "--station", "daejeon", "--api", base, "--journal",
+                     str(agent.work / "agent-never.sqlite"), env={"GROUNDSHARE_TOKEN": network.tokens[KARI]})
     assert gone.returncode == 1 and "Traceback" not in gone.stderr
     assert "the API cannot be reached" in gone.stderr
 
 
-def run_track(plain: PlainInstall, network: Network) -> None:
-    args = ["track", "-e", str(plain.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
-            str(plain.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
+def run_track(install: Install, network: Network) -> None:
+    args = ["track", "-e", str(install.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
+            str(install.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
             "--start", "2025-11-07T00:00Z", "--speed", "120"]
     rotctld = shutil.which("rotctld")
     if rotctld is None:  # without Hamlib: a rehearsal with no rotator, which still plans and plays the pass
-        done = _ok(plain.run(*args, "--rotctld", ""))
+        done = _ok(install.run(*args, "--rotctld", ""))
         assert json.loads(done.stdout)["status"] == "completed"
         return
     port = _free_port()
@@ -371,7 +513,7 @@ def run_track(plain: PlainInstall, network: Network) -> None:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
             time.sleep(0.1)
-        done = _ok(plain.run(*args, "--rotctld", f"127.0.0.1:{port}"))
+        done = _ok(install.run(*args, "--rotctld", f"127.0.0.1:{port}"))
         outcome = json.loads(done.stdout)
         assert outcome["status"] == "completed" and outcome["execution"]["positions_sent"] > 0
     finally:
@@ -379,8 +521,9 @@ def run_track(plain: PlainInstall, network: Network) -> None:
         daemon.wait(timeout=10)
 
 
-#: One real invocation per command (``agent`` and ``serve`` share one: the agent talks to that server).
-REAL: dict[str, Callable[[PlainInstall, Network], None]] = {
+#: One real invocation per command, from the install with just its extras (``agent`` and ``serve`` share one:
+#: the agent talks to that server).
+REAL: dict[str, Callable[[Install, Network], None]] = {
     "passes": run_passes,
     "link budget": run_link_budget,
     "doppler": run_doppler,
@@ -396,17 +539,18 @@ REAL: dict[str, Callable[[PlainInstall, Network], None]] = {
     "agent": run_serve_and_agent,
     "track": run_track,
 }
+GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss")
 
 
-def test_every_command_has_a_real_invocation_here(plain: PlainInstall) -> None:
-    leaves = {path for path in _command_tree(plain) if path and path not in ("link", "db", "admin", "demo",
-                                                                           "schedule", "gnss")}
+def test_every_command_has_a_real_invocation_and_its_extras_here(plain: Install) -> None:
+    leaves = {path for path in _command_tree(plain) if path and path not in GROUPS}
     groups = {path.split()[0] for path in leaves if " " in path}
-    assert {"link", "db", "admin", "demo", "schedule", "gnss"} >= groups, groups
+    assert set(GROUPS) >= groups, groups
     assert leaves == set(REAL), "give each command a real invocation in REAL"
+    assert leaves == set(NEEDS), "say in NEEDS which extras each command needs"
 
 
-def test_every_command_and_group_answers_help(plain: PlainInstall) -> None:
+def test_every_command_and_group_answers_help_without_its_extras(plain: Install) -> None:
     version = _ok(plain.run("--version"))
     assert version.stdout.startswith("groundshare ")
     for path in _command_tree(plain):
@@ -415,18 +559,60 @@ def test_every_command_and_group_answers_help(plain: PlainInstall) -> None:
 
 
 @pytest.mark.parametrize("command", sorted(set(REAL) - {"agent"}))
-def test_every_command_runs_after_the_plain_install(command: str, plain: PlainInstall, network: Network) -> None:
-    REAL[command](plain, network)
+def test_every_command_runs_from_the_install_with_its_extras(command: str, installs: Installs,
+                                                             network: Network) -> None:
+    REAL[command](installs.for_extras(NEEDS[command]), network)
+
+
+#: A real invocation of each command that refuses for want of an extra, with what it would touch (in the work folder).
+REFUSED: dict[str, Callable[[Install], list[str]]] = {
+    "db upgrade": lambda i: ["db", "upgrade", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
+    "admin create-org": lambda i: ["admin", "create-org", "Agencia Espacial Mexicana", "--database-url",
+                                   f"sqlite:///{i.work / 'untouched.db'}"],
+    "admin create-token": lambda i: ["admin", "create-token", "--org", "Agencia Espacial Mexicana",
+                                     "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
+    "demo load": lambda i: ["demo", "load", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
+    "demo load --plan-days": lambda i: ["demo", "load", "--plan-days", "1", "--database-url",
+                                        f"sqlite:///{i.work / 'untouched.db'}"],
+    "serve": lambda i: ["serve", "--port", str(_free_port()), "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
+    "schedule solve": lambda i: ["schedule", "solve", "--problem", str(i.data / "demo_problem.json")],
+    "schedule plan": lambda i: ["schedule", "plan", "--dry-run", "--database-url",
+                                f"sqlite:///{i.work / 'untouched.db'}"],
+    "agent": lambda i: ["agent", "--once", "--station", "daejeon", "--api", f"http://127.0.0.1:{_free_port()}",
+                        "--token", "gs_untouched", "--journal", str(i.work / "untouched.sqlite")],
+    "track": lambda i: ["track", "-e", str(i.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
+                        str(i.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
+                        "--start", "2025-11-07T00:00Z", "--speed", "120", "--rotctld", ""],
+}
+#: Commands with an option that needs more than the command does.
+NEEDS_WITH_OPTION = {**NEEDS, "demo load --plan-days": ("server", "schedule")}
+REFUSALS = [(name, command) for name in ("plain", *ONE_EXTRA) for command, needs in NEEDS_WITH_OPTION.items()
+            if not set(needs) <= set(_extras(name))]
+
+
+def test_each_refusal_has_an_invocation() -> None:
+    assert {command for _, command in REFUSALS} == set(REFUSED)
+
+
+@pytest.mark.parametrize(("name", "command"), REFUSALS, ids=[f"{n}-{c}" for n, c in REFUSALS])
+def test_a_command_without_its_extras_says_which_to_install(name: str, command: str, installs: Installs) -> None:
+    install = installs[name]
+    missing = [extra for extra in NEEDS_WITH_OPTION[command] if extra not in install.extras]
+    done = install.run(*REFUSED[command](install), timeout=REFUSAL_TIMEOUT_S)
+    assert (done.returncode, done.stdout) == (1, ""), done
+    assert done.stderr == (f"error: groundshare {command} needs the {' and '.join(missing)} "
+                           f"extra{'s' if len(missing) > 1 else ''}: pip install 'groundshare[{','.join(missing)}]'\n")
+    assert not list(install.work.glob("untouched*")), "the command did something before it refused"
 
 
 # ``make run``, twice.
 
 
-def _make_run_commands(plain: PlainInstall, demo: Path, port: int) -> list[str]:
-    """Return the commands ``make run`` runs, pointed at the plain venv and ``demo`` (``make -n``)."""
+def _make_run_commands(run: Install, demo: Path, port: int) -> list[str]:
+    """Return the commands ``make run`` runs, pointed at its install's venv and ``demo`` (``make -n``)."""
     make = shutil.which("make")
     assert make is not None, "make is needed (it is how a new user starts groundshare)"
-    done = subprocess.run([make, "--no-print-directory", "-n", "run", "STAMP=", f"VENV={plain.bin.parent}",
+    done = subprocess.run([make, "--no-print-directory", "-n", "run", "STAMP=", f"VENV={run.bin.parent}",
                            f"DEMO_DIR={demo}", f"DEMO_DATABASE_URL=sqlite:///{demo / 'groundshare.db'}",
                            f"PORT={port}"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return [line for line in done.stdout.splitlines() if line.strip()]
@@ -439,15 +625,15 @@ class MakeRun:
     database_line: str
 
 
-def _make_run(plain: PlainInstall, demo: Path) -> MakeRun:
+def _make_run(run: Install, demo: Path) -> MakeRun:
     port = _free_port()
-    commands = _make_run_commands(plain, demo, port)
+    commands = _make_run_commands(run, demo, port)
     assert " serve " in commands[-1], commands
     outputs = []
     tokens: dict[str, str] = {}
     database_line = ""
     for command in commands[:-1]:
-        done = _ok(subprocess.run(["bash", "-c", command], cwd=ROOT, env=plain.env, capture_output=True, text=True,
+        done = _ok(subprocess.run(["bash", "-c", command], cwd=ROOT, env=run.env, capture_output=True, text=True,
                                   timeout=COMMAND_TIMEOUT_S))
         outputs.append(done)
         if " demo load " in command:
@@ -456,10 +642,11 @@ def _make_run(plain: PlainInstall, demo: Path) -> MakeRun:
             database_line = done.stdout.strip()
     assert tokens, "make run printed no tokens"
     base = f"http://127.0.0.1:{port}"
-    with _serving(["bash", "-c", f"exec {commands[-1]}"], plain.env, ROOT, base, tokens[KARI]):
+    with _serving(["bash", "-c", f"exec {commands[-1]}"], run.env, ROOT, base, tokens[KARI]) as served:
         for name, token in tokens.items():
             status, me = _get(f"{base}/orgs/me", token)
             assert status == 200 and me["org"]["name"] == name and me["role"] == "admin"
+    assert "warning" not in served.stderr, served.stderr  # it serves everything it offers, planning runs too
     return MakeRun(outputs, tokens, database_line)
 
 
@@ -478,10 +665,11 @@ def _contacts_and_clock(url: str) -> tuple[int, tuple]:
     return contacts, clock
 
 
-def test_make_run_twice_keeps_tokens_clock_and_bookings(plain: PlainInstall, tmp_path) -> None:
+def test_make_run_twice_keeps_tokens_clock_and_bookings(installs: Installs, tmp_path) -> None:
+    run = installs["run"]
     demo = tmp_path / ".demo"
     url = f"sqlite:///{demo / 'groundshare.db'}"
-    first = _make_run(plain, demo)
+    first = _make_run(run, demo)
     loaded = next(o for o in first.outputs if " demo load " in shlex.join(o.args))
     assert "0 unchanged, 6 new" in loaded.stderr and "contacts booked" in loaded.stderr
     assert "refusal" not in loaded.stderr
@@ -489,7 +677,7 @@ def test_make_run_twice_keeps_tokens_clock_and_bookings(plain: PlainInstall, tmp
     contacts, clock = _contacts_and_clock(url)
     assert contacts > 100
 
-    second = _make_run(plain, demo)
+    second = _make_run(run, demo)
     reloaded = next(o for o in second.outputs if " demo load " in shlex.join(o.args))
     assert second.tokens == first.tokens
     assert "added nothing new" in reloaded.stderr and "6 unchanged, 0 new" in reloaded.stderr
@@ -501,6 +689,6 @@ def test_make_run_twice_keeps_tokens_clock_and_bookings(plain: PlainInstall, tmp
     assert first.database_line == f"other commands use this database with:  export GROUNDSHARE_DATABASE_URL={url}"
     variable = first.database_line.split("export ", 1)[1]
     planned = _ok(subprocess.run(["bash", "-c", f"export {variable} && groundshare schedule plan --dry-run --days 0.1 "
-                                                "--time-limit 5 --workers 2"], cwd=plain.work, env=plain.env,
+                                                "--time-limit 5 --workers 2"], cwd=run.work, env=run.env,
                                  capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S))
     assert planned.stderr.startswith(f"planning {url}: 6 organisations, 93 open contact requests")

@@ -168,6 +168,7 @@ def checkout(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     return folder, env
 
 
+@pytest.mark.slow
 def test_the_readme_commands_print_what_it_shows(checkout) -> None:
     folder, env = checkout
     examples = readme_examples(README.read_text(encoding="utf-8"))

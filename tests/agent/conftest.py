@@ -1,104 +1,34 @@
 """Real Hamlib daemons for the agent tests: ``rotctld -m 1`` and ``rigctld -m 1`` on loopback.
 
-Model 1 is Hamlib's dummy: the rotator really moves toward a commanded position (both
-axes at 6 deg/s, measured on Hamlib 4.5.4) and refuses positions outside its limits;
-the rig stores what it is told.  Each daemon listens on a free port of 127.0.0.1.
-Without the binaries (Debian's ``libhamlib-utils``) the tests are skipped with the
-reason, except in CI, where they fail: CI must run them (``.ci/run`` installs them).
+See ``tests/support/hamlib.py``: without the binaries the tests are skipped with the
+reason, except in CI, where they fail.
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from ..store.conftest import in_ci
-
-START_TIMEOUT_S = 10.0
-
-
-def _require(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        message = (f"{binary} not found: install Debian's libhamlib-utils "
-                   "(apt-get install --no-install-recommends libhamlib-utils) to run the Hamlib tests")
-        if in_ci():
-            pytest.fail(message + "\n(CI is set, so the Hamlib tests must run rather than skip)", pytrace=False)
-        pytest.skip(message)
-    return path
-
-
-def free_port() -> int:
-    """Return a TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    """One Hamlib daemon process on 127.0.0.1:``port``; ``stop()`` and ``start()`` keep the port."""
-
-    def __init__(self, binary: str, port: int, extra: list[str]) -> None:
-        self.binary, self.port, self.extra = binary, port, extra
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([self.binary, "-m", "1", "-T", "127.0.0.1", "-t", str(self.port), *self.extra],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.binary} on port {self.port} exited with {self.process.returncode}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.binary} did not accept connections on port {self.port} in {START_TIMEOUT_S:g} s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
-def _daemon(binary: str, extra: list[str] | None = None) -> Iterator[Daemon]:
-    daemon = Daemon(_require(binary), free_port(), extra or [])
-    daemon.start()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
+from tests.support.hamlib import Daemon, daemon
 
 
 @pytest.fixture
 def rotctld() -> Iterator[Daemon]:
     """A dummy rotator with Hamlib's default travel (az -180..450, el 0..90 in Hamlib 4.5)."""
-    yield from _daemon("rotctld")
+    with daemon("rotctld") as running:
+        yield running
 
 
 @pytest.fixture
 def rotctld_flip() -> Iterator[Daemon]:
     """A dummy rotator configured as a 0..360 azimuth, 0..180 elevation (flip-capable) one."""
-    yield from _daemon("rotctld", ["-C", "min_az=0,max_az=360,min_el=0,max_el=180"])
+    with daemon("rotctld", ["-C", "min_az=0,max_az=360,min_el=0,max_el=180"]) as running:
+        yield running
 
 
 @pytest.fixture
 def rigctld() -> Iterator[Daemon]:
     """A dummy radio."""
-    yield from _daemon("rigctld")
+    with daemon("rigctld") as running:
+        yield running

@@ -8,8 +8,10 @@ import pytest
 
 from groundshare.agent.hamlib import HamlibError, Rig, Rotator, RotatorLimits, parse_address
 from groundshare.errors import GroundshareError, InvalidInputError
+from tests.support.environment import free_port
+from tests.support.hamlib import Daemon
 
-from .conftest import Daemon, free_port
+pytestmark = pytest.mark.hardware
 
 # Measured on Hamlib 4.5.4: the dummy rotator moves both axes at 6 deg/s.
 dummy_rate_deg_s = 6.0
@@ -40,6 +42,7 @@ def test_limits_from_dump_state(rotctld: Daemon, rotctld_flip: Daemon) -> None:
     assert flip.contains(10.0, 170.0) and not flip.contains(370.0, 10.0) and not flip.contains(10.0, -1.0)
 
 
+@pytest.mark.slow
 def test_set_and_get_position_moves_the_dummy(rotctld: Daemon) -> None:
     with Rotator(rotctld.host, rotctld.port) as rotator:
         assert rotator.get_position() == (0.0, 0.0)

@@ -6,11 +6,13 @@ morning (``demo load --plan-days 0.25``). The agent runs KARI's Daejeon station 
 4 s, while the dummy rotator keeps its real 6 deg/s (its pointing error is large, and
 is reported as it is). With the radio the clock runs 12 times faster only: the dummy
 rigctld takes about 40 ms to set a frequency and 20 ms to set the uplink (measured),
-so a second of pass needs about 60 ms of real time.
+so a second of pass needs about 60 ms of real time.  Where the daemons' pace is not
+the point (an API outage, a malformed schedule, the network's shifted clock), the
+agent runs on a clock that jumps over its waits (``tests/support/clocks.py``).
 
 Tests that run the agent on the network's clock set that clock on the server's database
 (``network_clock``) and put the demo's back afterwards.  Where the API's answers must be
-malformed, a proxy in front of the real server alters them (``api_proxy``).
+malformed, a proxy in front of the real server alters them (``tests/support/proxy.py``).
 """
 
 from __future__ import annotations
@@ -54,10 +56,13 @@ from groundshare.store import (
 )
 from groundshare.timeutil import format_utc, parse_utc
 from groundshare.units import HOUR_S
-from tests.service.server import ServedApi, cli, network_clock, serve
+from tests.support.clocks import JumpingClock, JumpingNetworkClock
+from tests.support.commands import cli
+from tests.support.hamlib import Daemon
+from tests.support.proxy import tampering_proxy
+from tests.support.served import ServedApi, network_clock, serve
 
-from .api_proxy import tampering_proxy
-from .conftest import Daemon
+pytestmark = [pytest.mark.service, pytest.mark.hardware, pytest.mark.slow]
 
 SPEED = 120.0
 SPEED_WITH_RADIO = 12.0
@@ -104,16 +109,20 @@ def _set_radio(server: ServedApi, tokens: dict[str, str], contact: dict[str, Any
 
 def _agent(server: ServedApi, tokens: dict[str, str], journal: Journal, contact: dict[str, Any], *,
            rotctld: Daemon | None, rigctld: Daemon | None, agent_id: str = "test-agent/1",
-           options: AgentOptions | None = None, log: list[str] | None = None, speed: float = SPEED,
+           options: AgentOptions | None = None, log: list[str] | None = None, speed: float | None = SPEED,
            **kwargs: Any) -> StationAgent:
-    """An agent for Daejeon on a simulated clock that starts 5 simulated seconds before the contact's lead."""
+    """An agent for Daejeon on a clock that starts 5 seconds before the contact's lead.
+
+    The clock runs ``speed`` times faster than real time (``SimulatedClock``), or with ``speed`` None
+    jumps over every wait (``JumpingClock``).
+    """
     options = options or AgentOptions(sync_interval_s=HOUR_S, lease_ttl_s=60.0)
     rotator = Rotator(rotctld.host, rotctld.port, reconnect_attempts=2, reconnect_delay_s=0.2) if rotctld else None
     rig = Rig(rigctld.host, rigctld.port, reconnect_attempts=2, reconnect_delay_s=0.2) if rigctld else None
     agent = StationAgent(STATION, journal, api=AgentApi(server.base_url, tokens[KARI]), rotator=rotator, rig=rig,
                          options=options, agent_id=agent_id, log=(log.append if log is not None else print), **kwargs)
     begin = parse_utc(contact["start"], "start") - timedelta(seconds=agent.lead_s(typed(contact)) + 5.0)
-    agent.clock = SimulatedClock(begin, speed)
+    agent.clock = SimulatedClock(begin, speed) if speed is not None else JumpingClock(begin)
     return agent
 
 
@@ -177,13 +186,13 @@ def test_an_api_outage_loses_nothing_and_reports_once(network, rotctld: Daemon, 
     journal_path = tmp_path / "journal.sqlite"
     log: list[str] = []
     with Journal.open(journal_path) as journal:
-        agent = _agent(server, tokens, journal, contact, rotctld=rotctld, rigctld=None, log=log)
+        agent = _agent(server, tokens, journal, contact, rotctld=rotctld, rigctld=None, log=log, speed=None)
         agent.start()
         assert agent.sync()
         agent.stop()
     # The API goes away; a restarted agent runs the contact from its journal alone.
     with Journal.open(journal_path) as journal:
-        agent = _agent(server, tokens, journal, contact, rotctld=rotctld, rigctld=None, log=log)
+        agent = _agent(server, tokens, journal, contact, rotctld=rotctld, rigctld=None, log=log, speed=None)
         agent.api = AgentApi("http://127.0.0.1:9", tokens[KARI], timeout_s=0.5)
         agent.start()
         assert not agent.sync()
@@ -387,7 +396,7 @@ def test_a_malformed_contact_is_reported_failed_and_the_others_run(network, tmp_
     log: list[str] = []
     with tampering_proxy(server.base_url, "/agent/schedule", tamper) as url, \
             Journal.open(tmp_path / "journal.sqlite") as journal:
-        agent = _agent(server, tokens, journal, bad, rotctld=None, rigctld=None, log=log)
+        agent = _agent(server, tokens, journal, bad, rotctld=None, rigctld=None, log=log, speed=None)
         agent.api = AgentApi(url, tokens[KARI])
         agent.start()
         assert agent.sync()
@@ -398,7 +407,7 @@ def test_a_malformed_contact_is_reported_failed_and_the_others_run(network, tmp_
         assert agent.sync() and agent.flush_reports() == 0  # reported once, however often it is listed
         # The others run: the next contact is executed and reported as usual.
         lead_s = agent.lead_s(typed(good))
-        agent.clock = SimulatedClock(parse_utc(good["start"], "s") - timedelta(seconds=lead_s + 5), SPEED)
+        agent.clock = JumpingClock(parse_utc(good["start"], "s") - timedelta(seconds=lead_s + 5))
         assert agent.run(once=True) == 1
         agent.stop()
     stored = _stored(server, tokens, bad["contact_id"])
@@ -495,8 +504,9 @@ def test_the_agent_runs_a_contact_at_the_networks_shifted_time(network, rotctld:
             assert booked.status_code == 201, booked.text
             contact_id = booked.json()["id"]
         with Journal.open(tmp_path / "journal.sqlite") as journal:
+            # The network's clock, its waits skipped: the 8 s to the contact and its 20 s take no time.
             agent = StationAgent(STATION, journal, api=AgentApi(server.base_url, tokens[KARI]),
-                                 rotator=Rotator(rotctld.host, rotctld.port), rig=None,
+                                 rotator=Rotator(rotctld.host, rotctld.port), rig=None, clock=JumpingNetworkClock(),
                                  options=AgentOptions(sync_interval_s=HOUR_S, lease_ttl_s=60.0), log=log.append)
             agent.start()
             assert agent.run(once=True) == 1
@@ -509,7 +519,7 @@ def test_the_agent_runs_a_contact_at_the_networks_shifted_time(network, rotctld:
                                    rotator=None, rig=None, log=log.append)
             offline.start()
             assert isinstance(offline.clock, NetworkClock) and offline.clock.offset_s == agent.clock.offset_s
-        assert isinstance(agent.clock, NetworkClock)  # the default: the network's clock, now at the contact's end
+        assert isinstance(agent.clock, NetworkClock)  # the network's clock, now at the contact's end
         assert timedelta(0) <= agent.clock.now() - end < timedelta(seconds=60)
         assert agent.server_clock is not None and agent.server_clock.mode == "shifted"
         assert agent.clock_ok and abs(agent.clock_offset_s) < 1.0  # measured against the network's time

@@ -17,7 +17,7 @@ from groundshare.passes.track import sample_window
 from groundshare.store import Station, session_scope
 from groundshare.timeutil import format_utc
 from groundshare.units import DAY_S
-from tests.api.conftest import WORLD_NOW, give_elements, next_pass
+from tests.support.worlds import WORLD_NOW, give_elements, next_pass
 
 CUTE = 49263
 

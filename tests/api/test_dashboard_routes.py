@@ -21,7 +21,7 @@ from groundshare.passes import find_passes
 from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, clear_network_clock, session_scope
 from groundshare.timeutil import parse_utc
 from groundshare.units import DAY_S
-from tests.api.conftest import WORLD_NOW
+from tests.support.worlds import WORLD_NOW
 
 TLE_FILE = Path(groundshare.__file__).parent / "data" / "celestrak_cubesat_2025-11-06.tle"
 AT = "2025-11-07T00:00:00Z"

@@ -20,7 +20,7 @@ from groundshare.store import (
     Station,
     session_scope,
 )
-from tests.api.test_satellites import NEXUS_TLE
+from tests.support.shipped import NEXUS_TLE
 
 RADIO = {"g_over_t_dbk": 12.5, "eirp_dbw": 40.0, "az_slew_deg_s": 6.0, "el_slew_deg_s": 3.0}
 DOWNLINK = {"band": "uhf", "downlink_frequency_hz": 437.5e6, "downlink_eirp_dbw": -3.0, "data_rate_bps": 9600.0}

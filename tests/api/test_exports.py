@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 
 from groundshare.store import Role, session_scope, set_network_clock
-from tests.api.conftest import WORLD_NOW
+from tests.support.worlds import WORLD_NOW
 
 WINDOW = {"start": "2030-05-01T00:00:00Z", "end": "2030-05-02T00:00:00Z"}
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from groundshare.store import Role
-from tests.api.conftest import WORLD_NOW
+from tests.support.worlds import WORLD_NOW
 
 W1, W2, W3 = "2030-04-29T00:00:00Z", "2030-05-06T00:00:00Z", "2030-05-13T00:00:00Z"  # Mondays
 TWO_WEEKS = {"start": W1, "end": W3, "period": "week"}

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 
-import groundshare
-from groundshare.orbits import load_elements
 from groundshare.passes import find_passes
-from groundshare.store import ElementSetRecord, ElementTextFormat, Satellite, Station, session_scope
+from groundshare.store import Station, session_scope
 from groundshare.units import DAY_S, HOUR_S
+from tests.support.shipped import CUBESAT_START, CUBESAT_START_Z
+from tests.support.worlds import site_of
 
-TLE_FILE = Path(groundshare.__file__).parent / "data" / "celestrak_cubesat_2025-11-06.tle"
-START = "2025-11-07T00:00:00Z"
-START_DT = datetime(2025, 11, 7, tzinfo=UTC)
-
-
-@pytest.fixture
-def elements(app, world):
-    """Give the world's satellites real element sets: aem's public one, kasa's and uni's private ones.
-
-    Each satellite takes the NORAD id of a set from the shipped file; kasa's has an older
-    set too, so the newest one must be the one used.
-    """
-    sets = load_elements(TLE_FILE, on_error="raise").elements[:3]
-    owners = {"aem": sets[0], "kasa": sets[1], "uni": sets[2]}
-    with session_scope(app.state.session_factory) as session:
-        for org_name, element_set in owners.items():
-            satellite = session.get(Satellite, getattr(world, org_name).satellite_id)
-            satellite.norad_id = element_set.norad_id
-            text = f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n"
-            session.add(ElementSetRecord(satellite_id=satellite.id, epoch=element_set.epoch,
-                                         format=ElementTextFormat.TLE, text=text))
-        # An older set of kasa's satellite (another satellite's orbit), which must not be used.
-        stale = sets[0]
-        session.add(ElementSetRecord(
-            satellite_id=world.kasa.satellite_id, epoch=datetime(2020, 1, 1, tzinfo=UTC),
-            format=ElementTextFormat.TLE,
-            text=f"OLD\n{stale.line1.replace(str(stale.norad_id), str(sets[1].norad_id), 1)}\n"
-                 f"{stale.line2.replace(str(stale.norad_id), str(sets[1].norad_id), 1)}\n"))
-    return owners
-
-
-def site_of(app, station_id):
-    with session_scope(app.state.session_factory, write=False) as session:
-        return session.get(Station, station_id).to_site()
+START = CUBESAT_START_Z
+START_DT = CUBESAT_START
 
 
 def test_station_passes_match_the_engine(client, app, world, elements):

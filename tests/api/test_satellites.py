@@ -7,13 +7,8 @@ import dataclasses
 import pytest
 
 from groundshare.store import Role
-from tests.api.conftest import give_elements
-
-# CelesTrak active set of 2026-03-19 (src/groundshare/data/celestrak_active_2026-03-19.tle, line 8152).
-NEXUS_TLE = """CUTE
-1 49263U 21088D   26078.19307595  .00034398  00000+0  31638-3 0  9995
-2 49263  97.4221 170.9320 0003085 268.3088  91.7819 15.67609853248362
-"""
+from tests.support.shipped import NEXUS_TLE
+from tests.support.worlds import give_elements
 
 
 def test_create_and_read_satellite(client, world):

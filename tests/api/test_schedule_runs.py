@@ -20,8 +20,11 @@ from groundshare.store.db import sqlite_begin_mode
 from groundshare.store.planning import build_problem as planning_build_problem
 from groundshare.timeutil import format_utc
 from groundshare.units import DAY_S
-from tests.api.test_passes_routes import START, START_DT, elements, site_of  # noqa: F401 - elements: a fixture
+from tests.support.shipped import CUBESAT_START, CUBESAT_START_Z
+from tests.support.worlds import site_of
 
+START = CUBESAT_START_Z
+START_DT = CUBESAT_START
 END = "2025-11-08T00:00:00Z"
 
 
@@ -37,7 +40,7 @@ def run(client, org, role=Role.OPERATOR, **body):
                        headers=org.auth(role))
 
 
-def test_dry_run_plans_without_booking(client, world, elements):  # noqa: F811
+def test_dry_run_plans_without_booking(client, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id, min_duration_s=60)
     response = run(client, world.aem)
     assert response.status_code == 201, response.text
@@ -49,7 +52,7 @@ def test_dry_run_plans_without_booking(client, world, elements):  # noqa: F811
     assert client.get("/contacts", headers=world.aem.auth()).json()["count"] == 0
 
 
-def test_run_books_the_plan_on_antennas_the_requester_may_use(client, world, elements):  # noqa: F811
+def test_run_books_the_plan_on_antennas_the_requester_may_use(client, world, elements):
     request = request_contacts(client, world.aem, world.aem.satellite_id, min_duration_s=60, priority=2)
     body = run(client, world.aem, dry_run=False).json()
     assert body["violations"] == [] and body["refused"] == []
@@ -65,7 +68,7 @@ def test_run_books_the_plan_on_antennas_the_requester_may_use(client, world, ele
     assert again["candidates"] == 0 and again["booked_contact_ids"] == []
 
 
-def test_booked_contacts_never_move(client, world, elements):  # noqa: F811
+def test_booked_contacts_never_move(client, world, elements):
     # kasa holds its shared antenna for the whole day first (59-minute contacts, each turnaround ending as the
     # next begins); aem's plan must go around them.
     held = [book(client, world.kasa, world.kasa.antenna_id, world.kasa.satellite_id,
@@ -79,7 +82,7 @@ def test_booked_contacts_never_move(client, world, elements):  # noqa: F811
     assert [client.get(f"/contacts/{c['id']}", headers=world.kasa.auth()).json() for c in held] == held
 
 
-def test_a_run_plans_only_the_callers_requests(client, world, elements):  # noqa: F811
+def test_a_run_plans_only_the_callers_requests(client, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id)
     body = run(client, world.uni).json()
     assert body["candidates"] == 0 and body["plan"]["contacts"] == []
@@ -92,7 +95,7 @@ def test_viewers_cannot_plan_and_bad_input_is_422(client, world):
     assert response.json()["detail"][0]["loc"] == ["body", "hours"]
 
 
-def test_unserved_requests_get_their_reason_and_fairness_is_reported(client, world, elements):  # noqa: F811
+def test_unserved_requests_get_their_reason_and_fairness_is_reported(client, world, elements):
     request = request_contacts(client, world.aem, world.aem.satellite_id, min_elevation_deg=89)  # no such pass
     body = run(client, world.aem).json()
     assert body["plan"]["contacts"] == []
@@ -120,7 +123,7 @@ def passes(app, element_set, station_id) -> list[Pass]:
     return list(find_passes([element_set], [site_of(app, station_id)], start=START_DT, duration_s=DAY_S, workers=1))
 
 
-def lone_pass(app, world, elements) -> Pass:  # noqa: F811
+def lone_pass(app, world, elements) -> Pass:
     """Return aem's longest pass over kasa's station whose window (10 min around it) meets no pass over aem's own."""
     own = passes(app, elements["aem"], world.aem.station_id)
     margin = timedelta(minutes=10)
@@ -155,7 +158,7 @@ def steady(body: dict) -> dict:
 # No figure of what the caller may not see.
 
 
-def test_fairness_counts_only_the_antennas_the_caller_may_see(client, app, world, elements):  # noqa: F811
+def test_fairness_counts_only_the_antennas_the_caller_may_see(client, app, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id, min_duration_s=60)
     before = run(client, world.aem).json()
     lines = {line["organisation"]: line for line in before["fairness"]["organisations"]}
@@ -177,7 +180,7 @@ def test_fairness_counts_only_the_antennas_the_caller_may_see(client, app, world
 
 
 def test_a_booking_the_caller_cannot_see_is_busy_time_without_its_id_or_owner(client, app, world,
-                                                                              elements):  # noqa: F811
+                                                                              elements):
     p = lone_pass(app, world, elements)
     request = request_around(client, world.aem, world.aem.satellite_id, p)
     # kasa holds its antenna (the one it shares with aem) over the pass, with its own satellite: aem may not see it.
@@ -199,7 +202,7 @@ def test_a_booking_the_caller_cannot_see_is_busy_time_without_its_id_or_owner(cl
     assert world.kasa.name not in reason["message"]
 
 
-def test_the_callers_own_booking_is_named(client, app, world, elements):  # noqa: F811
+def test_the_callers_own_booking_is_named(client, app, world, elements):
     p = lone_pass(app, world, elements)
     request = request_around(client, world.aem, world.aem.satellite_id, p)
     # aem already has its satellite on kasa's antenna over the pass (booked directly): that contact serves it.
@@ -216,7 +219,7 @@ def test_the_callers_own_booking_is_named(client, app, world, elements):  # noqa
 
 
 def test_another_organisations_receive_only_contact_never_holds_the_satellite(client, app, world,
-                                                                              elements):  # noqa: F811
+                                                                              elements):
     p = lone_pass(app, world, elements)
     request_around(client, world.aem, world.aem.satellite_id, p)
     # kasa listens to aem's public satellite over the same pass, on its own dish beside the shared antenna.
@@ -229,7 +232,7 @@ def test_another_organisations_receive_only_contact_never_holds_the_satellite(cl
     assert contact["antenna_id"] == world.kasa.antenna_id and contact["uplink"] is False  # aem's has no uplink
 
 
-def test_an_uplink_contact_holds_the_satellite_against_a_planned_uplink(client, app, world, elements):  # noqa: F811
+def test_an_uplink_contact_holds_the_satellite_against_a_planned_uplink(client, app, world, elements):
     p = lone_pass(app, world, elements)
     request = request_around(client, world.aem, world.aem.satellite_id, p)
     with session_scope(app.state.session_factory) as session:  # aem's satellite takes commands, from kasa too
@@ -249,7 +252,7 @@ def test_an_uplink_contact_holds_the_satellite_against_a_planned_uplink(client, 
     assert client.get(f"/contacts/{contact_id}", headers=world.aem.auth()).json()["uplink"] is True
 
 
-def test_a_planned_contact_of_anothers_satellite_only_listens(client, app, world, elements):  # noqa: F811
+def test_a_planned_contact_of_anothers_satellite_only_listens(client, app, world, elements):
     with session_scope(app.state.session_factory) as session:
         session.get(Satellite, world.aem.satellite_id).uplink_frequency_hz = 145.9e6
     request_contacts(client, world.uni, world.aem.satellite_id, min_duration_s=60)  # aem's public satellite
@@ -262,7 +265,7 @@ def test_a_planned_contact_of_anothers_satellite_only_listens(client, app, world
 # Bounds.
 
 
-def test_the_horizon_and_the_solver_time_are_bounded_by_the_server(client, app, world, elements):  # noqa: F811
+def test_the_horizon_and_the_solver_time_are_bounded_by_the_server(client, app, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id)
     with server_settings(app, max_plan_hours=12.0, max_plan_time_limit_s=2.0):
         response = run(client, world.aem, hours=24)
@@ -287,7 +290,7 @@ def test_the_horizon_and_the_solver_time_are_bounded_by_the_server(client, app, 
         assert response.json()["detail"][0]["loc"] == ["body", field]
 
 
-def test_a_run_with_too_many_candidates_is_refused_with_what_to_narrow(client, app, world, elements):  # noqa: F811
+def test_a_run_with_too_many_candidates_is_refused_with_what_to_narrow(client, app, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id)
     with server_settings(app, max_plan_candidates=3):
         response = run(client, world.aem)
@@ -301,14 +304,14 @@ def test_a_run_with_too_many_candidates_is_refused_with_what_to_narrow(client, a
     assert run(client, world.aem).status_code == 201
 
 
-def test_the_solver_uses_the_servers_threads(client, app, world, elements):  # noqa: F811
+def test_the_solver_uses_the_servers_threads(client, app, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id)
     assert run(client, world.aem).json()["workers"] == app.state.settings.plan_workers
     with server_settings(app, plan_workers=1):
         assert run(client, world.aem).json()["workers"] == 1
 
 
-def test_one_run_per_organisation_at_a_time(client, app, world, elements):  # noqa: F811
+def test_one_run_per_organisation_at_a_time(client, app, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id)
     with app.state.planning_gate.admit(world.aem.id, expected_s=30.0):  # a run of aem's is in progress
         response = run(client, world.aem)
@@ -321,7 +324,7 @@ def test_one_run_per_organisation_at_a_time(client, app, world, elements):  # no
     assert run(client, world.aem).status_code == 201
 
 
-def test_the_server_runs_a_bounded_number_of_plans_at_once(client, app, world, elements):  # noqa: F811
+def test_the_server_runs_a_bounded_number_of_plans_at_once(client, app, world, elements):
     saved = app.state.planning_gate
     app.state.planning_gate = PlanningGate(1)
     try:
@@ -336,7 +339,7 @@ def test_the_server_runs_a_bounded_number_of_plans_at_once(client, app, world, e
         app.state.planning_gate = saved
 
 
-def test_a_run_reads_without_the_write_lock(client, app, world, elements, monkeypatch):  # noqa: F811
+def test_a_run_reads_without_the_write_lock(client, app, world, elements, monkeypatch):
     """The request's unit of work only reads (the plan is booked in one of its own): SQLite begins it DEFERRED."""
     request_contacts(client, world.aem, world.aem.satellite_id, min_duration_s=60)
     began = []
@@ -356,7 +359,7 @@ def test_429_is_documented(client):
     assert "429" in responses and "Retry-After" in responses["429"]["description"]
 
 
-def test_no_contact_is_planned_in_the_past(client, app, world, elements):  # noqa: F811
+def test_no_contact_is_planned_in_the_past(client, app, world, elements):
     request_contacts(client, world.aem, world.aem.satellite_id, min_duration_s=60)
     with session_scope(app.state.session_factory) as session:
         set_network_clock(session, START_DT + timedelta(hours=12), reason="half the day is gone")
@@ -365,3 +368,20 @@ def test_no_contact_is_planned_in_the_past(client, app, world, elements):  # noq
     with session_scope(app.state.session_factory, write=False) as session:
         starts = [session.get(Contact, i).start_time for i in body["booked_contact_ids"]]
     assert min(starts) >= START_DT + timedelta(hours=12)
+
+
+def test_a_server_without_the_schedule_extra_says_so_and_plans_greedily(client, world, elements, monkeypatch):
+    """Installed with [server] alone, CP-SAT is missing: 503 naming the install, never a 500; greedy still runs."""
+    import groundshare.extras
+
+    real_find_spec = groundshare.extras.find_spec
+    monkeypatch.setattr(groundshare.extras, "find_spec",
+                        lambda name: None if name == "ortools" else real_find_spec(name))
+    request_contacts(client, world.kasa, world.kasa.satellite_id)
+    refused = run(client, world.kasa)
+    assert refused.status_code == 503, refused.text
+    [error] = refused.json()["detail"]
+    assert error["type"] == "not_installed"
+    assert error["msg"] == ("a planning run with solver 'auto' (greedy needs nothing more) needs the schedule extra: "
+                            "pip install 'groundshare[schedule]'")
+    assert run(client, world.kasa, solver="greedy").status_code == 201

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from groundshare.store import Role
-from tests.api.conftest import give_elements, next_pass
+from tests.support.worlds import give_elements, next_pass
 
 # (reader, path built from the world, status): kasa shares its "uhf" antenna (and so its station) with aem.
 READS = [

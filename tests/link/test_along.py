@@ -15,8 +15,7 @@ from groundshare.link.doppler import doppler_shift_hz
 from groundshare.passes import find_passes
 from groundshare.passes.track import sample_passes
 from groundshare.units import DAY_S
-
-from ..passes.conftest import CORDOBA, CUBESAT_START, DAEJEON
+from tests.support.shipped import CORDOBA, CUBESAT_START, DAEJEON
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from groundshare.cli import app
 from groundshare.data import data_path
-
-from ..test_cli import CUBESATS, DEMO_STATIONS, START, run
+from tests.support.commands import CLI_START, run_passes
+from tests.support.shipped import CUBESATS, DEMO_STATIONS
 
 DATA = Path(__file__).parent / "data"
 
@@ -24,13 +24,13 @@ def runner() -> CliRunner:
 
 
 def doppler(runner: CliRunner, *args: str):
-    argv = ["doppler", "--elements", str(CUBESATS), "--stations", str(DEMO_STATIONS), "--start", START,
+    argv = ["doppler", "--elements", str(CUBESATS), "--stations", str(DEMO_STATIONS), "--start", CLI_START,
             "--days", "1", *args]
     return runner.invoke(app, argv)
 
 
 def test_passes_with_a_link_file_gain_margin_and_volume(runner):
-    result = run(runner, "--format", "json", "--link", DATA / "oresat1_uhf_downlink.toml")
+    result = run_passes(runner, "--format", "json", "--link", DATA / "oresat1_uhf_downlink.toml")
     assert result.exit_code == 0, result.stderr
     passes = json.loads(result.stdout)
     assert passes and {"min_margin_db", "max_margin_db", "volume_bytes", "usable_s"} <= set(passes[0])
@@ -38,14 +38,14 @@ def test_passes_with_a_link_file_gain_margin_and_volume(runner):
         assert p["min_margin_db"] <= p["max_margin_db"]
         assert 0.0 <= p["usable_s"] <= p["duration_s"] + 1e-3
         assert p["volume_bytes"] == pytest.approx(p["usable_s"] * 96_000 / 8.0, rel=1e-6, abs=1.0)
-    table = run(runner, "--link", DATA / "oresat1_uhf_downlink.toml")
+    table = run_passes(runner, "--link", DATA / "oresat1_uhf_downlink.toml")
     assert table.exit_code == 0 and "Min margin" in table.stdout.splitlines()[0]
 
 
 def test_passes_with_a_bad_link_file_names_the_key(runner, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text((DATA / "oresat1_uhf_downlink.toml").read_text().replace("power_w = 1.0", "power_w = -1.0"))
-    result = run(runner, "--link", bad)
+    result = run_passes(runner, "--link", bad)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "[transmitter] power_w" in result.stderr
 
@@ -143,7 +143,7 @@ def test_each_shipped_link_file_gives_a_budget_as_the_readme_shows(runner, path:
 
 @pytest.mark.parametrize("path", SHIPPED_LINKS, ids=lambda p: p.name)
 def test_each_shipped_link_file_still_works_along_passes(runner, path: Path) -> None:
-    result = run(runner, "--link", str(path), "--days", "0.05", "--format", "json")
+    result = run_passes(runner, "--link", str(path), "--days", "0.05", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert all("min_margin_db" in p for p in json.loads(result.stdout))
 

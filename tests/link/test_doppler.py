@@ -14,8 +14,7 @@ from groundshare.passes.look import topocentric
 from groundshare.passes.site import sites_to_arrays
 from groundshare.passes.track import sample_passes
 from groundshare.units import DAY_S
-
-from ..passes.conftest import CUBESAT_START, DAEJEON
+from tests.support.shipped import CUBESAT_START, DAEJEON
 
 one_mm_s_km_s = 1e-6
 one_hertz = 1.0

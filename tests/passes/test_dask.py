@@ -23,7 +23,7 @@ from groundshare.schedule.candidates import problem_from_network
 from groundshare.schedule.problem import AntennaSpec, SatelliteSpec
 from groundshare.stations import load_stations
 from groundshare.units import DAY_S
-from tests.passes.conftest import ACTIVE_START
+from tests.support.shipped import ACTIVE_START
 
 distributed = pytest.importorskip("distributed")
 
@@ -55,6 +55,7 @@ def assert_same_table(got: PassTable, expected: PassTable) -> None:
         np.testing.assert_array_equal(got.columns[name], values, err_msg=name)
 
 
+@pytest.mark.slow
 def test_find_passes_on_cluster_matches_in_process(client, network):
     elements, sites = network
     expected = find_passes(elements, sites, start=ACTIVE_START, duration_s=DAY_S, workers=1)
@@ -67,6 +68,7 @@ def test_find_passes_on_cluster_matches_in_process(client, network):
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+@pytest.mark.slow
 def test_link_along_passes_on_cluster_matches_in_process(client, network):
     elements, sites = network
     elements = elements[:40]
@@ -87,6 +89,7 @@ def test_link_along_passes_on_cluster_matches_in_process(client, network):
         np.testing.assert_array_equal(b[name], a[name], err_msg=name)
 
 
+@pytest.mark.slow
 def test_candidates_on_cluster_match_in_process(client, network):
     elements, sites = network
     elements = elements[:60]
@@ -99,6 +102,7 @@ def test_candidates_on_cluster_match_in_process(client, network):
     assert len(got.passes) > 100
 
 
+@pytest.mark.slow
 def test_lost_worker_is_rescheduled(client, network):
     elements, sites = network
     expected = find_passes(elements, sites, start=ACTIVE_START, duration_s=DAY_S, workers=2, max_bytes=1)
@@ -143,6 +147,7 @@ def test_groundshare_does_not_import_dask():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_cli_passes_with_link_on_cluster(client):
     from typer.testing import CliRunner
 

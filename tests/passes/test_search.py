@@ -17,8 +17,7 @@ from groundshare.passes.look import topocentric
 from groundshare.passes.site import sites_to_arrays
 from groundshare.timeutil import jd_fr
 from groundshare.units import DAY_S, HOUR_S
-
-from .conftest import ACTIVE_START, CORDOBA, CUBESAT_START, DAEJEON, MEXICO_MASKED
+from tests.support.shipped import ACTIVE_START, CORDOBA, CUBESAT_START, DAEJEON, MEXICO_MASKED
 
 ten_milliseconds_s = 0.010
 
@@ -94,6 +93,7 @@ def test_event_times_are_roots_of_exact_sgp4_to_10_ms(two_days, cubesats):
     assert checked > 100
 
 
+@pytest.mark.slow
 def test_short_high_passes_are_all_found(cubesats):
     """Above 60 deg most passes last under two minutes and many fall between grid points."""
     high = [Site(s.name, lat_deg=s.lat_deg, lon_deg=s.lon_deg, alt_m=s.alt_m, min_elevation_deg=60.0)

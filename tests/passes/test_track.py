@@ -9,8 +9,7 @@ from groundshare.errors import InvalidInputError
 from groundshare.passes import find_passes
 from groundshare.passes.track import sample_passes
 from groundshare.units import DAY_S
-
-from .conftest import CORDOBA, CUBESAT_START, DAEJEON
+from tests.support.shipped import CORDOBA, CUBESAT_START, DAEJEON
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ import pytest
 
 from groundshare.schedule import upper_bound
 from groundshare.schedule.bound import bound_details
-
-from .brute import brute_force_optimum
-from .conftest import random_problem
+from tests.support.problems import brute_force_optimum, random_problem
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -8,8 +8,7 @@ import pytest
 
 from groundshare.schedule import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec, check_schedule
 from groundshare.schedule.check import objective
-
-from .conftest import T0
+from tests.support.problems import T0
 
 
 def _pass(pid: str, sat: str, ant: str, start_min: float, end_min: float, value: float = 10.0) -> Candidate:

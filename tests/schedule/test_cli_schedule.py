@@ -7,8 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from groundshare.cli import app
-
-from .conftest import random_problem
+from tests.support.problems import random_problem
 
 runner = CliRunner()
 

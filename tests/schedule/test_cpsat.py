@@ -9,9 +9,7 @@ import pytest
 
 from groundshare.schedule import build_model, check_schedule, solve_cpsat, solve_greedy
 from groundshare.schedule.cpsat import overlap_cliques
-
-from .brute import brute_force_optimum
-from .conftest import random_problem
+from tests.support.problems import brute_force_optimum, random_problem
 
 
 @pytest.mark.parametrize("seed", range(30))

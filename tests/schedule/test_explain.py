@@ -9,7 +9,7 @@ import pytest
 from groundshare.errors import InvalidInputError
 from groundshare.schedule.explain import LeftOut, Request, explain_unserved
 from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
-from tests.schedule.test_fairness import T0, at
+from tests.support.problems import T0, at
 
 
 def network(passes: list[Candidate], **extra) -> Problem:

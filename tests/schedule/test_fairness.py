@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from groundshare.schedule.fairness import (
@@ -16,57 +15,9 @@ from groundshare.schedule.fairness import (
     solve_fair,
 )
 from groundshare.schedule.problem import AntennaSpec, Blackout, Candidate, PolicySpec, Problem, SatelliteSpec
-from groundshare.units import HOUR_S
+from tests.support.problems import T0, at, random_network
 
-T0 = datetime(2025, 11, 7, tzinfo=UTC)
 tiny_value = 1e-9
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def random_problem(seed: int, *, n_orgs: int = 4, n_antennas: int = 8, n_satellites: int = 16, hours: float = 24.0,
-                   passes_per_pair_day: float = 4.0, visibility: float = 0.5,
-                   owners: list[int] | None = None, skew: float = 0.0) -> Problem:
-    """Return a seeded random network: the last organisation owns satellites but no antenna.
-
-    Antenna ``k`` belongs to ``owners[k]`` (default ``k % (n_orgs - 1)``). Each
-    satellite-antenna pair sees the other with probability ``visibility``; a visible pair
-    has Poisson(``passes_per_pair_day``) passes per day of 5-12 min, worth their duration
-    in seconds times a priority of 1, 2 or 3. Satellites cap 3-8 contacts per day. With
-    ``skew`` > 0, org0 owns more satellites and its passes are worth ``1 + skew`` times
-    more: an efficiency-only plan then favours it.
-    """
-    rng = np.random.default_rng(seed)
-    orgs = [f"org{k}" for k in range(n_orgs)]
-    owners = owners if owners is not None else [k % (n_orgs - 1) for k in range(n_antennas)]
-    antennas = [AntennaSpec(f"ant{k}", orgs[owners[k]], setup_s=30.0, teardown_s=60.0) for k in range(n_antennas)]
-    odds = np.ones(n_orgs)
-    odds[0] += 2.0 * skew
-    sat_orgs = rng.choice(n_orgs, n_satellites, p=odds / odds.sum())
-    caps = rng.integers(3, 9, n_satellites)
-    satellites = [SatelliteSpec(f"sat{s}", orgs[sat_orgs[s]], max_contacts_per_day=int(caps[s]))
-                  for s in range(n_satellites)]
-    horizon_s = hours * HOUR_S
-    passes = []
-    # Draw every pair's passes whether visible or not, so instances that differ only in
-    # ownership (or visibility of one pair) share the same random stream.
-    for s in range(n_satellites):
-        for k in range(n_antennas):
-            visible = rng.random() < visibility
-            count = rng.poisson(passes_per_pair_day * hours / 24.0)
-            start_s = rng.uniform(0.0, horizon_s - 720.0, count)
-            duration_s = rng.uniform(300.0, 720.0, count)
-            priority = rng.choice([1.0, 1.0, 1.0, 2.0, 3.0], count)
-            if not visible:
-                continue
-            for j in range(count):
-                passes.append(Candidate(f"s{s}a{k}p{j}", f"sat{s}", f"ant{k}", T0 + timedelta(seconds=start_s[j]),
-                                        T0 + timedelta(seconds=start_s[j] + duration_s[j]),
-                                        value=round(float(duration_s[j]), 1),
-                                        priority=float(priority[j]) * (1.0 + skew if sat_orgs[s] == 0 else 1.0)))
-    return Problem(start=T0, end=T0 + timedelta(hours=hours), antennas=antennas, satellites=satellites, passes=passes)
 
 
 def two_org_problem(**extra) -> Problem:
@@ -168,7 +119,7 @@ def test_policies_limit_requested_value():
 def test_solve_fair_keeps_the_rules_the_value_floor_and_lifts_the_worst_off():
     from groundshare.schedule.check import check_schedule
 
-    problem = random_problem(7, n_antennas=6, n_satellites=40, hours=8.0, skew=1.0)
+    problem = random_network(7, n_antennas=6, n_satellites=40, hours=8.0, skew=1.0)
     plan, report = solve_fair(problem, time_limit_s=6.0, workers=4)
     assert check_schedule(problem, plan.contacts) == []
     assert report.price_of_fairness <= 0.03 + tiny_value
@@ -182,7 +133,7 @@ def test_solve_fair_keeps_the_rules_the_value_floor_and_lifts_the_worst_off():
 def test_both_fair_objectives_return_valid_plans(method):
     from groundshare.schedule.check import check_schedule
 
-    problem = random_problem(3, n_satellites=10, n_antennas=6, hours=8.0)
+    problem = random_network(3, n_satellites=10, n_antennas=6, hours=8.0)
     plan, report = solve_fair(problem, time_limit_s=4.0, workers=4, method=method)
     assert check_schedule(problem, plan.contacts) == []
     assert plan.solver == f"cpsat-fair-{method}"
@@ -200,8 +151,8 @@ def test_an_organisation_that_contributes_more_is_never_served_less():
     """
     grew = 0
     for seed in range(11, 19):
-        before = random_problem(seed, n_antennas=4, n_satellites=30, hours=6.0, owners=[0, 0, 1, 2], skew=1.0)
-        after = random_problem(seed, n_antennas=4, n_satellites=30, hours=6.0, owners=[0, 1, 1, 2], skew=1.0)
+        before = random_network(seed, n_antennas=4, n_satellites=30, hours=6.0, owners=[0, 0, 1, 2], skew=1.0)
+        after = random_network(seed, n_antennas=4, n_satellites=30, hours=6.0, owners=[0, 1, 1, 2], skew=1.0)
         assert entitlements(after)["org1"] > entitlements(before)["org1"]
         _, r_before = solve_fair(before, time_limit_s=4.0, workers=4)
         _, r_after = solve_fair(after, time_limit_s=4.0, workers=4)

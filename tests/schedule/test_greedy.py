@@ -7,8 +7,7 @@ import time
 import pytest
 
 from groundshare.schedule import check_schedule, solve_greedy
-
-from .conftest import random_problem
+from tests.support.problems import random_problem
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -12,7 +12,7 @@ from groundshare.schedule.check import check_schedule
 from groundshare.schedule.cpsat import solve_cpsat
 from groundshare.schedule.problem import Candidate, Problem
 from groundshare.schedule.repair import repair
-from tests.schedule.test_fairness import random_problem
+from tests.support.problems import random_network
 
 # The target: a repair moves at most 2 % of booked contacts.
 max_moved_fraction = 0.02
@@ -20,7 +20,7 @@ max_moved_fraction = 0.02
 
 @pytest.fixture(scope="module")
 def booked_day() -> tuple[Problem, list[str]]:
-    problem = random_problem(2025, n_orgs=4, n_antennas=8, n_satellites=20, hours=24.0)
+    problem = random_network(2025, n_orgs=4, n_antennas=8, n_satellites=20, hours=24.0)
     plan = solve_cpsat(problem, time_limit_s=4.0, workers=4)
     assert check_schedule(problem, plan.contacts) == []
     return problem, list(plan.contacts)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from groundshare.schedule import check_schedule, solve, solve_cpsat, solve_rolling
 from groundshare.units import DAY_S, MINUTE_S
-
-from .conftest import random_problem
+from tests.support.problems import random_problem
 
 
 def _three_days(seed: int):

@@ -2,8 +2,8 @@
 
 Each test gets a fresh database (a file in its ``tmp_path``, or a uniquely named
 PostgreSQL database, skipped with the reason without a server and failing under CI, as
-in ``tests/store/conftest.py``), a server on a free loopback port, and a world seeded
-through the CLI and the REST API (``server.seed_world``).
+``tests/support/databases.py`` makes them), a server on a free loopback port, and a world
+seeded through the CLI and the REST API (``tests/support/served.py``'s ``seed_world``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine
 
 from groundshare.store import create_engine_for
-from tests.service.server import ServedApi, World, seed_world, serve
-from tests.store.conftest import BACKENDS, empty_database_url
+from tests.support.databases import BACKENDS, empty_database_url
+from tests.support.served import ServedApi, ServedWorld, seed_world, serve
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,7 +34,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[ServedApi]:
 
 
 @pytest.fixture
-def world(served: ServedApi) -> World:
+def world(served: ServedApi) -> ServedWorld:
     return seed_world(served)
 
 

@@ -17,20 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
-from tests.service.server import (
-    RACE_START,
-    REQUEST_TIMEOUT_S,
-    ServedApi,
-    World,
-    contact_body,
-    overlapping_window,
-    serve,
-    stored_contacts,
-    storm,
-)
-from tests.store.race import OVERLAPPING_PAIRS_SQL
+from tests.support.race import OVERLAPPING_PAIRS_SQL, RACE_START, overlapping_window
+from tests.support.served import REQUEST_TIMEOUT_S, ServedApi, ServedWorld, serve
+from tests.support.storm import contact_body, stored_contacts, storm
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 THREADS = 16
 #: Kill once this many bookings are acknowledged (waiting at most KILL_WAIT_S); the storm would run on for minutes.
@@ -50,7 +44,7 @@ def distinct_or_overlapping(rng: random.Random, thread: int, attempt: int) -> tu
     return start, start + timedelta(seconds=DISTINCT_LENGTH_S)
 
 
-def test_acknowledged_bookings_survive_kill_9(served: ServedApi, world: World, engine: Engine, tmp_path: Path,
+def test_acknowledged_bookings_survive_kill_9(served: ServedApi, world: ServedWorld, engine: Engine, tmp_path: Path,
                                              capsys) -> None:
     stop = threading.Event()
     outcome = {}

@@ -1,6 +1,6 @@
 """32 clients race to book overlapping windows on one antenna through ``POST /contacts``.
 
-The same storm as ``tests/store/race.py`` (5-minute grid, 5 to 15 minute contacts), but
+The same storm as ``tests/support/race.py`` (5-minute grid, 5 to 15 minute contacts), but
 over HTTP against the real server process: every answer must be 201 or a 409 naming the
 contact in the way (never a 5xx), no two live contacts may overlap (counted in SQL), and
 the contacts stored must be exactly those acknowledged with 201.
@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from sqlalchemy import Engine
 
-from tests.service.server import ServedApi, World, overlapping_window, storm
-from tests.store.race import OVERLAPPING_PAIRS_SQL
+from tests.support.race import OVERLAPPING_PAIRS_SQL, overlapping_window
+from tests.support.served import ServedApi, ServedWorld
+from tests.support.storm import storm
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 THREADS = 32
 RACE_S = float(os.environ.get("GROUNDSHARE_RACE_S", "30"))
 LIVE_CONTACT_IDS_SQL = "SELECT id FROM contact WHERE status <> 'cancelled'"
 
 
-def test_clients_racing_for_one_antenna_never_double_book(served: ServedApi, world: World, engine: Engine,
+def test_clients_racing_for_one_antenna_never_double_book(served: ServedApi, world: ServedWorld, engine: Engine,
                                                          capsys) -> None:
     result = storm(served, world, threads=THREADS, duration_s=RACE_S,
                    window=lambda rng, _thread, _attempt: overlapping_window(rng))

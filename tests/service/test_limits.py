@@ -25,7 +25,10 @@ import httpx
 import pytest
 
 from groundshare.timeutil import utc_now
-from tests.service.server import REQUEST_TIMEOUT_S, ServedApi, World, cli, seed_world, serve
+from tests.support.commands import cli
+from tests.support.served import REQUEST_TIMEOUT_S, ServedApi, ServedWorld, seed_world, serve
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 MB = 1_000_000
 #: The audit's sizes.
@@ -45,7 +48,7 @@ def served(tmp_path_factory) -> Iterator[ServedApi]:
 
 
 @pytest.fixture(scope="module")
-def world(served: ServedApi) -> World:
+def world(served: ServedApi) -> ServedWorld:
     return seed_world(served)
 
 
@@ -157,7 +160,7 @@ def report(capsys, label: str, answer: Answer) -> None:
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 @pytest.mark.parametrize("authorization", [None, "Bearer gs_not-a-token", "gs_a-token-without-its-scheme"])
-def test_an_unauthenticated_60_mb_body_is_refused_before_it_is_read(served: ServedApi, world: World, capsys,
+def test_an_unauthenticated_60_mb_body_is_refused_before_it_is_read(served: ServedApi, world: ServedWorld, capsys,
                                                                     authorization, chunked):
     headers = {"Content-Type": "application/json"}
     if authorization:
@@ -172,7 +175,7 @@ def test_an_unauthenticated_60_mb_body_is_refused_before_it_is_read(served: Serv
     assert error_of(answer)["type"] in ("unauthenticated", "too_large")
 
 
-def test_others_are_served_while_a_huge_body_streams_in(served: ServedApi, world: World, capsys):
+def test_others_are_served_while_a_huge_body_streams_in(served: ServedApi, world: ServedWorld, capsys):
     """The audit's other organisations stalled while the 60 MB body was parsed; now they do not notice it."""
     latencies_s: list[float] = []
     done = threading.Event()
@@ -200,7 +203,7 @@ def test_others_are_served_while_a_huge_body_streams_in(served: ServedApi, world
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_an_authenticated_oversized_body_is_413(served: ServedApi, world: World, capsys, chunked):
+def test_an_authenticated_oversized_body_is_413(served: ServedApi, world: ServedWorld, capsys, chunked):
     answer = send_raw(served, "POST", "/stations", json_body(JSON_BODY_BYTES),
                       headers={**world.headers, "Content-Type": "application/json"}, chunked=chunked)
     report(capsys, f"authenticated 60 MB body ({'chunked' if chunked else 'Content-Length'})", answer)
@@ -214,7 +217,7 @@ def test_an_authenticated_oversized_body_is_413(served: ServedApi, world: World,
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_an_oversized_element_upload_is_413_without_being_buffered(served: ServedApi, world: World, capsys,
+def test_an_oversized_element_upload_is_413_without_being_buffered(served: ServedApi, world: ServedWorld, capsys,
                                                                   chunked):
     text = b"ISS (ZARYA)\n" * (UPLOAD_BODY_BYTES // 12)
     answer = send_raw(served, "POST", f"/satellites/{world.satellite_id}/elements", text,
@@ -227,7 +230,7 @@ def test_an_oversized_element_upload_is_413_without_being_buffered(served: Serve
     assert answer.growth_kb < MAX_GROWTH_KB
 
 
-def test_a_422_for_a_long_invalid_input_stays_short(served: ServedApi, world: World, capsys):
+def test_a_422_for_a_long_invalid_input_stays_short(served: ServedApi, world: ServedWorld, capsys):
     name = "x" * (5 * MB)
     body = json.dumps({"name": name, "lat_deg": 0, "lon_deg": 0}).encode()
     answer = send_raw(served, "POST", "/stations", body, headers={**world.headers,
@@ -244,7 +247,7 @@ def test_a_422_for_a_long_invalid_input_stays_short(served: ServedApi, world: Wo
     assert len(answer.body) < 5000
 
 
-def test_admin_create_token_takes_an_expiry(served: ServedApi, world: World):
+def test_admin_create_token_takes_an_expiry(served: ServedApi, world: ServedWorld):
     token = cli("admin", "create-token", "--org", "Korea AeroSpace Administration", "--role", "admin",
                 "--expires-in-days", "30", database_url=served.database_url)
     with httpx.Client(base_url=served.base_url, headers={"Authorization": f"Bearer {token}"},

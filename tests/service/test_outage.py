@@ -16,7 +16,7 @@ recovery; "the database system is starting up" until it is done).  Then:
   no two contacts of the antenna overlap, and no idempotency key made two contacts.
 
 Without PostgreSQL's binaries the test is skipped with the reason, except in CI
-(``CI`` set), where it fails, as in ``tests/store/conftest.py``.
+(``CI`` set), where it fails, as in ``tests/support/databases.py``.
 
 SQLite: the database file cannot be opened ("unable to open database file") while its
 folder is moved away; the same 503 and the same two log lines.
@@ -52,9 +52,10 @@ from groundshare.api import Settings, create_app
 from groundshare.api.deps import SessionDep
 from groundshare.store import ApiToken, Organisation, OrgKind, Role, session_scope
 from groundshare.timeutil import utc_now
-from tests.service.server import REQUEST_TIMEOUT_S, ServedApi, World, free_port, seed_world, serve
-from tests.store.conftest import in_ci, postgres_database
-from tests.store.race import OVERLAPPING_PAIRS_SQL
+from tests.support.databases import postgres_database
+from tests.support.environment import free_port, unavailable
+from tests.support.race import OVERLAPPING_PAIRS_SQL
+from tests.support.served import REQUEST_TIMEOUT_S, ServedApi, ServedWorld, seed_world, serve
 
 THREADS = 16
 #: Stop the cluster once this many bookings are acknowledged (waiting at most STORM_WAIT_S).
@@ -74,10 +75,7 @@ WINDOW_LENGTH_S = 300
 
 
 def _unavailable(reason: str) -> None:
-    message = f"no private PostgreSQL cluster for the outage test: {reason}"
-    if in_ci():
-        pytest.fail(message + "\n(CI is set, so this test must run rather than skip)", pytrace=False)
-    pytest.skip(message)
+    unavailable(f"no private PostgreSQL cluster for the outage test: {reason}", what="this test")
 
 
 def _postgres_bin() -> Path:
@@ -192,7 +190,7 @@ class Storm:
             return sum(1 for s in self.seen if s.status == 201 and s.at_s >= at_s)
 
 
-def _window_body(world: World, rng: random.Random, thread: int, attempt: int, base) -> dict[str, Any]:
+def _window_body(world: ServedWorld, rng: random.Random, thread: int, attempt: int, base) -> dict[str, Any]:
     if thread % 2 == 0:  # a window of its own
         start = base + timedelta(seconds=600 * (attempt * THREADS + thread))
     else:  # a window on a 5-minute grid of one day, two weeks later: most pairs overlap
@@ -203,7 +201,7 @@ def _window_body(world: World, rng: random.Random, thread: int, attempt: int, ba
             "idempotency_key": f"outage-{thread}-{attempt}"}
 
 
-def run_storm(server: ServedApi, world: World, storm: Storm, stop: threading.Event) -> list[threading.Thread]:
+def run_storm(server: ServedApi, world: ServedWorld, storm: Storm, stop: threading.Event) -> list[threading.Thread]:
     """Start ``THREADS`` clients booking until ``stop``; a 503 is retried with the same idempotency key."""
     base = (utc_now() + timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -252,6 +250,9 @@ OUTAGE_ENDED = re.compile(r"database available again at \S+ after ([0-9.]+) s; (
                           r"503 meanwhile")
 
 
+@pytest.mark.service
+@pytest.mark.hardware
+@pytest.mark.slow
 def test_a_postgresql_crash_mid_storm_answers_503_and_loses_nothing(tmp_path: Path, capsys) -> None:
     with private_cluster() as cluster, serve(cluster.url, tmp_path / "server.log") as server:
         world = seed_world(server)

@@ -54,7 +54,9 @@ from groundshare.store import (
     book_contact,
     session_scope,
 )
-from tests.store.conftest import BACKENDS, clear_tables, empty_database_url
+from tests.support.databases import BACKENDS, clear_tables, empty_database_url
+
+pytestmark = pytest.mark.slow
 
 #: Cases each backend's run must send at least: over 1,000 on SQLite alone; PostgreSQL, whose round trips
 #: are slower, half as many, so that tests/service stays within about 3 minutes on 2 cores.

@@ -26,7 +26,8 @@ from groundshare.store import (
     session_scope,
 )
 from groundshare.store import booking as booking_module
-from tests.store.conftest import TURNAROUND_S, sqlite_only
+from tests.support.databases import sqlite_only
+from tests.support.worlds import TURNAROUND_S
 
 T0 = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

@@ -27,7 +27,8 @@ from groundshare.store import (
     session_scope,
 )
 from groundshare.store.guards import has_guards
-from tests.store.conftest import make_network, postgresql_only
+from tests.support.databases import postgresql_only
+from tests.support.worlds import make_network
 
 T0 = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
 
@@ -148,6 +149,7 @@ def test_other_errors_and_the_last_attempt_are_not_retried(factory):
     assert not is_transient(ValueError("no"))
 
 
+@pytest.mark.slow
 @postgresql_only  # SQLite has one writer at a time: its units of work cannot deadlock
 def test_a_real_deadlock_is_retried(factory, network):
     """Two units lock two antennas in opposite orders; PostgreSQL aborts one, which is run again."""

@@ -35,7 +35,8 @@ from groundshare.store import (
 )
 from groundshare.store.guards import has_guards
 from groundshare.store.migrate import current, head, upgrade
-from tests.store.conftest import empty_database_url, make_network
+from tests.support.databases import empty_database_url
+from tests.support.worlds import make_network
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -161,6 +162,7 @@ def test_an_unreachable_server_is_a_setup_error() -> None:
         upgrade("postgresql://nobody@127.0.0.1:1/x")
 
 
+@pytest.mark.slow
 def test_concurrent_upgrades_of_one_database_all_succeed(empty_url: str) -> None:
     # Servers started together each migrate on start: they must queue, not trip over each other.
     # Separate processes, as servers are (Alembic's context is one per process).

@@ -20,7 +20,7 @@ from groundshare.store import (
     start_contact,
 )
 from groundshare.store.outcomes import MAX_BYTES
-from tests.store.conftest import sqlite_only
+from tests.support.databases import sqlite_only
 
 T0 = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

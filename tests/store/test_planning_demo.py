@@ -50,6 +50,8 @@ from groundshare.store.policy import booked_hours, week_start
 from groundshare.timeutil import parse_utc
 from groundshare.units import HOUR_S
 
+pytestmark = pytest.mark.slow
+
 #: The later run: the demo's second and third days (the load booked the first two).
 LATER_START = datetime(2025, 11, 8, tzinfo=UTC)
 LATER_DAYS = 2

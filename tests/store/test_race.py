@@ -32,8 +32,9 @@ from groundshare.store import (
     run_unit_of_work,
     session_scope,
 )
-from tests.store.conftest import TEST_POOL_SIZE, TURNAROUND_S, make_network, postgres_database, postgresql_only
-from tests.store.race import RACE_START, live_contacts, overlapping_pairs, race
+from tests.support.databases import TEST_POOL_SIZE, postgres_database, postgresql_only
+from tests.support.race import RACE_START, live_contacts, overlapping_pairs, race
+from tests.support.worlds import TURNAROUND_S, make_network
 
 THREADS = 32
 RACE_S = 3.0  # per database; bounded by MAX_ATTEMPTS too
@@ -73,6 +74,7 @@ def _assert_holds_are_consistent(factory):
         assert after.start_time >= before.busy_until, (before, after)
 
 
+@pytest.mark.slow
 def test_race_never_double_books(engine, factory, network):
     retries: list[float] = []
     result = race(factory, _book_with_store(network, retries), threads=THREADS, duration_s=RACE_S,
@@ -121,6 +123,7 @@ def test_concurrent_retries_of_one_idempotency_key_book_once(engine, factory, ne
         assert session.scalar(select(func.count()).select_from(Contact)) == 1
 
 
+@pytest.mark.slow
 @postgresql_only  # SQLite runs one writer at a time (BEGIN IMMEDIATE): check-then-insert cannot interleave there
 def test_guard_stops_writers_that_skip_the_lock(engine, factory, network):
     """Without book_contact's lock, concurrent check-then-insert races; the exclusion constraint refuses the losers."""
@@ -146,6 +149,7 @@ def unguarded_factory():
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_unguarded_writers_double_book(unguarded_factory):
     """DEMONSTRATION THAT THE RACE TEST CAN FAIL: with the guard removed, the same race double-books.
 

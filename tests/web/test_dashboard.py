@@ -27,8 +27,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.server import ServedApi, cli, network_clock, serve
-from tests.store.conftest import in_ci
+from tests.support.commands import cli
+from tests.support.environment import unavailable
+from tests.support.served import ServedApi, network_clock, serve
+
+pytestmark = [pytest.mark.service, pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +52,8 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        reason = (f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium chromium-driver; "
-                  ".ci/run does) to run the dashboard tests")
-        if in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium chromium-driver; "
+                    ".ci/run does) to run the dashboard tests", what="the dashboard tests")
     return CHROMIUM
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from groundshare.errors import ConflictError, GroundshareError, InvalidInputError, NotFoundError, PolicyError
+from groundshare.extras import MissingExtraError
 from groundshare.store import DoubleBookingError, is_transient
 from groundshare.store.db import CommitOutcomeUnknownError, is_unavailable
 from groundshare.timeutil import format_utc, utc_now
@@ -85,6 +86,8 @@ def _size_text(size_bytes: int) -> str:
 #: Family -> (HTTP status, error "type").  Order matters: the first match wins.
 STATUS_BY_FAMILY: tuple[tuple[type[BaseException], int, str], ...] = (
     (AuthenticationError, 401, "unauthenticated"),
+    # The server was installed without the extra an operation needs (the message names the pip install).
+    (MissingExtraError, 503, "not_installed"),
     (InvalidInputError, 422, "invalid_input"),
     (NotFoundError, 404, "not_found"),
     (DoubleBookingError, 409, "double_booking"),

@@ -9,7 +9,8 @@ One module per command group: ``passes`` (and ``pick_pass``, shared by ``doppler
 ``track``), ``doppler``, ``link``, ``store`` (``db``, ``admin``, ``demo``), ``schedule``,
 ``tracking`` (``agent``, ``track``), ``serve`` and ``gnss``; ``options`` holds the option
 types several share and ``console`` the error handling and output.  Importing the command
-line loads neither SQLAlchemy nor FastAPI: the commands that need them import them.
+line loads neither SQLAlchemy nor FastAPI: the commands that need them import them, after
+``console.needs_extras`` has checked that their extra (``groundshare.extras``) is installed.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Tables and JSON/CSV go to stdout; summaries, warnings, progress and errors go to stderr.
 ``user_errors`` turns a ``GroundshareError`` into ``error: <message>`` and exit status 1
-(with the traceback only under ``--verbose``).
+(with the traceback only under ``--verbose``); ``needs_extras`` is how a command that
+needs an extra (``groundshare.extras``) says which to install, before it imports anything.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 import typer
 
 from groundshare.errors import GroundshareError
+from groundshare.extras import require_extras
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,26 @@ def user_errors(ctx: typer.Context) -> Iterator[None]:
             typer.echo(traceback.format_exc().rstrip(), err=True)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def needs_extras(ctx: typer.Context, *extras: str, option: str = "") -> None:
+    """Exit with ``error: groundshare <command> needs the X extra: pip install ...`` unless ``extras`` are installed.
+
+    Called first in a command that needs an extra (its ``--help`` never gets here), so
+    that nothing is done before the refusal; ``option`` names the option that asks for
+    more than the command alone needs (``demo load --plan-days``).
+    """
+    with user_errors(ctx):
+        require_extras(" ".join(filter(None, (command_name(ctx), option))), *extras)
+
+
+def command_name(ctx: typer.Context) -> str:
+    """Return ``groundshare schedule plan`` for the command ``ctx`` runs, however the program was started."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["groundshare", *reversed(names)])
 
 
 def write_stdout(text: str) -> None:

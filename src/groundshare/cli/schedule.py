@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from groundshare.cli.console import count, user_errors, write_stdout
+from groundshare.cli.console import count, needs_extras, user_errors, write_stdout
 from groundshare.cli.options import DatabaseUrlOpt, command_group
 from groundshare.errors import InvalidInputError
 from groundshare.timeutil import format_utc, parse_utc
@@ -72,6 +72,7 @@ def schedule_solve(ctx: typer.Context, problem: ProblemOpt, time_limit: TimeLimi
     The plan is checked against every rule before it is printed; a plan that breaks one
     (a solver bug) is reported on stderr with exit status 3.
     """
+    needs_extras(ctx, "schedule")
     from groundshare.schedule import Problem, check_schedule, solve
 
     with user_errors(ctx):
@@ -107,6 +108,7 @@ def schedule_plan(ctx: typer.Context, days: PlanDaysOpt = 1.0, start: PlanStartO
     day).  Says on stderr which database it plans; one without organisations is an error.
     Prints the run's summary (plan, bookings, fairness, unserved requests) as JSON on stdout.
     """
+    needs_extras(ctx, "server", "schedule")
     from groundshare.store import network_time
     from groundshare.store.admin import open_store, shown_url
     from groundshare.store.planning import planning_counts

@@ -1,4 +1,8 @@
-"""``serve``: the shared network's REST API (``api.create_app``), on a database migrated first."""
+"""``serve``: the shared network's REST API (``api.create_app``), on a database migrated first.
+
+It needs the server extra; without the schedule extra as well it serves, and warns that
+planning runs (``POST /schedule/runs``) cannot solve.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from groundshare.cli.console import user_errors
+from groundshare.cli.console import needs_extras, user_errors
 from groundshare.cli.options import DatabaseUrlOpt
+from groundshare.extras import MissingExtraError, installed
 
 HostOpt = Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")]
 PortOpt = Annotated[int, typer.Option("--port", metavar="PORT", min=1, max=65535, help="TCP port to listen on.")]
@@ -23,6 +28,7 @@ def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
           database_url: DatabaseUrlOpt = None, max_body_bytes: MaxBodyOpt = None,
           max_element_upload_bytes: MaxUploadOpt = None) -> None:
     """Serve the REST API (OpenAPI at /docs), migrating the database to this version first."""
+    needs_extras(ctx, "server")
     import uvicorn
 
     from groundshare.api.app import create_app
@@ -40,4 +46,7 @@ def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
         application = create_app(Settings(database_url=url, **limits))
         typer.echo(f"serving groundshare at http://{host}:{port} (API documentation at /docs); "
                    f"database {shown_url(url)}", err=True)
+        if not installed("schedule"):
+            typer.echo(f"warning: {MissingExtraError('POST /schedule/runs (planning runs)', ('schedule',))}",
+                       err=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")

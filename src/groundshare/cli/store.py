@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from groundshare.cli.console import count, user_errors
+from groundshare.cli.console import count, needs_extras, user_errors
 from groundshare.cli.options import DatabaseUrlOpt, command_group
 from groundshare.cli.schedule import clock_note, echo_run, plan_in_store
 from groundshare.errors import InvalidInputError
@@ -53,6 +53,7 @@ demo_app = command_group("demo", "The demo network of partner agencies, stations
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
     """Create the database's tables, or migrate them to this version of groundshare."""
+    needs_extras(ctx, "server")
     from groundshare.store.admin import shown_url
     from groundshare.store.migrate import upgrade
 
@@ -65,6 +66,7 @@ def db_upgrade(ctx: typer.Context, database_url: DatabaseUrlOpt = None) -> None:
 def admin_create_org(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The organisation's name.")],
                      kind: OrgKindOpt = OrgKind.AGENCY, database_url: DatabaseUrlOpt = None) -> None:
     """Add a partner organisation; prints its id on stdout."""
+    needs_extras(ctx, "server")
     from groundshare.store.admin import create_organisation, open_store
 
     with user_errors(ctx):
@@ -82,6 +84,7 @@ def admin_create_token(ctx: typer.Context, org: OrgOpt, role: RoleOpt = Role.OPE
 
     Clients send it as ``Authorization: Bearer <token>``.
     """
+    needs_extras(ctx, "server")
     from groundshare.store.admin import issue_organisation_token, open_store
 
     with user_errors(ctx):
@@ -107,6 +110,10 @@ def demo_load(ctx: typer.Context, database_url: DatabaseUrlOpt = None, plan_days
     epochs.  With ``--plan-days N`` and no contact booked yet, plans and books the first N
     days of the demo's requests.
     """
+    if plan_days > 0:
+        needs_extras(ctx, "server", "schedule", option="--plan-days")
+    else:
+        needs_extras(ctx, "server")
     from groundshare.store.admin import default_tokens_file, open_store, shown_url
     from groundshare.store.demo import anchor_demo_clock, load_demo_network, read_tokens_file, write_tokens_file
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from groundshare.cli.console import clock_text, count, user_errors, write_stdout
+from groundshare.cli.console import clock_text, count, needs_extras, user_errors, write_stdout
 from groundshare.cli.options import (
     DaysOpt,
     ElementsOpt,
@@ -76,6 +76,7 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
     Use an https:// API URL: over plain http:// to another machine the token travels
     in clear text (the agent warns).  With nothing to do it says why.
     """
+    needs_extras(ctx, "agent")
     from groundshare.agent.client import AgentApi
     from groundshare.agent.journal import Journal
     from groundshare.agent.runner import AgentOptions, run_agent
@@ -99,6 +100,7 @@ def track(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, nora
 
     For testing an antenna: no API, no booking. Prints what was sent and read back.
     """
+    needs_extras(ctx, "agent")
     from groundshare.agent.clock import SimulatedClock, WallClock
     from groundshare.agent.runner import AgentOptions, PassExecutor
     from groundshare.contact import ScheduledContact, ScheduledSatellite, StationSnapshot

@@ -50,6 +50,7 @@ from groundshare.store.models import (
 )
 from groundshare.timeutil import format_utc, parse_utc, utc_now
 from groundshare.tomlfile import read_toml
+from groundshare.units import HOUR_S
 
 if TYPE_CHECKING:
     from groundshare.schedule import Problem
@@ -296,7 +297,7 @@ def demo_problem(hours: float = 6.0) -> Problem:
                            hours_per_week=entry.get("hours_per_week"))
                 for entry in network["policy"] for grantee in entry["grantees"]]
     problem, _ = problem_from_network(elements, [sites[name] for name in owner_of], start=demo_requests_start(),
-                                      duration_s=hours * 3600.0, antennas=antennas, satellites=satellites,
+                                      duration_s=hours * HOUR_S, antennas=antennas, satellites=satellites,
                                       min_elevation_deg=wanted["min_elevation_deg"],
                                       min_duration_s=wanted["min_duration_s"], priorities=priorities,
                                       policies=policies, workers=1)

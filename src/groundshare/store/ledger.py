@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 from groundshare.errors import InvalidInputError
 from groundshare.store.models import Antenna, Contact, ContactStatus, Organisation, Station
 from groundshare.timeutil import format_utc, require_utc
+from groundshare.units import HOUR_S
 
-HOUR_S = 3600.0
 #: Longest ``[start, end)`` a ledger may be asked for (before widening to whole periods).
 MAX_SPAN = timedelta(days=366)
 #: The span of a ledger when none is given: the last four weeks.

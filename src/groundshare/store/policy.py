@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from groundshare.errors import PolicyError
 from groundshare.store.models import Antenna, Contact, ContactStatus, Organisation, SharingPolicy
 from groundshare.timeutil import format_utc, parse_utc
+from groundshare.units import HOUR_S
 
-HOUR_S = 3600.0
 WEEK = timedelta(days=7)
 #: Slack on the quota comparison, so that float sums of exact bookings are not refused (about 4 ms).
 QUOTA_SLACK_H = 1e-6

@@ -33,6 +33,7 @@ from groundshare.api.errors import ErrorBody
 from groundshare.api.schemas import UtcTime
 from groundshare.api.settings import Settings
 from groundshare.errors import InvalidInputError
+from groundshare.extras import require_extras
 from groundshare.store import session_scope
 from groundshare.store.planning import PLAN_LEAD_S, plan_and_book
 
@@ -132,6 +133,8 @@ def create_run(body: RunCreate, request: Request, session: SessionDep, org: Curr
     One run per organisation at a time (429 otherwise); the horizon, solver time and
     candidate passes are bounded by the server (422 naming the bound and what to narrow).
     """
+    if body.solver != "greedy":  # CP-SAT (auto uses it too) comes with the schedule extra
+        require_extras(f"a planning run with solver {body.solver!r} (greedy needs nothing more)", "schedule")
     settings: Settings = request.app.state.settings
     hours, time_limit_s = run_bounds(body, settings)
     gate: PlanningGate = request.app.state.planning_gate

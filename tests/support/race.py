@@ -1,9 +1,11 @@
-"""A booking storm: many threads, each with its own sessions, booking overlapping windows on one antenna.
+"""Booking races: many threads booking overlapping windows on one antenna, and the SQL that checks the outcome.
 
-``race`` runs for a bounded time (and a bounded number of attempts per thread) and
-sorts every outcome: booked, refused as a conflict, refused by the database guard,
-aborted as a deadlock, or unexpected.  ``overlapping_pairs`` then counts, with a SQL
-self-join, the pairs of live contacts on one antenna whose holds overlap; it must be 0.
+``race`` runs in the store: each thread has its own sessions; it runs for a bounded time
+(and a bounded number of attempts per thread) and sorts every outcome: booked, refused as
+a conflict, refused by the database guard, aborted as a deadlock, or unexpected.
+``overlapping_pairs`` then counts, with a SQL self-join, the pairs of live contacts on one
+antenna whose holds overlap; it must be 0.  The HTTP storm of ``storm.py`` books the same
+windows (``overlapping_window``) through the real server.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ OVERLAPPING_PAIRS_SQL = """
     WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
       AND a.start_time < b.busy_until AND b.start_time < a.busy_until
 """
+
+
+def overlapping_window(rng: random.Random) -> tuple[datetime, datetime]:
+    """Return a window on the 5-minute grid of one day, 5 to 15 minutes long (most pairs overlap)."""
+    start = RACE_START + timedelta(seconds=SLOT_S * rng.randrange(N_SLOTS))
+    return start, start + timedelta(seconds=rng.choice(DURATIONS_S))
 
 
 @dataclass
@@ -69,8 +77,7 @@ def race(factory: sessionmaker[Session], book: Book, *, threads: int = 32, durat
         barrier.wait()
         deadline = time.monotonic() + duration_s
         while time.monotonic() < deadline and mine.attempts < max_attempts_per_thread:
-            start = RACE_START + timedelta(seconds=SLOT_S * rng.randrange(N_SLOTS))
-            end = start + timedelta(seconds=rng.choice(DURATIONS_S))
+            start, end = overlapping_window(rng)
             mine.attempts += 1
             try:
                 book(factory, start, end)

@@ -1,0 +1,16 @@
+"""What the test packages and the benches share; test modules and conftest files import it, never each other.
+
+- ``environment``: CI or not, skipping (or failing under CI) for a missing program, free ports;
+- ``databases``: SQLite and PostgreSQL databases made for a test, emptied and dropped;
+- ``shipped``: the shipped element sets, stations and window starts the tests run on;
+- ``worlds``: the seeded networks of the store and API tests;
+- ``commands``: ``groundshare`` run in a subprocess or in-process;
+- ``served``: ``groundshare serve`` as a real process, its network clock, a world seeded through it;
+- ``race`` and ``storm``: booking races in the store and over HTTP;
+- ``hamlib``: Hamlib's dummy ``rotctld``/``rigctld`` daemons;
+- ``proxy``: a loopback proxy that alters one route's answers;
+- ``clocks``: clocks that jump over every wait, for the agent's logic;
+- ``problems``: seeded random scheduling problems and a brute-force optimum.
+
+Fixtures stay in the ``conftest.py`` files; these modules hold what fixtures and tests build on.
+"""
