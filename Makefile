@@ -64,6 +64,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/passes.py
 	$(PY) bench/link.py
 	$(PY) bench/api.py
+	$(PY) bench/frames.py
 	$(PY) bench/schedule.py
 	$(PY) bench/gnss.py
 	$(PY) bench/scale.py

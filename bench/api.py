@@ -23,27 +23,23 @@ import argparse
 import itertools
 import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 # The server, seeding and storm helpers are the tests' shared support (tests/support/).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.databases import bench_database
 from tests.support.race import overlapping_window
 from tests.support.served import REQUEST_TIMEOUT_S, ServedWorld, seed_world, serve
 from tests.support.storm import contact_body
@@ -57,8 +53,6 @@ LISTED_STEP_S = 1200
 BOOKED_FROM = datetime(2030, 1, 1, tzinfo=UTC)
 BOOKED_STEP_S = 600
 BOOKED_LENGTH_S = 300
-POSTGRES_MAINTENANCE_URL = os.environ.get("GROUNDSHARE_BENCH_POSTGRES_URL",
-                                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
@@ -114,24 +108,6 @@ def load(base_url: str, headers: dict[str, str], *, clients: int, duration_s: fl
     return total
 
 
-@contextmanager
-def database(backend: str, folder: Path) -> Iterator[str]:
-    """Yield the URL of a fresh database of ``backend``; a PostgreSQL one is dropped at the end."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    admin = create_engine(POSTGRES_MAINTENANCE_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool,
-                          connect_args={"connect_timeout": 3})
-    name = f"groundshare_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
 
 def store_contacts(database_url: str, world: ServedWorld, n: int) -> None:
     """Book ``n`` non-overlapping contacts on the world's antenna directly through the store."""
@@ -150,7 +126,7 @@ def store_contacts(database_url: str, world: ServedWorld, n: int) -> None:
 def run_backend(backend: str, *, seconds: float, clients: list[int], contacts: int) -> list[tuple[str, int, Cell]]:
     """Return (operation, clients, cell) for every cell on ``backend``."""
     rows = []
-    with tempfile.TemporaryDirectory() as folder, database(backend, Path(folder)) as url, \
+    with tempfile.TemporaryDirectory() as folder, bench_database(backend, Path(folder), "api") as url, \
             serve(url, Path(folder) / "server.log") as server:
         world = seed_world(server)
         store_contacts(url, world, contacts)

@@ -82,6 +82,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "schedule plan": ("server", "schedule"),
     "agent": ("agent",),
     "track": ("agent",),
+    "frames": ("agent",),
 }
 #: The extras installed one per venv; "plain" is the install without extras, "run" what ``make run`` installs.
 ONE_EXTRA = ("server", "schedule", "agent")
@@ -485,6 +486,11 @@ def run_serve_and_agent(install: Install, network: Network) -> None:
         done = _ok(agent.run("agent", "--once", "--station", "daejeon", "--api", base, "--journal",
                              str(agent.work / "agent.sqlite"), env={"GROUNDSHARE_TOKEN": network.tokens[KARI]}))
         assert "agent for daejeon stopped after 0 contacts" in done.stderr
+        # The operator pulls its satellite's frames (none received yet) from the agent's install.
+        pulled = _ok(agent.run("frames", "--satellite", "27844", "--api", base, "--format", "csv",
+                               env={"GROUNDSHARE_TOKEN": network.tokens[KARI]}))
+        assert pulled.stdout.splitlines()[0].startswith("id,") and len(pulled.stdout.splitlines()) == 1
+        assert "0 frames of" in pulled.stderr and "(NORAD 27844)" in pulled.stderr
     # Without the schedule extra the server still serves, and says what its planning runs need.
     assert "warning: POST /schedule/runs (planning runs) needs the schedule extra: pip install " \
            "'groundshare[schedule]'" in served.stderr
@@ -537,6 +543,7 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "gnss plan": run_gnss_plan,
     "serve": run_serve_and_agent,
     "agent": run_serve_and_agent,
+    "frames": run_serve_and_agent,
     "track": run_track,
 }
 GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss")
@@ -558,7 +565,7 @@ def test_every_command_and_group_answers_help_without_its_extras(plain: Install)
         assert "Usage: groundshare" in done.stdout, path
 
 
-@pytest.mark.parametrize("command", sorted(set(REAL) - {"agent"}))
+@pytest.mark.parametrize("command", sorted(set(REAL) - {"agent", "frames"}))
 def test_every_command_runs_from_the_install_with_its_extras(command: str, installs: Installs,
                                                              network: Network) -> None:
     REAL[command](installs.for_extras(NEEDS[command]), network)
@@ -580,6 +587,8 @@ REFUSED: dict[str, Callable[[Install], list[str]]] = {
                                 f"sqlite:///{i.work / 'untouched.db'}"],
     "agent": lambda i: ["agent", "--once", "--station", "daejeon", "--api", f"http://127.0.0.1:{_free_port()}",
                         "--token", "gs_untouched", "--journal", str(i.work / "untouched.sqlite")],
+    "frames": lambda i: ["frames", "--satellite", "44854", "--api", f"http://127.0.0.1:{_free_port()}",
+                         "--token", "gs_untouched"],
     "track": lambda i: ["track", "-e", str(i.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
                         str(i.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
                         "--start", "2025-11-07T00:00Z", "--speed", "120", "--rotctld", ""],

@@ -39,6 +39,8 @@ NOT_RUN = {
     "export GROUNDSHARE_TOKEN=gs_...": "a placeholder for a real token",
     "pip install 'groundshare[dask]'": "installs an extra (the dask tests cover it)",
     "dask ": "starts a Dask scheduler or workers",
+    "direwolf ": "needs a radio's audio (tests/agent/test_direwolf_chain.py runs Dire Wolf on generated audio)",
+    "groundshare frames": "needs a server and a token (tests/test_cli_frames.py runs it against one)",
     "groundshare passes --elements active.tle": "needs a Dask cluster (tests/passes/test_dask.py runs one)",
 }
 #: Volatile parts of output, replaced in both the README's lines and the printed ones.

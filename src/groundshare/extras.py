@@ -9,7 +9,9 @@ extras of ``pyproject.toml``, named here by the modules they install:
 - ``schedule``: OR-Tools' CP-SAT for ``schedule solve`` and, with ``server``, ``schedule
   plan``, ``demo load --plan-days`` and the server's planning runs;
 - ``agent``: httpx, the station agent's API client, for ``agent`` and ``track``;
-- ``dask``: Dask distributed, for ``passes --cluster``.
+- ``dask``: Dask distributed, for ``passes --cluster``;
+- ``decoders``: satnogs-decoders (AGPL-3.0), frames decoded into telemetry;
+- ``s3``: boto3, artifacts kept in an S3-compatible object store.
 
 ``require_extras`` is how a command that needs one refuses to start without it, naming
 the ``pip install`` to run.  The check looks modules up (``importlib.util.find_spec``)
@@ -28,6 +30,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "schedule": ("ortools",),
     "agent": ("httpx",),
     "dask": ("dask", "distributed"),
+    "decoders": ("satnogsdecoders",),
+    "s3": ("boto3",),
 }
 
 

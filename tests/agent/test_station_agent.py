@@ -57,10 +57,9 @@ from groundshare.store import (
 from groundshare.timeutil import format_utc, parse_utc
 from groundshare.units import HOUR_S
 from tests.support.clocks import JumpingClock, JumpingNetworkClock
-from tests.support.commands import cli
 from tests.support.hamlib import Daemon
 from tests.support.proxy import tampering_proxy
-from tests.support.served import ServedApi, network_clock, serve
+from tests.support.served import ServedApi, network_clock, serve_demo
 
 pytestmark = [pytest.mark.service, pytest.mark.hardware, pytest.mark.slow]
 
@@ -74,13 +73,8 @@ UPLINK_HZ = 145.9e6
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServedApi, dict[str, str]]]:
-    folder = tmp_path_factory.mktemp("agent")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    cli("db", "upgrade", database_url=url)
-    tokens = dict(line.split("\t") for line in cli("demo", "load", "--plan-days", "0.25",
-                                                   database_url=url).splitlines())
-    with serve(url, folder / "server.log") as server:
-        yield server, tokens
+    with serve_demo(tmp_path_factory.mktemp("agent")) as served:
+        yield served
 
 
 def _http(server: ServedApi, token: str) -> httpx.Client:

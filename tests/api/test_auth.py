@@ -39,6 +39,11 @@ ROUTES = [
     ("POST", "/schedule/runs"),
     # The dashboard's views.
     ("GET", "/clock"), ("GET", "/satellites/tracks"), ("GET", "/contacts/1/geometry"),
+    # Frames, artifacts and telemetry.
+    ("POST", "/agent/contacts/1/frames"), ("GET", "/satellites/1/frames"), ("GET", "/contacts/1/frames"),
+    ("GET", "/satellites/1/telemetry"), ("GET", "/satellites/1/frames/stream"),
+    ("PUT", "/agent/contacts/1/artifacts/pass.wav"), ("GET", "/agent/contacts/1/artifacts/pass.wav/upload"),
+    ("GET", "/contacts/1/artifacts"), ("GET", "/contacts/1/artifacts/pass.wav"),
 ]
 
 

@@ -67,6 +67,9 @@ CASE_MARGIN = 1.25
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Operations left out: an endless event stream, which the ASGI test client would read forever (its answers are
+#: tested in tests/api/test_frames.py and, on a real server, tests/service/test_frames_stream.py).
+LEFT_OUT = frozenset({"GET /satellites/{satellite_id}/frames/stream"})
 CONTACTS_FROM = datetime(2025, 11, 7, tzinfo=UTC)
 
 
@@ -136,7 +139,7 @@ def fuzz(operation: schemathesis.APIOperation, mode: schemathesis.GenerationMode
 @pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FastAPI]:
     with empty_database_url(request.param, tmp_path, "schemathesis") as url:
-        app = create_app(Settings(database_url=url))
+        app = create_app(Settings(database_url=url, artifact_storage_url=str(tmp_path / "artifacts")))
         try:
             yield app
         finally:
@@ -149,7 +152,7 @@ def test_generated_requests_get_no_server_error_and_match_the_schema(app: FastAP
     counts: Counter[str] = Counter()
     headers: dict[str, str] | None = None
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.label not in LEFT_OUT]
     assert len(operations) >= 10, [op.label for op in operations]
     max_examples = math.ceil(CASE_MARGIN * MIN_CASES[backend] / (len(MODES) * len(operations)))
 

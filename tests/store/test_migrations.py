@@ -265,3 +265,52 @@ def test_upgrade_to_0005_renames_the_antennas_g_over_t_keeping_its_values(empty_
             assert has_guards(connection)
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0006_adds_frames_and_artifacts_keeping_the_contacts(empty_url: str) -> None:
+    from alembic import command
+
+    from groundshare.store import Frame, IncomingFrame, ingest_frames
+    from groundshare.store.migrate import alembic_config
+
+    engine = create_engine_for(empty_url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0005")
+            connection.commit()
+        assert "frame" not in inspect(engine).get_table_names()
+        start = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'KASA', 'agency', "
+                "'2025-11-01 00:00:00+00:00')",
+                "INSERT INTO station (id, org_id, name, lat_deg, lon_deg, alt_m, min_elevation_deg, created_at) "
+                "VALUES (1, 1, 'daejeon-1', 36.4, 127.4, 80, 5, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO antenna (id, station_id, name, band, setup_s, turnaround_s, created_at) "
+                "VALUES (1, 1, 'uhf', 'uhf', 30, 0, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+            ):
+                connection.exec_driver_sql(sql)
+        # The contact table as it was at 0005 (no frames_received), so the new column's value is not sent.
+        at_0005 = table("contact", *[column(c.name, c.type) for c in Contact.__table__.columns
+                                     if c.name != "frames_received"])
+        with session_scope(make_session_factory(engine)) as session:
+            session.execute(at_0005.insert().values(
+                id=1, antenna_id=1, satellite_id=1, org_id=1, start_time=start, end_time=start + timedelta(minutes=10),
+                busy_until=start + timedelta(minutes=10), status="completed", snapshot={}, bytes_received=4096,
+                notes="ok", created_at=start, uplink=False))
+        assert upgrade(empty_url) == head()
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            contact = session.get(Contact, 1)
+            assert (contact.bytes_received, contact.frames_received) == (4096, None)
+            assert session.get(Satellite, 1).decoder is None
+            result = ingest_frames(session, contact, [IncomingFrame(start, b"\x8a\xa6 beacon")])
+            assert session.get(Frame, result.new_frame_ids[0]).size_bytes == 9
+        with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()

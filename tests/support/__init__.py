@@ -6,6 +6,7 @@
 - ``worlds``: the seeded networks of the store and API tests;
 - ``commands``: ``groundshare`` run in a subprocess or in-process;
 - ``served``: ``groundshare serve`` as a real process, its network clock, a world seeded through it;
+- ``dashboard``: the served demo network in headless Chromium, and what goes wrong in the page;
 - ``race`` and ``storm``: booking races in the store and over HTTP;
 - ``hamlib``: Hamlib's dummy ``rotctld``/``rigctld`` daemons;
 - ``proxy``: a loopback proxy that alters one route's answers;

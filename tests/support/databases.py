@@ -161,3 +161,26 @@ def clear_tables(engine: Engine) -> None:
         else:
             for table in tables:
                 connection.exec_driver_sql(f"DELETE FROM {table}")
+
+
+#: The PostgreSQL server the benches make their databases on (``GROUNDSHARE_BENCH_POSTGRES_URL`` to change it).
+BENCH_POSTGRES_URL = os.environ.get("GROUNDSHARE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def bench_database(backend: str, folder: Path, label: str) -> Iterator[str]:
+    """Yield the URL of a fresh database of ``backend`` for a bench; a PostgreSQL one is dropped at the end."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    admin = create_engine(BENCH_POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool,
+                          connect_args={"connect_timeout": 3})
+    name = f"groundshare_bench_{label}_{os.getpid()}_{secrets.token_hex(4)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(BENCH_POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

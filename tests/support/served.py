@@ -113,6 +113,17 @@ def serve(database_url: str, log_path: Path) -> Iterator[ServedApi]:
         server.stop()
 
 
+@contextmanager
+def serve_demo(folder: Path, *, plan_days: float = 0.25) -> Iterator[tuple[ServedApi, dict[str, str]]]:
+    """Yield a server on a fresh demo network (SQLite in ``folder``, ``plan_days`` planned) and its tokens by org."""
+    url = f"sqlite:///{folder / 'demo.db'}"
+    cli("db", "upgrade", database_url=url)
+    tokens = dict(line.split("\t") for line in cli("demo", "load", "--plan-days", f"{plan_days:g}",
+                                                   database_url=url).splitlines())
+    with serve(url, folder / "server.log") as server:
+        yield server, tokens
+
+
 def set_clock(database_url: str, network_at: datetime) -> None:
     """Anchor the served network's clock at ``network_at`` (as the demo's is), so the race's days are ahead."""
     with network_clock(database_url, network_at, restore=False):

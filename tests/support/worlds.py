@@ -94,7 +94,8 @@ def make_network(factory: sessionmaker[Session]) -> Network:
 def app_on(backend: str, folder: Path) -> Iterator[FastAPI]:
     """Yield the API application on a fresh database of ``backend`` (``databases.empty_database_url``)."""
     with empty_database_url(backend, folder, "api") as url:
-        app = create_app(Settings(database_url=url))
+        # Artifacts in the test's own folder, never in the working folder (PostgreSQL's default).
+        app = create_app(Settings(database_url=url, artifact_storage_url=str(folder / "artifacts")))
         try:
             yield app
         finally:

@@ -10,140 +10,36 @@ the browser logged no error and no request failed.  Screenshots go to
 
 The browser is Debian's Chromium at ``/usr/bin/chromium`` (``.ci/run`` installs it),
 driven by Playwright; Playwright's own browser downloads are never used.  Without it
-the tests are skipped with the reason, except in CI, where they fail.
+the tests are skipped with the reason, except in CI, where they fail.  The server, the
+browser and the watched page are the fixtures of ``conftest.py``, built on
+``tests/support/dashboard.py``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.commands import cli
-from tests.support.environment import unavailable
-from tests.support.served import ServedApi, network_clock, serve
+from tests.support.dashboard import (
+    ORG_A,
+    ORG_B,
+    PHONE,
+    WAIT_MS,
+    DemoServer,
+    all_rows,
+    artifacts_dir,
+    day_start,
+    iso,
+    sign_in,
+)
+from tests.support.served import network_clock
 
 pytestmark = [pytest.mark.service, pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = Path("/usr/bin/chromium")
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-WAIT_MS = 20_000  # the longest any page may take to draw (tracks and geometry are computed on request)
-
-ORG_A = "Korea Aerospace Research Institute (KARI)"
-ORG_B = "Agencia Espacial Mexicana (AEM)"
-
-
-def artifacts_dir() -> Path:
-    folder = Path(os.environ.get("GROUNDSHARE_TEST_ARTIFACTS") or REPO_ROOT / "build" / "test-artifacts" / "web")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium chromium-driver; "
-                    ".ci/run does) to run the dashboard tests", what="the dashboard tests")
-    return CHROMIUM
-
-
-@dataclass
-class DemoServer:
-    """The served demo network and each organisation's admin token."""
-
-    server: ServedApi
-    tokens: dict[str, str]
-
-    def api(self, org: str) -> httpx.Client:
-        return httpx.Client(base_url=self.server.base_url, headers={"Authorization": f"Bearer {self.tokens[org]}"},
-                            timeout=60.0)
-
-
-@pytest.fixture(scope="module")
-def demo(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    folder = tmp_path_factory.mktemp("web")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    cli("db", "upgrade", database_url=url)
-    tokens = dict(line.split("\t") for line in cli("demo", "load", "--plan-days", "1", database_url=url).splitlines())
-    with serve(url, folder / "server.log") as server:
-        yield DemoServer(server, tokens)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@dataclass
-class Problems:
-    """What went wrong in the browser: console errors, page errors, failed or refused requests."""
-
-    seen: list[str] = field(default_factory=list)
-
-    def watch(self, page: Any) -> None:
-        page.on("console", lambda m: m.type == "error" and self.seen.append(f"console error: {m.text}"))
-        page.on("pageerror", lambda e: self.seen.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.seen.append(f"request failed: {r.method} {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400
-                and self.seen.append(f"HTTP {r.status}: {r.request.method} {r.url}"))
-
-
-@pytest.fixture
-def page(browser: Any, demo: DemoServer) -> Iterator[Any]:
-    """A fresh browser context (empty sessionStorage) at desktop size; fails the test on any browser problem."""
-    context = browser.new_context(viewport=DESKTOP, base_url=demo.server.base_url)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    problems = Problems()
-    problems.watch(page)
-    yield page
-    seen = list(problems.seen)
-    context.close()
-    assert seen == [], "the browser reported problems:\n" + "\n".join(seen)
-
-
-def sign_in(page: Any, token: str, org: str) -> None:
-    if "#/signin" not in page.url:
-        page.goto("/")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("#map-svg .satellite-marker")
-    assert org in page.locator("#org-name").inner_text()
-
-
-def day_start(text: str) -> datetime:
-    now = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return datetime(now.year, now.month, now.day, tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def all_rows(client: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    while True:
-        response = client.get(path, params={**params, "limit": 500, "offset": len(rows)})
-        response.raise_for_status()
-        body = response.json()
-        rows.extend(body["data"])
-        if not body["data"] or len(rows) >= body["count"]:
-            return rows
 
 
 def give_link_parameters(demo: DemoServer, contact: dict[str, Any]) -> None:

@@ -12,6 +12,9 @@
   (``MAX_SCHEDULE_CONTACTS``); each contact a typed ``contact.ScheduledContact``;
 - ``execution``: ``PassExecutor``, one pass on the hardware (also behind ``groundshare
   track``), and the ``Execution`` it reports;
+- ``capture``: frames read from the station's TNC over KISS TCP during a contact, journalled
+  before anything else, and the uploader that sends frames and artifacts home;
+- ``recording``: the station's capture command (a recording) run from AOS to LOS;
 - ``identity``: the agent's id, stable for a machine and a journal (the lease's holder);
 - ``runner``: ``StationAgent`` (schedule, lease, clock check, execution, reports) and
   ``run_agent``.

@@ -1,4 +1,4 @@
-"""The agent's side of the REST API: its station, its schedule, its lease, its reports.
+"""The agent's side of the REST API: its station, its schedule, its lease, its reports, its data.
 
 ``AgentApi`` wraps the few routes the agent uses (``/orgs/me``, ``/stations``,
 ``/clock``, ``/agent/...``) with one ``httpx.Client``. Errors come back as three kinds:
@@ -9,6 +9,14 @@ is not one the agent can use (not JSON, not the expected shape, or larger than
 answer (the request itself is wrong or no longer allowed: retrying will not help), with
 the API's own message.
 
+Data goes up through three routes: ``upload_frames`` (``POST /agent/contacts/{id}/frames``,
+at most ``MAX_FRAMES_PER_BATCH`` frames, each as ``received_at`` and ``payload_hex``),
+``upload_artifact_chunk`` (``PUT /agent/contacts/{id}/artifacts/{name}``, the raw bytes of
+one chunk with the whole file's SHA-256 in ``X-Content-SHA256`` and, for a part of a
+file, ``Content-Range: bytes START-END/TOTAL``) and ``artifact_upload_state`` (``GET
+.../upload?sha256=``: where an interrupted upload resumes).  One ``AgentApi`` may be used
+from several threads (an ``httpx.Client`` may be shared between threads).
+
 The token travels in a header of every request: ``plain_http_warning`` says so when the
 URL is ``http://`` to anything but a loopback address.
 """
@@ -18,10 +26,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -36,6 +45,9 @@ REQUEST_TIMEOUT_S = 10.0
 #: Largest answer the agent reads (bytes): a schedule of ``MAX_SCHEDULE_CONTACTS`` contacts, each with its
 #: element set (about 1.5 kB), is under 8 MiB.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: Most frames one ``POST /agent/contacts/{id}/frames`` carries (the API takes up to 1,000; smaller batches
+#: keep each request under about 70 kB and a lost answer cheap to repeat).
+MAX_FRAMES_PER_BATCH = 100
 
 
 class ApiUnreachableError(GroundshareError):
@@ -105,6 +117,58 @@ class ServerClock:
         days = abs(self.offset_s) / DAY_S
         amount = f"{days:.1f} days" if days >= 1 else f"{abs(self.offset_s):.0f} s"
         return f"shifted {amount} {'behind' if self.offset_s < 0 else 'ahead of'} the wall clock"
+
+
+@dataclass(frozen=True)
+class FrameUploadResult:
+    """The API's answer to a batch of frames: how many it took, how many were new to the network, and so on."""
+
+    accepted: int
+    new: int
+    duplicates: int
+    outside_window: int = 0
+
+    @classmethod
+    def from_json(cls, body: Any) -> FrameUploadResult:
+        counts: dict[str, int] = {}
+        for name in ("accepted", "new", "duplicates", "outside_window"):
+            value = body.get(name, 0 if name == "outside_window" else None) if isinstance(body, dict) else None
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ApiResponseError(f"POST .../frames: {name} must be a count, got {value!r}")
+            counts[name] = value
+        return cls(**counts)
+
+
+@dataclass(frozen=True)
+class ArtifactProgress:
+    """How much of an artifact the API holds: ``received_bytes`` of ``total_bytes``, and whether it is stored.
+
+    ``total_bytes`` is None when no upload of it has begun.
+    """
+
+    received_bytes: int
+    total_bytes: int | None
+    complete: bool
+
+    @classmethod
+    def from_json(cls, body: Any, *, what: str, total_bytes: int | None = None) -> ArtifactProgress:
+        """Read a 202 ``{received_bytes, total_bytes}``, a 201 artifact ``{size_bytes, ...}`` or an upload state."""
+        if not isinstance(body, dict):
+            raise ApiResponseError(f"{what} answered {type(body).__name__}, not a JSON object")
+        if "size_bytes" in body and "received_bytes" not in body:  # the stored artifact
+            size = body["size_bytes"]
+            body = {"received_bytes": size, "total_bytes": size, "complete": True}
+        received = body.get("received_bytes")
+        total = body.get("total_bytes", total_bytes)
+        for name, value, optional in (("received_bytes", received, False), ("total_bytes", total, True)):
+            if optional and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ApiResponseError(f"{what}: {name} must be a number of bytes, got {value!r}")
+        complete = body.get("complete", False)
+        if not isinstance(complete, bool):
+            raise ApiResponseError(f"{what}: complete must be true or false, got {complete!r}")
+        return cls(received, total, complete)
 
 
 def check_api_url(base_url: str) -> str:
@@ -258,3 +322,32 @@ class AgentApi:
     def report(self, contact_id: int, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send a ``start`` or ``outcome`` report of a contact."""
         return self._call("POST", f"/agent/contacts/{contact_id}/{kind}", json=body)
+
+    def upload_frames(self, contact_id: int, frames: Sequence[tuple[datetime | str, bytes]]) -> FrameUploadResult:
+        """Send ``(received_at, payload)`` frames of a contact (at most ``MAX_FRAMES_PER_BATCH``)."""
+        if len(frames) > MAX_FRAMES_PER_BATCH:
+            raise InvalidInputError(f"a batch holds at most {MAX_FRAMES_PER_BATCH} frames, got {len(frames)}",
+                                    loc=("frames",))
+        body = {"frames": [{"received_at": when if isinstance(when, str) else format_utc(when),
+                            "payload_hex": bytes(payload).hex()} for when, payload in frames]}
+        return FrameUploadResult.from_json(self._call("POST", f"/agent/contacts/{contact_id}/frames", json=body))
+
+    def upload_artifact_chunk(self, contact_id: int, name: str, *, sha256: str, data: bytes, offset: int,
+                              total_bytes: int) -> ArtifactProgress:
+        """Send ``data``, the bytes of artifact ``name`` from ``offset`` on, of a file of ``total_bytes``.
+
+        The whole file in one chunk goes without ``Content-Range``. ``ApiRefusedError`` 409 when
+        the API expected another offset (ask ``artifact_upload_state``), 422 when the file's
+        bytes do not have ``sha256`` (nothing is stored).
+        """
+        path = f"/agent/contacts/{contact_id}/artifacts/{quote(name, safe='')}"
+        headers = {"X-Content-SHA256": sha256, "Content-Type": "application/octet-stream"}
+        if offset != 0 or len(data) != total_bytes:
+            headers["Content-Range"] = f"bytes {offset}-{offset + len(data) - 1}/{total_bytes}"
+        body = self._call("PUT", path, content=bytes(data), headers=headers)
+        return ArtifactProgress.from_json(body, what=f"PUT {path}", total_bytes=total_bytes)
+
+    def artifact_upload_state(self, contact_id: int, name: str, sha256: str) -> ArtifactProgress:
+        """Return how much of artifact ``name`` (with ``sha256``) the API holds: where to resume."""
+        path = f"/agent/contacts/{contact_id}/artifacts/{quote(name, safe='')}/upload"
+        return ArtifactProgress.from_json(self._call("GET", path, params={"sha256": sha256}), what=f"GET {path}")

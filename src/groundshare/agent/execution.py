@@ -87,6 +87,10 @@ class Execution:
     notes: list[str] = field(default_factory=list)
     fatal: str | None = None
     clock_offset_s: float | None = None
+    #: Frames captured from the TNC (None: no frame capture for this contact) and the bytes received: frame
+    #: payloads plus the capture command's files (``agent.capture``, ``agent.recording``).
+    frames_received: int | None = None
+    bytes_received: int = 0
 
     @classmethod
     def not_executed(cls, contact_id: int, reason: str, *, at: datetime,
@@ -126,10 +130,13 @@ class Execution:
                      "positions_refused": self.positions_refused, "frequency_commands": self.frequency_commands,
                      "reconnects": self.reconnects, "failures": list(self.failures), "agent_id": agent_id,
                      "clock_offset_s": _rounded(self.clock_offset_s)}
-        return {"status": self.status, "bytes_received": 0, "notes": notes[:10_000],
+        body = {"status": self.status, "bytes_received": self.bytes_received, "notes": notes[:10_000],
                 "started_at": format_utc(self.started_at) if self.started_at else None,
                 "finished_at": format_utc(self.finished_at) if self.finished_at else None,
                 "execution": {k: v for k, v in execution.items() if v is not None}}
+        if self.frames_received is not None:
+            body["frames_received"] = self.frames_received
+        return body
 
 
 def contact_lead_s(contact: ScheduledContact, *, margin_s: float = PRE_POSITION_MARGIN_S) -> float:

@@ -13,7 +13,19 @@ once), so that an API outage or a restart of the agent loses nothing:
 - ``reports``: the ``start`` and ``outcome`` reports to send, in order, each with
   ``sent`` set once the API has taken it, so that a report is never sent twice after it
   was acknowledged (the API also accepts an identical report again, in case the
-  acknowledgement itself was lost).
+  acknowledgement itself was lost);
+- ``frames``: every frame captured from the TNC (``agent.capture``), written the moment
+  it is read and before anything else is done with it, with ``uploaded`` set once the
+  API has taken it (1), or settled with the reason when the API refused it for good
+  (-1; the frame stays here). The API keeps a frame once per contact however often it
+  is sent, so a batch sent again after a crash changes nothing there;
+- ``artifacts``: the files a capture command left for a contact (``agent.recording``),
+  each with its SHA-256 and size as found after LOS and how many of its bytes the API
+  has taken (``uploaded_bytes``), ``done`` once stored (1) or refused for good (-1).
+
+The capture thread writes frames while the agent's main thread executes the pass, and
+an upload thread reads them: the journal is one connection behind one lock, every
+method a short local transaction, so the threads take turns (never for a network call).
 
 The journal is also the agent's lock: ``Journal.open`` takes an exclusive ``flock`` on
 ``<file>.lock``, so a second agent started on the same machine for the same station
@@ -27,12 +39,16 @@ each stored as its ``to_json()``.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from groundshare.agent.client import ApiResponseError, ServerClock
 from groundshare.contact import JsonFields, ScheduledContact, StationSnapshot
@@ -59,7 +75,67 @@ CREATE TABLE IF NOT EXISTS reports (
     last_error TEXT,
     UNIQUE (contact_id, kind)
 );
+CREATE TABLE IF NOT EXISTS frames (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    contact_id INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    uploaded INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS frames_unsent ON frames (uploaded, seq);
+CREATE INDEX IF NOT EXISTS frames_contact ON frames (contact_id, seq);
+CREATE TABLE IF NOT EXISTS artifacts (
+    contact_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    uploaded_bytes INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (contact_id, name)
+);
 """
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[P, R]) -> Callable[P, R]:
+    """Run ``method`` holding the journal's lock (the capture, upload and main threads share one connection)."""
+
+    @functools.wraps(method)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return locked
+
+
+@dataclass(frozen=True)
+class JournalFrame:
+    """A frame as the journal keeps it: its ``seq`` (order of capture), contact, reception time and bytes."""
+
+    seq: int
+    contact_id: int
+    received_at: str  # ISO 8601 UTC, as sent to the API
+    payload: bytes
+    uploaded: int = 0
+
+
+@dataclass(frozen=True)
+class JournalArtifact:
+    """A file of a contact to upload: its artifact ``name``, where it is, its SHA-256 and size, what was taken."""
+
+    contact_id: int
+    name: str
+    path: str
+    sha256: str
+    size: int
+    uploaded_bytes: int = 0
+    done: int = 0
+    last_error: str | None = None
 
 
 class Journal:
@@ -69,6 +145,7 @@ class Journal:
         self.path = path
         self._db = db
         self._lock_fd = lock_fd
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Journal:
@@ -86,10 +163,11 @@ class Journal:
                                 "on this machine; stop it first (two agents must never drive one antenna)") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"agent pid {os.getpid()}".encode(), 0)
-        db = sqlite3.connect(path, isolation_level=None)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.executescript(SCHEMA)
         return cls(path, db, fd)
 
+    @_locked
     def close(self) -> None:
         self._db.close()
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -103,9 +181,11 @@ class Journal:
 
     # The station.
 
+    @_locked
     def save_station(self, station: StationSnapshot) -> None:
         self._db.execute("INSERT OR REPLACE INTO station (id, body) VALUES (1, ?)", (json.dumps(station.to_json()),))
 
+    @_locked
     def station(self) -> StationSnapshot | None:
         """Return the station as the API last described it (None before the agent has seen it)."""
         row = self._db.execute("SELECT body FROM station WHERE id = 1").fetchone()
@@ -118,9 +198,11 @@ class Journal:
 
     # The network's clock.
 
+    @_locked
     def save_clock(self, clock: ServerClock) -> None:
         self._db.execute("INSERT OR REPLACE INTO clock (id, body) VALUES (1, ?)", (json.dumps(clock.to_json()),))
 
+    @_locked
     def clock(self) -> ServerClock | None:
         """Return the network's clock as the server last told it (None if never, or not readable)."""
         row = self._db.execute("SELECT body FROM clock WHERE id = 1").fetchone()
@@ -131,6 +213,7 @@ class Journal:
 
     # Contacts.
 
+    @_locked
     def merge_schedule(self, contacts: list[ScheduledContact], start: datetime, end: datetime) -> tuple[int, int]:
         """Store the API's schedule over ``[start, end)``; return (new, dropped) counts.
 
@@ -161,6 +244,7 @@ class Journal:
             raise
         return len(listed - known), dropped
 
+    @_locked
     def pending(self, after: datetime) -> list[ScheduledContact]:
         """Return the pending contacts that end after ``after``, in start order.
 
@@ -179,6 +263,7 @@ class Journal:
                                        "unsent reports are in its reports table)") from None
         return contacts
 
+    @_locked
     def reject(self, contact_id: int, body: Any) -> bool:
         """Mark a contact the API listed malformed ``rejected``; return False if it was already done or rejected."""
         if self.state(contact_id) in ("done", "rejected"):
@@ -188,44 +273,146 @@ class Journal:
                          (contact_id, _bounded_json(body)))
         return True
 
+    @_locked
     def states(self) -> dict[str, int]:
         """Return how many contacts the journal holds in each state."""
         return dict(self._db.execute("SELECT state, count(*) FROM contacts GROUP BY state").fetchall())
 
+    @_locked
     def state(self, contact_id: int) -> str | None:
         row = self._db.execute("SELECT state FROM contacts WHERE contact_id = ?", (contact_id,)).fetchone()
         return row[0] if row else None
 
+    @_locked
     def mark(self, contact_id: int, state: str) -> None:
         self._db.execute("UPDATE contacts SET state = ? WHERE contact_id = ?", (state, contact_id))
 
     # Reports.
 
+    @_locked
     def queue_report(self, contact_id: int, kind: str, body: dict[str, Any]) -> None:
         """Queue a ``start`` or ``outcome`` report (a second one of the same kind is ignored)."""
         self._db.execute("INSERT OR IGNORE INTO reports (contact_id, kind, body) VALUES (?, ?, ?)",
                          (contact_id, kind, json.dumps(body)))
 
+    @_locked
     def unsent_reports(self) -> list[tuple[int, int, str, dict[str, Any]]]:
         """Return ``(seq, contact_id, kind, body)`` of the reports not yet taken by the API, oldest first."""
         rows = self._db.execute("SELECT seq, contact_id, kind, body FROM reports WHERE sent = 0 ORDER BY seq")
         return [(seq, contact_id, kind, json.loads(body)) for seq, contact_id, kind, body in rows.fetchall()]
 
+    @_locked
     def report_sent(self, seq: int) -> None:
         self._db.execute("UPDATE reports SET sent = 1, attempts = attempts + 1, last_error = NULL WHERE seq = ?",
                          (seq,))
 
+    @_locked
     def report_failed(self, seq: int, error: str, *, give_up: bool = False) -> None:
         """Record a failed send; ``give_up`` marks it settled (the API refused it for good) with the reason."""
         self._db.execute("UPDATE reports SET attempts = attempts + 1, last_error = ?, sent = ? WHERE seq = ?",
                          (error, -1 if give_up else 0, seq))
 
+    @_locked
     def reports(self, contact_id: int) -> list[dict[str, Any]]:
         """Return every report of a contact with its sending state (for people and tests)."""
         rows = self._db.execute("SELECT kind, body, sent, attempts, last_error FROM reports WHERE contact_id = ? "
                                 "ORDER BY seq", (contact_id,)).fetchall()
         return [{"kind": k, "body": json.loads(b), "sent": s, "attempts": a, "last_error": e}
                 for k, b, s, a, e in rows]
+
+    # Frames.
+
+    @_locked
+    def add_frames(self, contact_id: int, frames: Sequence[tuple[datetime, bytes]]) -> None:
+        """Keep ``(received_at, payload)`` frames of a contact, all or none, committed before this returns."""
+        if not frames:
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("INSERT INTO frames (contact_id, received_at, payload) VALUES (?, ?, ?)",
+                                 [(contact_id, format_utc(when), bytes(payload)) for when, payload in frames])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @_locked
+    def unsent_frames(self, limit: int = 100) -> list[JournalFrame]:
+        """Return up to ``limit`` frames not yet taken by the API, of one contact (the oldest's), in capture order."""
+        first = self._db.execute("SELECT contact_id FROM frames WHERE uploaded = 0 ORDER BY seq LIMIT 1").fetchone()
+        if first is None:
+            return []
+        rows = self._db.execute("SELECT seq, contact_id, received_at, payload FROM frames WHERE uploaded = 0 AND "
+                                "contact_id = ? ORDER BY seq LIMIT ?", (first[0], limit)).fetchall()
+        return [JournalFrame(seq, contact_id, received_at, bytes(payload))
+                for seq, contact_id, received_at, payload in rows]
+
+    @_locked
+    def frames_uploaded(self, seqs: Sequence[int], *, error: str | None = None) -> None:
+        """Mark frames taken by the API; with ``error``, settled as refused for good (kept here with the reason)."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("UPDATE frames SET uploaded = ?, last_error = ? WHERE seq = ?",
+                                 [(-1 if error else 1, error, seq) for seq in seqs])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @_locked
+    def unsent_frame_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM frames WHERE uploaded = 0").fetchone()[0]
+
+    @_locked
+    def frame_counts(self, contact_id: int) -> tuple[int, int]:
+        """Return how many frames of the contact were captured and their bytes."""
+        frames, size = self._db.execute("SELECT count(*), coalesce(sum(length(payload)), 0) FROM frames "
+                                        "WHERE contact_id = ?", (contact_id,)).fetchone()
+        return int(frames), int(size)
+
+    @_locked
+    def frames(self, contact_id: int) -> list[JournalFrame]:
+        """Return every frame of a contact with its upload state, in capture order (for people and tests)."""
+        rows = self._db.execute("SELECT seq, contact_id, received_at, payload, uploaded FROM frames "
+                                "WHERE contact_id = ? ORDER BY seq", (contact_id,)).fetchall()
+        return [JournalFrame(seq, cid, at, bytes(payload), uploaded) for seq, cid, at, payload, uploaded in rows]
+
+    # Artifacts.
+
+    @_locked
+    def add_artifact(self, contact_id: int, name: str, path: str, sha256: str, size: int) -> bool:
+        """Keep a file to upload as artifact ``name`` of the contact; False if that name is already kept."""
+        cursor = self._db.execute("INSERT OR IGNORE INTO artifacts (contact_id, name, path, sha256, size) "
+                                  "VALUES (?, ?, ?, ?, ?)", (contact_id, name, path, sha256, size))
+        return cursor.rowcount == 1
+
+    @_locked
+    def artifacts(self, contact_id: int | None = None, *, pending: bool = False) -> list[JournalArtifact]:
+        """Return the artifacts of a contact (or of all), only those still to upload with ``pending``."""
+        where, args = [], []
+        if contact_id is not None:
+            where.append("contact_id = ?")
+            args.append(contact_id)
+        if pending:
+            where.append("done = 0")
+        rows = self._db.execute("SELECT contact_id, name, path, sha256, size, uploaded_bytes, done, last_error "
+                                f"FROM artifacts {'WHERE ' + ' AND '.join(where) if where else ''} "
+                                "ORDER BY contact_id, name", args).fetchall()
+        return [JournalArtifact(*row) for row in rows]
+
+    @_locked
+    def artifact_progress(self, contact_id: int, name: str, uploaded_bytes: int, *, done: int = 0,
+                          error: str | None = None) -> None:
+        """Record how many bytes of an artifact the API has taken; ``done`` 1 when stored, -1 refused (``error``)."""
+        self._db.execute("UPDATE artifacts SET uploaded_bytes = ?, done = ?, last_error = ? WHERE contact_id = ? "
+                         "AND name = ?", (uploaded_bytes, done, error, contact_id, name))
+
+    @_locked
+    def artifact_counts(self, contact_id: int) -> tuple[int, int]:
+        """Return how many files the contact's capture command left and their bytes."""
+        files, size = self._db.execute("SELECT count(*), coalesce(sum(size), 0) FROM artifacts WHERE contact_id = ?",
+                                       (contact_id,)).fetchone()
+        return int(files), int(size)
 
 
 def _bounded_json(value: Any, limit: int = 100_000) -> str:

@@ -23,8 +23,14 @@
    ``flush_reports`` sends what the journal holds, in order.
 3. ``execute``: one contact on the hardware, by ``agent.execution.PassExecutor`` (pointing
    and Doppler tables before AOS, positions and frequencies by the clock, park at LOS);
-   its outcome (times, pointing error, commands, failures with reasons) goes to the
-   journal, then to the API.
+   with ``CaptureOptions``, frames from the station's TNC over KISS TCP go to the journal
+   from AOS minus the lead to LOS plus the tail, and the capture command runs from AOS
+   (``agent.capture``, ``agent.recording``); its outcome (times, pointing error,
+   commands, frames and bytes received, failures with reasons) goes to the journal,
+   then to the API.
+4. Captured data goes up in the background (``agent.capture.DataUploader``): frames in
+   batches during and after the pass, then the capture command's files, resumably;
+   whatever an outage or a restart left in the journal is sent once the API answers.
 
 With nothing to execute the agent says why (``idle_reason``): the window it asked for
 and by which clock, whether the API's schedule for it was empty or could not be had, and
@@ -44,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from groundshare.agent.capture import CaptureOptions, ContactCapture, DataUploader
 from groundshare.agent.client import (
     AgentApi,
     ApiRefusedError,
@@ -88,7 +95,7 @@ class StationAgent:
     def __init__(self, station_name: str, journal: Journal, *, api: AgentApi | None, rotator: Rotator | None,
                  rig: Rig | None, clock: Clock | None = None, options: AgentOptions | None = None,
                  agent_id: str | None = None, system_now: Callable[[], datetime] | None = None,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, capture: CaptureOptions | None = None) -> None:
         self.station_name = station_name
         self.journal = journal
         self.api = api
@@ -109,6 +116,8 @@ class StationAgent:
         self._synced = -math.inf
         self._said: set[str] = set()
         self._idle_said = False
+        self.capture = capture or CaptureOptions()
+        self.uploader = DataUploader(journal, lambda: self.api, log=log, interval_s=self.capture.upload_interval_s)
 
     # Start, stop, the lease and the clock.
 
@@ -138,9 +147,17 @@ class StationAgent:
         except ClockOffsetError:
             self.stop()  # an agent that refuses to run must not keep others off the station
             raise
+        if self.api is not None and (self.capture.enabled or self.journal.unsent_frame_count()
+                                     or self.journal.artifacts(pending=True)):
+            self.uploader.start()  # it sends at once what a previous run left in the journal
 
     def stop(self) -> None:
-        """Release the station's lease (best effort) and park the antenna."""
+        """Stop the data uploader (sending the frames left, best effort) and release the station's lease."""
+        self.uploader.stop()
+        try:
+            self.uploader.flush_frames()
+        except GroundshareError as exc:
+            self.log(f"warning: captured frames kept for the next run: {exc}")
         if self.api is not None and self.station is not None:
             try:
                 self.api.release_lease(self.station.id, self.agent_id)
@@ -392,31 +409,58 @@ class StationAgent:
                             f"{self.options.max_clock_offset_s:g} s allowed", at=self.clock.now(),
                 clock_offset_s=self.clock_offset_s)
         else:
+            capture = (ContactCapture(contact, self.capture, journal=self.journal, clock=self.clock,
+                                      lead_s=self.lead_s(contact), log=self.log, on_frames=self.uploader.wake)
+                       if self.capture.enabled else None)
+            at_aos: list[datetime] = []
+
             def started(when: datetime) -> None:
+                at_aos.append(when)
+                if capture is not None:
+                    capture.at_aos()  # the capture command first: a report must not delay the recording
                 self.journal.queue_report(contact_id, "start", {"started_at": format_utc(when)})
                 self.flush_reports()
 
+            if capture is not None:
+                capture.begin()
             try:
                 run = self.executor().run(contact, on_start=started)
             except GroundshareError as exc:  # a contact the executor cannot use fails alone, with the reason
                 run = Execution.not_executed(contact_id, str(exc), at=self.clock.now())
+            finally:
+                if capture is not None and not at_aos:
+                    capture.finish(Execution(contact_id), wait=False)  # never began: stop listening at once
+            if capture is not None and at_aos:
+                capture.finish(run)
             run.clock_offset_s = self.clock_offset_s
         if run.fatal:
             self.log(f"contact {contact_id} failed: {run.fatal}")
         self.journal.queue_report(contact_id, "outcome", run.outcome(self.agent_id))
         self.journal.mark(contact_id, "done")
+        self.uploader.wake()
         return run
+
+    def flush_data(self) -> tuple[int, int]:
+        """Send every captured frame, then every capture file, now; return (frames taken, files stored)."""
+        return self.uploader.flush()
 
 
 def run_agent(station_name: str, *, api: AgentApi, journal: Journal, rotator: Rotator | None, rig: Rig | None,
               clock: Clock | None = None, options: AgentOptions | None = None, once: bool = False,
-              until: datetime | None = None, log: Callable[[str], None] = print) -> int:
-    """Start an agent for ``station_name``, run it, release its lease; return the contacts executed."""
+              until: datetime | None = None, log: Callable[[str], None] = print,
+              capture: CaptureOptions | None = None) -> int:
+    """Start an agent for ``station_name``, run it, release its lease; return the contacts executed.
+
+    With ``once``, the files of the contact's capture command are uploaded before it returns.
+    """
     agent = StationAgent(station_name, journal, api=api, rotator=rotator, rig=rig, clock=clock, options=options,
-                         log=log)
+                         log=log, capture=capture)
     agent.start()
     try:
-        return agent.run(once=once, until=until)
+        done = agent.run(once=once, until=until)
+        if once:
+            agent.flush_data()
+        return done
     finally:
         agent.flush_reports()
         agent.stop()

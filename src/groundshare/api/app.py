@@ -17,9 +17,11 @@ from groundshare.api.errors import ERROR_RESPONSES, install_error_handlers
 from groundshare.api.limits import install_request_gate, use_threaded_json
 from groundshare.api.routes import (
     agent,
+    artifacts,
     clock,
     contacts,
     exports,
+    frames,
     ledger,
     orgs,
     policies,
@@ -30,7 +32,14 @@ from groundshare.api.routes import (
     tokens,
 )
 from groundshare.api.settings import Settings
-from groundshare.store import create_engine_for, init_db, make_session_factory
+from groundshare.store import (
+    create_engine_for,
+    default_storage_url,
+    init_db,
+    make_session_factory,
+    staging_dir_for,
+    storage_from_url,
+)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -56,9 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.planning_gate = schedule.PlanningGate(settings.max_concurrent_plan_runs)
+    frames.check_frame_window(settings.frame_window_s)
+    app.state.frame_streams = frames.FrameStreams(settings.max_frame_streams_per_org)
+    # Artifacts: a folder beside the SQLite file (or ./groundshare-artifacts), or what artifact_storage_url names.
+    app.state.artifact_storage = storage_from_url(settings.artifact_storage_url
+                                                  or default_storage_url(settings.database_url))
+    app.state.artifact_staging_dir = staging_dir_for(app.state.artifact_storage)
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
-                                            schedule, agent, ledger, exports, clock)]
+                                            schedule, agent, frames, artifacts, ledger, exports, clock)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -5,8 +5,13 @@
 - antennas: its own, and those shared with it;
 - satellites: its own, and every public one;
 - contacts: those it booked, and those booked on its own antennas;
+- what a contact received (frames, artifacts): contacts on its own antennas, of
+  satellites it operates, and of public satellites (``data_contacts``);
 - sharing policies: those it granted, and those granted to it;
 - contact requests and API tokens: its own only.
+
+A contact's station agent (``own_contact``) is the antenna owner's: a contact seen only
+as its booker is a 403 there.
 
 Routes fetch through ``get_visible`` (an invisible row is ``NotFoundError``, so a
 foreign object answers 404 exactly like a missing one) and ``require_owner`` (visible
@@ -23,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from groundshare.errors import ConflictError, NotFoundError, PolicyError
 from groundshare.store import (
@@ -71,6 +76,33 @@ def visible_satellites(session: Session, org: Organisation) -> Select[tuple[Sate
 def visible_contacts(session: Session, org: Organisation) -> Select[tuple[Contact]]:
     """Return the query of contacts ``org`` may see (booked by it, or on its own antennas)."""
     return select(Contact).where(or_(Contact.org_id == org.id, Contact.antenna_id.in_(_own_antenna_ids(org))))
+
+
+def data_contacts(session: Session, org: Organisation) -> Select[tuple[Contact]]:
+    """Return the query of contacts whose frames and artifacts ``org`` may read.
+
+    The antenna owner's (its stations received them), the satellite operator's, and every
+    organisation's for a public satellite.
+    """
+    readable_satellite_ids = select(Satellite.id).where(or_(Satellite.org_id == org.id, Satellite.is_public.is_(True)))
+    return select(Contact).where(or_(Contact.antenna_id.in_(_own_antenna_ids(org)),
+                                     Contact.satellite_id.in_(readable_satellite_ids)))
+
+
+def own_contact(session: Session, org: Organisation, contact_id: int, action: str) -> Contact:
+    """Return a contact on ``org``'s antennas: 404 when invisible, 403 when on a partner's antenna.
+
+    What a station's agent does (start, report, upload what it received) is the antenna owner's.
+    """
+    # One query: the antenna's station says who owns it, and the satellite is what the agent's upload is about.
+    query = visible_contacts(session, org).options(joinedload(Contact.antenna).joinedload(Antenna.station),
+                                                   joinedload(Contact.satellite))
+    contact = get_visible(session, query, Contact, contact_id, "contact")
+    owner_id = contact.antenna.station.org_id
+    if owner_id != org.id:
+        raise PolicyError(f"contact {contact_id} is on antenna {contact.antenna_id} of organisation {owner_id}; "
+                          f"only the antenna owner's station agent may {action}")
+    return contact
 
 
 def visible_policies(session: Session, org: Organisation) -> Select[tuple[SharingPolicy]]:

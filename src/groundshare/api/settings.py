@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from groundshare.store import default_database_url
+from groundshare.store import FRAME_WINDOW_S, MAX_ARTIFACT_BYTES, default_database_url
 from groundshare.units import HOUR_S
 
 MIB = 1024 * 1024
@@ -50,3 +50,16 @@ class Settings:
     max_element_sets_per_org: int = 50_000
     #: Most open contact requests one organisation may have at once.
     max_open_requests_per_org: int = 2_000
+    #: Live frame streams (GET /satellites/{id}/frames/stream) one organisation may hold open in one server process;
+    #: more answer 429.  Each polls the database about four times a second.
+    max_frame_streams_per_org: int = 8
+
+    # -- frames and artifacts (what the stations received) ---------------------------------------------
+    #: Same satellite, same payload within this many seconds of a frame's first reception: the same frame
+    #: (``store.frames`` explains the 5 s default).
+    frame_window_s: float = FRAME_WINDOW_S
+    #: Where artifacts (recordings) are kept: ``file:///abs/dir``, a plain path or ``s3://bucket/prefix?endpoint_url=``.
+    #: None: a folder ``artifacts/`` beside the SQLite database file, or ``./groundshare-artifacts`` for PostgreSQL.
+    artifact_storage_url: str | None = None
+    #: Largest artifact, bytes (all its chunks together); each chunk is one request, at most ``max_body_bytes``.
+    max_artifact_bytes: int = MAX_ARTIFACT_BYTES

@@ -7,7 +7,7 @@ traceback only under ``--verbose``); Typer's own usage errors exit with 2.
 
 One module per command group: ``passes`` (and ``pick_pass``, shared by ``doppler`` and
 ``track``), ``doppler``, ``link``, ``store`` (``db``, ``admin``, ``demo``), ``schedule``,
-``tracking`` (``agent``, ``track``), ``serve`` and ``gnss``; ``options`` holds the option
+``tracking`` (``agent``, ``track``), ``frames``, ``serve`` and ``gnss``; ``options`` holds the option
 types several share and ``console`` the error handling and output.  Importing the command
 line loads neither SQLAlchemy nor FastAPI: the commands that need them import them, after
 ``console.needs_extras`` has checked that their extra (``groundshare.extras``) is installed.
@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from groundshare import __version__
-from groundshare.cli import doppler, gnss, link, passes, schedule, serve, store
+from groundshare.cli import doppler, frames, gnss, link, passes, schedule, serve, store
 from groundshare.cli.console import CliState
 from groundshare.cli.options import HELP_OPTION_NAMES
 from groundshare.cli.tracking import agent, track
@@ -58,6 +58,7 @@ app.command()(passes.passes)
 app.command()(doppler.doppler)
 app.command()(agent)
 app.command()(track)
+app.command()(frames.frames)
 app.command()(serve.serve)
 app.add_typer(link.link_app)
 app.add_typer(store.db_app)

@@ -55,14 +55,39 @@ ToleranceOpt = Annotated[float, typer.Option(
 SpeedOpt = Annotated[float | None, typer.Option(
     "--speed", metavar="X", min=0.001, show_default=False,
     help="Rehearse on a simulated clock running X times real time, from a little before AOS.")]
+KissOpt = Annotated[str | None, typer.Option(
+    "--kiss", metavar="HOST:PORT", show_default=False,
+    help="Capture frames from the station's TNC over KISS TCP (Dire Wolf's KISSPORT; port 8001 if left out) from "
+         "AOS minus the lead to LOS plus the tail; they are journaled, then uploaded.")]
+KissForOpt = Annotated[list[str] | None, typer.Option(
+    "--kiss-for", metavar="NORAD=HOST:PORT", show_default=False,
+    help="Another KISS endpoint for one satellite (repeat for more); NORAD=none captures no frames for it.")]
+CaptureCommandOpt = Annotated[str | None, typer.Option(
+    "--capture-command", metavar="TEMPLATE", show_default=False,
+    help="A shell command run from AOS to LOS, e.g. 'rtl_fm -f {frequency_hz} -s 48k - > {output_dir}/pass.raw'; "
+         "placeholders {frequency_hz} {duration_s} {output_dir} {contact_id} {norad_id} {satellite} {start} {end} "
+         "(shell-quoted); every file it leaves in {output_dir} is uploaded after LOS.")]
+CaptureDirOpt = Annotated[Path | None, typer.Option(
+    "--capture-dir", metavar="DIR", show_default=False,
+    help="Where each contact's capture folder (contact-<id>) goes; default groundshare-captures-<station>.")]
+CaptureTailOpt = Annotated[float, typer.Option(
+    "--capture-tail-s", metavar="S", min=0.0, max=600.0,
+    help="Keep capturing frames (and the capture command running) this long after LOS.")]
 DownlinkOpt = Annotated[float | None, typer.Option(
     "--downlink-hz", metavar="HZ", min=1.0, help="Tune the radio to this downlink, Doppler-corrected.")]
 
 
 def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: TokenOpt,
           rotctld: RotctldOpt = None, rigctld: RigctldOpt = None, journal: JournalOpt = None, once: OnceOpt = False,
-          max_clock_offset_s: MaxClockOffsetOpt = 5.0, pointing_tolerance_deg: ToleranceOpt = 1.0) -> None:
+          max_clock_offset_s: MaxClockOffsetOpt = 5.0, pointing_tolerance_deg: ToleranceOpt = 1.0,
+          kiss: KissOpt = None, kiss_for: KissForOpt = None, capture_command: CaptureCommandOpt = None,
+          capture_dir: CaptureDirOpt = None, capture_tail_s: CaptureTailOpt = 10.0) -> None:
     """Run a station: pull its contacts, point the antenna and tune the radio through Hamlib, report outcomes.
+
+    With --kiss (and --kiss-for per satellite) it captures the frames the station's TNC
+    decodes, writes each to the journal first and uploads them in batches during and
+    after the pass; with --capture-command it records each pass and uploads the files
+    after LOS, resumably.  The outcome reports the frames and bytes received.
 
     Contacts and reports are kept in a local journal, so an API outage or a restart
     loses nothing; a second agent for the same station refuses to start, but the same
@@ -77,18 +102,24 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
     in clear text (the agent warns).  With nothing to do it says why.
     """
     needs_extras(ctx, "agent")
+    from groundshare.agent.capture import CaptureOptions, parse_kiss_address, parse_kiss_for
     from groundshare.agent.client import AgentApi
     from groundshare.agent.journal import Journal
+    from groundshare.agent.recording import check_capture_command
     from groundshare.agent.runner import AgentOptions, run_agent
 
     with user_errors(ctx):
         rotator, rig = _devices(rotctld, rigctld)
+        capture = CaptureOptions(
+            kiss=parse_kiss_address(kiss) if kiss else None, kiss_for=parse_kiss_for(kiss_for or []),
+            capture_command=check_capture_command(capture_command) if capture_command is not None else None,
+            capture_dir=capture_dir or Path(f"groundshare-captures-{station}"), tail_s=capture_tail_s)
         path = journal or Path(f"groundshare-agent-{station}.sqlite")
         with AgentApi(api, token) as client, Journal.open(path) as book:
             done = run_agent(station, api=client, journal=book, rotator=rotator, rig=rig, once=once,
                              options=AgentOptions(max_clock_offset_s=max_clock_offset_s,
                                                   pointing_tolerance_deg=pointing_tolerance_deg),
-                             log=lambda line: typer.echo(line, err=True))
+                             log=lambda line: typer.echo(line, err=True), capture=capture)
         typer.echo(f"agent for {station} stopped after {count(done, 'contact')}", err=True)
 
 

@@ -23,20 +23,43 @@ leave those rows out.  Cancelled contacts are left out entirely; turnaround
 
 The sums are computed in Python over one query bounded by the span (at most
 ``MAX_SPAN``), which keeps the clipping identical on SQLite and PostgreSQL.
+
+The data section (``Ledger.data``, ``DataRow``) counts the bytes that really came home,
+per period and organisation, in two roles:
+
+- ``antenna_owner``: the frames its stations received (``store.frames``), each frame once
+  per owner however many of its stations heard it, and the artifacts of contacts on its
+  antennas;
+- ``satellite_operator``: the unique frames of its satellites (each once, however many
+  stations heard it) and the artifacts of contacts of its satellites.
+
+A frame goes to the period of its first reception, an artifact to the period in which its
+contact starts.  These sums are grouped by UTC day in the database (frames are many) and
+the days added up into periods here.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from groundshare.errors import InvalidInputError
-from groundshare.store.models import Antenna, Contact, ContactStatus, Organisation, Station
+from groundshare.store.models import (
+    Antenna,
+    Artifact,
+    Contact,
+    ContactStatus,
+    Frame,
+    Organisation,
+    Reception,
+    Satellite,
+    Station,
+)
 from groundshare.timeutil import format_utc, require_utc
 from groundshare.units import HOUR_S
 
@@ -77,14 +100,40 @@ class LedgerRow:
         return self.owner_org_id == self.user_org_id
 
 
+class DataRole(StrEnum):
+    """In which role an organisation's data row counts bytes (module docstring)."""
+
+    ANTENNA_OWNER = "antenna_owner"  # delivered by its stations and antennas
+    SATELLITE_OPERATOR = "satellite_operator"  # delivered to it, of its satellites
+
+
+@dataclass
+class DataRow:
+    """Frames and artifacts delivered in one period, counted for one organisation in one role."""
+
+    period_start: datetime
+    period_end: datetime
+    org_id: int
+    role: DataRole
+    org_name: str = ""
+    frames: int = 0
+    frame_bytes: int = 0  # payload bytes of those frames (each frame once)
+    artifacts: int = 0
+    artifact_bytes: int = 0
+
+
 @dataclass
 class Ledger:
-    """A ledger over ``[start, end)`` (whole periods), rows in period, owner name, user name order."""
+    """A ledger over ``[start, end)`` (whole periods), rows in period, owner name, user name order.
+
+    ``data``: bytes delivered, in period, organisation name, role order.
+    """
 
     start: datetime
     end: datetime
     period: Period
     rows: list[LedgerRow] = field(default_factory=list)
+    data: list[DataRow] = field(default_factory=list)
 
 
 def floor_period(value: datetime, period: Period) -> datetime:
@@ -180,7 +229,78 @@ def compute_ledger(session: Session, *, start: datetime, end: datetime, period: 
         row.owner_org_name, row.user_org_name = names.get(row.owner_org_id, ""), names.get(row.user_org_id, "")
     ordered = sorted(rows.values(), key=lambda r: (r.period_start, r.owner_org_name, r.owner_org_id,
                                                    r.user_org_name, r.user_org_id))
-    return Ledger(start, end, period, ordered)
+    return Ledger(start, end, period, ordered, _data_rows(session, start, end, period, org_id))
+
+
+def _data_rows(session: Session, start: datetime, end: datetime, period: Period, org_id: int | None) -> list[DataRow]:
+    """Return the data section of ``[start, end)``: frames and artifacts per period, organisation and role."""
+    rows: dict[tuple[datetime, int, DataRole], DataRow] = {}
+
+    def add(day: object, org: int, role: DataRole, frames: int, frame_bytes: int, artifacts: int,
+            artifact_bytes: int) -> None:
+        p_start = floor_period(_day_start(day), period)
+        row = rows.get((p_start, org, role))
+        if row is None:
+            row = rows[(p_start, org, role)] = DataRow(p_start, next_period(p_start, period), org, role)
+        row.frames += frames
+        row.frame_bytes += frame_bytes
+        row.artifacts += artifacts
+        row.artifact_bytes += artifact_bytes
+
+    dialect = session.get_bind().dialect.name
+    # Each frame once per owner: the distinct (frame, owner) pairs of its receptions.
+    heard = (select(Reception.frame_id, Station.org_id.label("org_id"))
+             .join(Station, Station.id == Reception.station_id).distinct())
+    if org_id is not None:
+        heard = heard.where(Station.org_id == org_id)
+    heard_sq = heard.subquery()
+    owner_day = _day(Frame.received_at, dialect)
+    for day, org, count, size in session.execute(
+            _in_span(select(owner_day, heard_sq.c.org_id, func.count(), func.sum(Frame.size_bytes))
+                     .join(heard_sq, heard_sq.c.frame_id == Frame.id), Frame.received_at, start, end)
+            .group_by(owner_day, heard_sq.c.org_id)):
+        add(day, org, DataRole.ANTENNA_OWNER, count, int(size or 0), 0, 0)
+    operated = (select(owner_day, Satellite.org_id, func.count(), func.sum(Frame.size_bytes))
+                .join(Satellite, Satellite.id == Frame.satellite_id))
+    if org_id is not None:
+        operated = operated.where(Satellite.org_id == org_id)
+    for day, org, count, size in session.execute(_in_span(operated, Frame.received_at, start, end)
+                                                 .group_by(owner_day, Satellite.org_id)):
+        add(day, org, DataRole.SATELLITE_OPERATOR, count, int(size or 0), 0, 0)
+    contact_day = _day(Contact.start_time, dialect)
+    for org_column, role in ((Station.org_id, DataRole.ANTENNA_OWNER), (Satellite.org_id, DataRole.SATELLITE_OPERATOR)):
+        query = (select(contact_day, org_column, func.count(), func.sum(Artifact.size_bytes))
+                 .join(Contact, Contact.id == Artifact.contact_id).join(Antenna, Antenna.id == Contact.antenna_id)
+                 .join(Station, Station.id == Antenna.station_id).join(Satellite, Satellite.id == Contact.satellite_id))
+        if org_id is not None:
+            query = query.where(org_column == org_id)
+        for day, org, count, size in session.execute(_in_span(query, Contact.start_time, start, end)
+                                                     .group_by(contact_day, org_column)):
+            add(day, org, role, 0, 0, count, int(size or 0))
+
+    names = _org_names(session, {org for _, org, _ in rows})
+    for row in rows.values():
+        row.org_name = names.get(row.org_id, "")
+    return sorted(rows.values(), key=lambda r: (r.period_start, r.org_name, r.org_id, r.role.value))
+
+
+def _in_span(query: Select, column: ColumnElement[datetime], start: datetime, end: datetime) -> Select:
+    return query.where(column >= start, column < end)
+
+
+def _day(column: ColumnElement[datetime], dialect: str) -> ColumnElement[object]:
+    """Return the UTC day of an instant column, in SQL: PostgreSQL's date in UTC; SQLite's stored UTC text's date."""
+    if dialect == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.substr(column, 1, 10)  # UtcDateTime stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC on SQLite
+
+
+def _day_start(day: object) -> datetime:
+    """Return 00:00 UTC of a day as either database returns it (a ``date`` or ``YYYY-MM-DD`` text)."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    assert isinstance(day, date)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _split(start: datetime, end: datetime, period: Period) -> list[tuple[datetime, datetime, float]]:

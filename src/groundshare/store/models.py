@@ -32,6 +32,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -279,6 +280,8 @@ class Satellite(Base):
     uplink_frequency_hz: Mapped[float | None] = mapped_column(Float)
     # Organisations besides the operator that may book uplink contacts of it (ids; empty: the operator alone).
     uplink_org_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # The satnogs-decoders decoder of its frames (e.g. "painani"; ``groundshare.telemetry``); None: not decoded.
+    decoder: Mapped[str | None] = mapped_column(String(100))
 
     organisation: Mapped[Organisation] = relationship(back_populates="satellites")
 
@@ -438,6 +441,8 @@ class Contact(Base):
     execution: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
     # Whether the contact transmits to the satellite (and so holds it exclusively); False: receive-only.
     uplink: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many frames the station's agent says it received (None: not reported); ``store.frames`` holds them.
+    frames_received: Mapped[int | None] = mapped_column(BigInteger)
 
     antenna: Mapped[Antenna] = relationship()
     satellite: Mapped[Satellite] = relationship()
@@ -485,3 +490,93 @@ class NetworkClock(Base):
     network_at: Mapped[datetime]
     wall_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Frame(Base):
+    """One payload of one satellite, kept once for the whole network (``store.frames``).
+
+    Stations that heard it are its ``Reception``s; ``received_at`` is the earliest of them.
+    ``decoded`` holds the decoder's flat fields (None: not decoded, or decoding failed and
+    ``decode_error`` says why).
+    """
+
+    __tablename__ = "frame"
+    __table_args__ = (
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        Index("ix_frame_satellite_received", "satellite_id", "received_at"),
+        Index("ix_frame_satellite_sha256", "satellite_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+    decoded: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
+    decoder: Mapped[str | None] = mapped_column(String(100))
+    decoder_version: Mapped[str | None] = mapped_column(String(100))
+    decode_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Reception(Base):
+    """One station having received a frame, through one contact, at a time (its own clock, UTC).
+
+    ``outside_window``: stamped outside the contact's time (with a margin); kept, flagged.
+    One row per (frame, contact): a station that sends a frame again changes nothing.
+    """
+
+    __tablename__ = "frame_reception"
+    __table_args__ = (UniqueConstraint("frame_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frame_id: Mapped[int] = mapped_column(ForeignKey("frame.id", ondelete="CASCADE"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="RESTRICT"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    received_at: Mapped[datetime]
+    outside_window: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Artifact(Base):
+    """A file a station uploaded for a contact (a recording, a waterfall), kept by ``store.artifacts``.
+
+    ``storage_key`` names the content in the artifact storage (content-addressed by SHA-256).
+    """
+
+    __tablename__ = "artifact"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "name"),
+        CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    storage_key: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ArtifactUpload(Base):
+    """An artifact upload under way: ``received_bytes`` of ``total_bytes`` are in its staging file.
+
+    One per (contact, name, SHA-256 of the whole file); removed when the artifact is stored.
+    """
+
+    __tablename__ = "artifact_upload"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "name", "sha256"),
+        CheckConstraint("received_bytes BETWEEN 0 AND total_bytes", name="received_within_total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
+    received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -15,7 +15,7 @@ Retries are safe, because an agent on a flaky link resends:
   names a different ``at`` than the one recorded (409);
 - ``report_outcome`` on a completed or failed contact returns it unchanged when the
   report says the same thing again (status, bytes, and each of notes, started_at,
-  finished_at and execution that the repeat gives); a different report is a 409.  Fields a repeat
+  finished_at, execution and frames_received that the repeat gives); a different report is a 409.  Fields a repeat
   leaves out are not compared, so a retry that lets ``finished_at`` default to "now"
   still matches.
 
@@ -93,7 +93,8 @@ def start_contact(session: Session, contact_id: int, at: datetime | None = None)
 
 def report_outcome(session: Session, contact_id: int, *, status: ContactStatus | str, bytes_received: int,
                    notes: str | None = None, started_at: datetime | None = None,
-                   finished_at: datetime | None = None, execution: dict[str, Any] | None = None) -> Contact:
+                   finished_at: datetime | None = None, execution: dict[str, Any] | None = None,
+                   frames_received: int | None = None) -> Contact:
     """Return the contact, now ``completed`` or ``failed``, with what the agent reports.
 
     ``bytes_received`` (0 to ``MAX_BYTES``) is what the station received, also for a
@@ -102,7 +103,9 @@ def report_outcome(session: Session, contact_id: int, *, status: ContactStatus |
     ``finished_at`` (default: now) are aware datetimes, stored in UTC; ``finished_at``
     may not be before ``started_at``.  ``execution``, when given, is what the agent did
     (the names of ``EXECUTION_FIELDS``; those set to None are left out) and replaces the
-    contact's.  A scheduled contact may be reported directly.
+    contact's.  ``frames_received`` (0 to ``MAX_BYTES``), when given, is how many frames the
+    station says it received (the frames themselves arrive through ``store.frames``; this
+    count is the agent's, not recomputed).  A scheduled contact may be reported directly.
 
     Raises ``InvalidInputError`` naming the bad field, ``NotFoundError`` for an unknown
     contact and ``ConflictError`` for a cancelled contact or a second, different report.
@@ -115,6 +118,10 @@ def report_outcome(session: Session, contact_id: int, *, status: ContactStatus |
     if notes is not None and len(notes) > MAX_NOTES_LENGTH:
         raise InvalidInputError(f"notes must be at most {MAX_NOTES_LENGTH} characters, got {len(notes)}",
                                 loc=("notes",))
+    if frames_received is not None and (isinstance(frames_received, bool) or not isinstance(frames_received, int)
+                                        or not 0 <= frames_received <= MAX_BYTES):
+        raise InvalidInputError(f"frames_received must be a whole number from 0 to {MAX_BYTES}, got "
+                                f"{frames_received!r}", loc=("frames_received",))
     started_at = require_utc(started_at, "started_at") if started_at is not None else None
     given_finished_at = require_utc(finished_at, "finished_at") if finished_at is not None else None
     execution = _execution(execution)
@@ -122,7 +129,7 @@ def report_outcome(session: Session, contact_id: int, *, status: ContactStatus |
     contact = locked_contact(session, contact_id)
     if contact.status in OUTCOMES:
         asked = {"status": outcome, "bytes_received": bytes_received, "notes": notes, "started_at": started_at,
-                 "finished_at": given_finished_at, "execution": execution}
+                 "finished_at": given_finished_at, "execution": execution, "frames_received": frames_received}
         return _same_report(contact, asked)
     if contact.status not in REPORTABLE:
         raise ConflictError(
@@ -142,6 +149,8 @@ def report_outcome(session: Session, contact_id: int, *, status: ContactStatus |
         contact.notes = notes
     if execution is not None:
         contact.execution = execution
+    if frames_received is not None:
+        contact.frames_received = frames_received
     session.flush()
     return contact
 
@@ -172,7 +181,8 @@ def _execution(execution: dict[str, Any] | None) -> dict[str, Any] | None:
 def _same_report(contact: Contact, asked: dict[str, Any]) -> Contact:
     """Return ``contact`` if ``asked`` repeats its recorded outcome; ``ConflictError`` otherwise."""
     recorded = {"status": contact.status, "bytes_received": contact.bytes_received, "notes": contact.notes,
-                "started_at": contact.started_at, "finished_at": contact.finished_at, "execution": contact.execution}
+                "started_at": contact.started_at, "finished_at": contact.finished_at, "execution": contact.execution,
+                "frames_received": contact.frames_received}
     differing = [name for name, value in asked.items() if value is not None and value != recorded[name]]
     if not differing:
         return contact

@@ -11,7 +11,9 @@ through a sharing policy is a 403; one it cannot see at all is a 404.
   (``store.network_now``: shifted on the demo network), as the agent's own clock does;
 - ``POST /agent/contacts/{id}/start`` and ``POST /agent/contacts/{id}/outcome``: the life
   cycle of ``store.outcomes`` (409 for an illegal move; a repeated report is harmless);
-  an outcome may say what the agent did (``execution``);
+  an outcome may say what the agent did (``execution``) and how many frames it received
+  (``frames_received``; the frames and recordings themselves: ``api/routes/frames.py`` and
+  ``api/routes/artifacts.py``);
 - ``POST`` and ``DELETE /agent/stations/{id}/lease``: one agent per station
   (``store.lease``); a second agent for the station gets a 409 naming the first.  The
   agent's id is stable for its machine and journal, so a restarted agent renews (takes
@@ -30,10 +32,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from groundshare.api.deps import CurrentOrg, CurrentToken, SessionDep, WriterToken
 from groundshare.api.params import PathId
-from groundshare.api.queries import get_visible, require_owner, visible_contacts, visible_stations
+from groundshare.api.queries import get_visible, own_contact, require_owner, visible_stations
 from groundshare.api.schemas import MAX_ID, ContactExecution, ContactPublic, UtcTime, contact_public
 from groundshare.contact import BookingSnapshot
-from groundshare.errors import InvalidInputError, PolicyError
+from groundshare.errors import InvalidInputError
 from groundshare.store import Antenna, Band, Contact, ContactStatus, Organisation, Station, network_now
 from groundshare.store.lease import (
     DEFAULT_LEASE_TTL_S,
@@ -130,6 +132,9 @@ class ContactOutcome(BaseModel):
 
     status: Literal["completed", "failed"]
     bytes_received: int = Field(ge=0, le=MAX_BYTES)
+    frames_received: int | None = Field(default=None, ge=0, le=MAX_BYTES, description=(
+        "Frames the station received (its journal's count; the frames themselves go to POST "
+        "/agent/contacts/{id}/frames)."))
     notes: str | None = Field(default=None, max_length=MAX_NOTES_LENGTH)
     started_at: UtcTime | None = None
     finished_at: UtcTime | None = None
@@ -195,7 +200,7 @@ def schedule(
 def start(contact_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken,
           body: Annotated[ContactStart | None, Body()] = None) -> ContactPublic:
     """Mark a scheduled contact in progress (``started_at`` default: now); repeating it changes nothing."""
-    _own_contact(session, org, contact_id, "start it")
+    own_contact(session, org, contact_id, "start it")
     at = body.started_at if body is not None else None
     return contact_public(start_contact(session, contact_id, at))
 
@@ -207,10 +212,11 @@ def outcome(contact_id: PathId, body: ContactOutcome, session: SessionDep, org: 
 
     Repeating the same report returns the contact unchanged; a different one is a 409.
     """
-    _own_contact(session, org, contact_id, "report its outcome")
+    own_contact(session, org, contact_id, "report its outcome")
     execution = body.execution.model_dump(exclude_none=True) if body.execution is not None else None
     contact = report_outcome(session, contact_id, status=body.status, bytes_received=body.bytes_received,
-                             notes=body.notes, started_at=body.started_at, finished_at=body.finished_at,
+                             frames_received=body.frames_received, notes=body.notes, started_at=body.started_at,
+                             finished_at=body.finished_at,
                              execution=execution)
     return contact_public(contact)
 
@@ -243,16 +249,6 @@ def _own_station(session: Session, org: Organisation, station_id: int,
     station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
     require_owner(org, station, "station", action)
     return station
-
-
-def _own_contact(session: Session, org: Organisation, contact_id: int, action: str) -> Contact:
-    """Return a contact on the caller's antennas: 404 when invisible, 403 when on a partner's antenna."""
-    contact = get_visible(session, visible_contacts(session, org), Contact, contact_id, "contact")
-    owner_id = contact.antenna.station.org_id
-    if owner_id != org.id:
-        raise PolicyError(f"contact {contact_id} is on antenna {contact.antenna_id} of organisation {owner_id}; "
-                          f"only the antenna owner's station agent may {action}")
-    return contact
 
 
 def _agent_contact(contact: Contact) -> AgentContact:

@@ -1,8 +1,11 @@
 """Satellites and their element sets: register, read, list, update, delete, upload elements.
 
 Writes are the owner's: another organisation gets 403 for a public satellite and 404 for
-a private one.  A satellite with contacts cannot be deleted (409); deleting one deletes
-its element sets and the contact requests for it.
+a private one.  A satellite's ``decoder`` names the satnogs-decoders decoder of its frames
+(``groundshare.telemetry.check_decoder_name``: 422 with the closest names for an unknown
+one, 503 naming the pip install where the server lacks the decoders extra).  A satellite
+with contacts cannot be deleted (409); deleting one deletes its element sets and the
+contact requests for it.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from groundshare.store import (
     newest_element_set,
     newest_element_sets,
 )
+from groundshare.telemetry import check_decoder_name
 from groundshare.units import DAY_S
 
 router = APIRouter(prefix="/satellites", tags=["satellites"])
@@ -99,7 +103,10 @@ def create_satellite(body: SatelliteCreate, session: SessionDep, token: WriterTo
     """
     _refuse_norad_id(session, token.org_id, body.norad_id)
     _check_uplink_orgs(session, token.org_id, body.uplink_org_ids)
-    satellite = Satellite(org_id=token.org_id, **body.model_dump())
+    fields = body.model_dump()
+    if body.decoder is not None:
+        fields["decoder"] = check_decoder_name(body.decoder)
+    satellite = Satellite(org_id=token.org_id, **fields)
     session.add(satellite)
     session.flush()
     return SatellitePublic.model_validate(satellite)
@@ -191,6 +198,8 @@ def update_satellite(satellite_id: PathId, body: SatelliteUpdate, session: Sessi
         changes.pop("uplink_org_ids", None)  # null: keep the list (send [] to clear it)
     else:
         _check_uplink_orgs(session, org.id, changes["uplink_org_ids"])
+    if changes.get("decoder") is not None:
+        changes["decoder"] = check_decoder_name(changes["decoder"])
     for field, value in changes.items():
         setattr(satellite, field, value)
     session.flush()

@@ -77,6 +77,7 @@ class ContactPublic(BaseModel):
     idempotency_key: str | None
     notes: str
     bytes_received: int | None = None
+    frames_received: int | None = Field(default=None, description="Frames the station's agent reported receiving.")
     started_at: datetime | None = None
     finished_at: datetime | None = None
     execution: ContactExecution | None = None
@@ -94,7 +95,8 @@ def contact_public(contact: Contact) -> ContactPublic:
                          satellite_id=contact.satellite_id, org_id=contact.org_id, start=contact.start_time,
                          end=contact.end_time, busy_until=contact.busy_until, status=contact.status,
                          idempotency_key=contact.idempotency_key, notes=contact.notes,
-                         bytes_received=contact.bytes_received, started_at=contact.started_at,
+                         bytes_received=contact.bytes_received, frames_received=contact.frames_received,
+                         started_at=contact.started_at,
                          finished_at=contact.finished_at, uplink=contact.uplink,
                          execution=ContactExecution.model_validate(contact.execution)
                          if contact.execution is not None else None)

@@ -1,4 +1,4 @@
-"""The partner ledger: hours of each owner's antennas used by each organisation, per period."""
+"""The partner ledger: hours of each owner's antennas used by each organisation, and the data delivered, per period."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from groundshare.store import Ledger, LedgerRow
-from groundshare.store.ledger import Period
+from groundshare.store.ledger import DataRole, DataRow, Period
 
 
 class LedgerRowPublic(BaseModel):
@@ -25,14 +25,35 @@ class LedgerRowPublic(BaseModel):
     bytes_delivered: int
 
 
+class DeliveredPublic(BaseModel):
+    """Frames (each counted once) and artifacts delivered in one period, for one organisation in one role.
+
+    ``antenna_owner``: what its stations received; ``satellite_operator``: what was received of its satellites.
+    """
+
+    period_start: datetime
+    period_end: datetime
+    org_id: int
+    org_name: str
+    role: DataRole
+    frames: int
+    frame_bytes: int
+    artifacts: int
+    artifact_bytes: int
+
+
 class LedgerPublic(BaseModel):
-    """The ledger over [start, end) (whole periods); rows in period, owner, user order."""
+    """The ledger over [start, end) (whole periods); rows in period, owner, user order.
+
+    ``delivered``: the data delivered, in period, organisation, role order (the caller's own rows).
+    """
 
     start: datetime
     end: datetime
     period: Period
     data: list[LedgerRowPublic]
     count: int
+    delivered: list[DeliveredPublic]
 
 
 def ledger_row_public(row: LedgerRow) -> LedgerRowPublic:
@@ -44,7 +65,15 @@ def ledger_row_public(row: LedgerRow) -> LedgerRowPublic:
         failed_hours=row.failed_hours, contacts=row.contacts, bytes_delivered=row.bytes_delivered)
 
 
+def delivered_public(row: DataRow) -> DeliveredPublic:
+    """Return the public view of one row of the data delivered."""
+    return DeliveredPublic(period_start=row.period_start, period_end=row.period_end, org_id=row.org_id,
+                           org_name=row.org_name, role=row.role, frames=row.frames, frame_bytes=row.frame_bytes,
+                           artifacts=row.artifacts, artifact_bytes=row.artifact_bytes)
+
+
 def ledger_public(ledger: Ledger) -> LedgerPublic:
     """Return the public view of a ledger, its rows in its order."""
     rows = [ledger_row_public(row) for row in ledger.rows]
-    return LedgerPublic(start=ledger.start, end=ledger.end, period=ledger.period, data=rows, count=len(rows))
+    return LedgerPublic(start=ledger.start, end=ledger.end, period=ledger.period, data=rows, count=len(rows),
+                        delivered=[delivered_public(row) for row in ledger.data])

@@ -14,6 +14,10 @@ from groundshare.store import Band
 FrequencyHz = Annotated[float, Field(ge=1e6, le=3e11, description="Frequency in Hz (1 MHz to 300 GHz).")]
 DataRateBps = Annotated[float, Field(gt=0, le=1e11, description="Data rate in bits per second.")]
 #: Organisations besides the operator that may book uplink contacts of a satellite (ids, each once).
+#: A satnogs-decoders decoder name (e.g. "painani"), checked against the installed decoders (the decoders extra).
+DecoderName = Annotated[str, Field(min_length=1, max_length=100, description=(
+    "The satnogs-decoders decoder of its frames (e.g. 'painani'); frames are decoded on arrival. Needs the "
+    "server's decoders extra; null: frames are kept undecoded."))]
 UplinkOrgIds = Annotated[list[RowId], Field(max_length=100, description=(
     "Organisations besides the operator that may book contacts that uplink to the satellite (ids)."))]
 
@@ -30,11 +34,12 @@ class SatelliteCreate(BaseModel):
     data_rate_bps: DataRateBps | None = None
     uplink_frequency_hz: FrequencyHz | None = None
     uplink_org_ids: UplinkOrgIds = Field(default_factory=list)
+    decoder: DecoderName | None = None
 
 
 class SatelliteUpdate(UpdateModel):
     nullable: ClassVar[frozenset[str]] = frozenset({"band", "downlink_frequency_hz", "downlink_eirp_dbw",
-                                                    "data_rate_bps", "uplink_frequency_hz"})
+                                                    "data_rate_bps", "uplink_frequency_hz", "decoder"})
 
     norad_id: int | None = Field(default=None, ge=1, le=SATREC_MAX_SATNUM)
     name: Name | None = None
@@ -45,6 +50,7 @@ class SatelliteUpdate(UpdateModel):
     data_rate_bps: DataRateBps | None = None
     uplink_frequency_hz: FrequencyHz | None = None
     uplink_org_ids: UplinkOrgIds | None = None
+    decoder: DecoderName | None = None
 
 
 class SatellitePublic(RowModel):
@@ -61,6 +67,7 @@ class SatellitePublic(RowModel):
     uplink_frequency_hz: float | None
     uplink_org_ids: list[int] = Field(description="Organisations besides the operator that may book uplink "
                                                   "contacts of it.")
+    decoder: str | None = Field(default=None, description="The satnogs-decoders decoder of its frames, or null.")
 
 
 class SatellitesPublic(Page[SatellitePublic]):

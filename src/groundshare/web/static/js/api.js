@@ -23,6 +23,15 @@ export function setToken(value) {
 
 /** GET `path` (with `params`) and return its JSON; raise ApiError with the API's own message. */
 export async function get(path, params = {}, bearer = token()) {
+  return (await fetchOk(path, params, bearer)).json();
+}
+
+/** GET `path` and return its body as a Blob (a file to download); raise ApiError as `get` does. */
+export async function getBlob(path, params = {}, bearer = token()) {
+  return (await fetchOk(path, params, bearer)).blob();
+}
+
+async function fetchOk(path, params, bearer) {
   const url = new URL(path.replace(/^\//, ""), API_ROOT);
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
@@ -37,7 +46,7 @@ export async function get(path, params = {}, bearer = token()) {
     } catch { /* not JSON: keep the status line */ }
     throw new ApiError(response.status, `GET ${url.pathname}${url.search} failed (${message})`);
   }
-  return response.json();
+  return response;
 }
 
 /** Return every row of a paged listing ({data, count}), page by page. */

@@ -5,9 +5,11 @@
 
 import { ApiError, get, getAll, setToken, token } from "./api.js";
 import * as gnss from "./gnss.js";
+import { LANGUAGES, language, setLanguage } from "./i18n.js";
 import * as ledger from "./ledger.js";
 import * as map from "./map.js";
 import * as pages from "./pages.js";
+import * as satellite from "./satellite.js";
 import * as timeline from "./timeline.js";
 import { showError, Visit } from "./ui.js";
 
@@ -21,6 +23,21 @@ const ROUTES = {
   "#/satellites": pages.renderSatellites,
   "#/gnss": gnss.render,
 };
+// Pages of one thing, by id: the pattern of their hash, and the nav entry they belong to.
+const ITEM_ROUTES = [
+  { pattern: /^#\/satellites\/(\d+)$/, nav: "#/satellites",
+    render: (root, context, visit, match) => satellite.render(root, context, visit, Number(match[1])) },
+];
+
+/** The page of `hash`: {hash, nav, render(root, ctx, visit)}, or null for a hash that names none. */
+function resolve(hash) {
+  if (ROUTES[hash]) return { hash, nav: hash, render: ROUTES[hash] };
+  for (const item of ITEM_ROUTES) {
+    const match = item.pattern.exec(hash);
+    if (match) return { hash, nav: item.nav, render: (root, context, visit) => item.render(root, context, visit, match) };
+  }
+  return null;
+}
 
 const main = document.getElementById("main");
 let ctx = null; // the signed-in context; null when signed out
@@ -157,10 +174,10 @@ async function route() {
     renderSignIn();
     return;
   }
-  const hash = ROUTES[location.hash] ? location.hash : "#/map";
-  if (hash !== location.hash) history.replaceState(null, "", hash);
+  const page = resolve(location.hash) || resolve("#/map");
+  if (page.hash !== location.hash) history.replaceState(null, "", page.hash);
   for (const link of document.querySelectorAll("#nav-links a")) {
-    if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page");
+    if (link.getAttribute("href") === page.nav) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   const root = document.createElement("div");
@@ -169,7 +186,7 @@ async function route() {
   const current = new Visit(root);
   visit = current;
   try {
-    const cleanup = await ROUTES[hash](root, ctx, current);
+    const cleanup = await page.render(root, ctx, current);
     if (typeof cleanup === "function") current.onLeave(cleanup);
   } catch (error) {
     if (!current.live) return; // the user has moved on: an old page's failure is not theirs to see
@@ -194,10 +211,23 @@ async function start(hash) {
   else await route();
 }
 
+/** The header's language menu: the languages of i18n.js; a change redraws the page shown. */
+function setUpLanguages() {
+  const select = document.getElementById("lang-select");
+  select.replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) => new Option(name, code)));
+  select.value = language();
+  document.documentElement.lang = language();
+  select.addEventListener("change", () => {
+    setLanguage(select.value);
+    if (ctx) route();
+  });
+}
+
+setUpLanguages();
 document.getElementById("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", () => { if (ctx || location.hash !== "#/signin") route(); });
 
-if (token()) start(ROUTES[location.hash] ? location.hash : "#/map");
+if (token()) start(resolve(location.hash) ? location.hash : "#/map");
 else {
   history.replaceState(null, "", "#/signin");
   renderSignIn();

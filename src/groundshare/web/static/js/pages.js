@@ -1,7 +1,9 @@
 // The Stations and Satellites pages: parameters, antennas, sharing policies, upcoming
-// contacts, and the age of each satellite's element set against the dashboard clock.
+// contacts, and the age of each satellite's element set against the dashboard clock (each
+// satellite's name opens its own page: satellite.js).
 
 import { ApiError, get, getAll, iso, utcText } from "./api.js";
+import { t } from "./i18n.js";
 import { esc, tableHtml } from "./ui.js";
 
 const DAY_MS = 86_400_000;
@@ -90,7 +92,8 @@ export async function renderSatellites(root, ctx, visit) {
     const antenna = c && ctx.antennas.get(c.antenna_id);
     return {
       attrs: ` class="satellite-row" data-norad="${s.norad_id}" data-satellite-id="${s.id}"`,
-      cells: [esc(s.name), String(s.norad_id), esc(ctx.orgName(s.org_id)), s.is_public ? "public" : "private",
+      cells: [`<a href="#/satellites/${s.id}" title="${esc(t("sat.open", { name: s.name }))}">${esc(s.name)}</a>`,
+        String(s.norad_id), esc(ctx.orgName(s.org_id)), s.is_public ? "public" : "private",
         esc(s.band ?? "—"), s.downlink_frequency_hz ? `${(s.downlink_frequency_hz / 1e6).toFixed(3)} MHz` : "—", age,
         c ? esc(`${when(c.start)}, ${antenna ? antenna.station.name : `antenna ${c.antenna_id}`}`) : '<span class="muted">none in 2 days</span>'],
     };

@@ -1,8 +1,10 @@
 // The timeline: one row per antenna, the contacts in a window as bars coloured by the
 // booking organisation, the caller's open requests that overlap the window, and a
-// contact's details (sky plot, link along the pass, element set, outcome) on click or Enter.
+// contact's details (sky plot, link along the pass, element set, outcome, and the frames and
+// files that came home: frames.js) on click or Enter.
 
 import { ApiError, bytesText, get, getAll, iso, utcText } from "./api.js";
+import { renderContactData } from "./frames.js";
 import { esc, fillLegend } from "./ui.js";
 
 const d3 = window.d3;
@@ -209,6 +211,7 @@ async function showDetails(ctx, visit, contact) {
         <div id="link-charts"></div>
       </div>
     </div>
+    <div id="contact-data"></div>
     <h3>Element set it was planned with</h3>
     ${es ? `<p>Epoch ${esc(utcText(new Date(es.epoch)))}, ${esc(es.format)} from ${esc(es.source)}</p>
       <pre class="element-text" aria-label="Element set text">${esc(es.text)}</pre>`
@@ -219,12 +222,14 @@ async function showDetails(ctx, visit, contact) {
     visit.root.querySelector(`.contact-bar[data-contact-id="${contact.id}"]`)?.focus();
   });
   panel.querySelector("h2").focus(); // brings the details into view; "Close details" returns to the bar
+  const data = renderContactData(visit.el("contact-data"), ctx, visit, contact, () => ask === detailsAsked);
   if (!geometry) {
     visit.el("sky-holder").innerHTML = `<p class="muted">The pass geometry is not available from this server.</p>`;
-    return;
+  } else {
+    skyPlot(visit.el("sky-holder"), geometry);
+    linkCharts(visit.el("link-charts"), geometry);
   }
-  skyPlot(visit.el("sky-holder"), geometry);
-  linkCharts(visit.el("link-charts"), geometry);
+  await data;
 }
 
 /** Polar plot of the pass: north up, azimuth clockwise, 90° elevation at the centre. */
