@@ -68,6 +68,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/schedule.py
 	$(PY) bench/gnss.py
 	$(PY) bench/scale.py
+	$(PY) bench/elements.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist src/*.egg-info .pytest_cache .ruff_cache

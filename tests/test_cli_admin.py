@@ -207,7 +207,10 @@ def test_demo_load_fills_the_network_once_and_prints_a_token_per_organisation(ur
     assert counts == {"organisation": 6, "api_token": 6, "station": 6, "antenna": 6, "sharing_policy": 14,
                       "satellite": satellites, "element_set": satellites, "contact_request": satellites, "contact": 0,
                       "agent_lease": 0, "network_clock": 1, "frame": 0, "frame_reception": 0, "artifact": 0,
-                      "artifact_upload": 0}
+                      "artifact_upload": 0,
+                      # Each satellite: CelesTrak GP by catalog number, which holds its shipped set.
+                      "element_source": satellites, "event": 0, "webhook": 0, "webhook_delivery": 0,
+                      "source_fetch": 0, "worker_lease": 0}
     assert "added 6 organisations, 6 stations, 6 antennas, 14 sharing policies" in first.stderr
 
     lines = [line.split("\t") for line in first.stdout.splitlines()]

@@ -83,6 +83,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "agent": ("agent",),
     "track": ("agent",),
     "frames": ("agent",),
+    "elements sync": ("server",),
+    "worker": ("server", "schedule"),
 }
 #: The extras installed one per venv; "plain" is the install without extras, "run" what ``make run`` installs.
 ONE_EXTRA = ("server", "schedule", "agent")
@@ -501,6 +503,24 @@ def run_serve_and_agent(install: Install, network: Network) -> None:
     assert "the API cannot be reached" in gone.stderr
 
 
+def run_worker(install: Install, network: Network) -> None:
+    # One cycle; no site answers at the base URL (nothing listens there), which the sync logs, and the cycle completes.
+    done = _ok(install.run("worker", "--once", "--source", "celestrak", "--base-url",
+                           f"celestrak=http://127.0.0.1:{_free_port()}", "--database-url", network.url))
+    assert "worker ran sync:celestrak, webhooks" in done.stderr
+
+
+def run_elements_sync(install: Install, network: Network) -> None:
+    """Sync the demo network's CelesTrak sources (one per CubeSat, by catalog number) from the fake CelesTrak."""
+    from tests.support.orbit_sites import OrbitSites
+
+    with OrbitSites() as sites:
+        sites.add_tle_file(install.data / "celestrak_cubesat_2025-11-06.tle")
+        done = _ok(install.run("elements", "sync", "--source", "celestrak", "--base-url", sites.base_url,
+                               "--database-url", network.url))
+    assert "celestrak: 93 sources, 93 requests;" in done.stderr and sites.count("gp.php?CATNR=") == 93
+
+
 def run_track(install: Install, network: Network) -> None:
     args = ["track", "-e", str(install.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
             str(install.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
@@ -545,8 +565,10 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "agent": run_serve_and_agent,
     "frames": run_serve_and_agent,
     "track": run_track,
+    "elements sync": run_elements_sync,
+    "worker": run_worker,
 }
-GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss")
+GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss", "elements")
 
 
 def test_every_command_has_a_real_invocation_and_its_extras_here(plain: Install) -> None:
@@ -589,6 +611,8 @@ REFUSED: dict[str, Callable[[Install], list[str]]] = {
                         "--token", "gs_untouched", "--journal", str(i.work / "untouched.sqlite")],
     "frames": lambda i: ["frames", "--satellite", "44854", "--api", f"http://127.0.0.1:{_free_port()}",
                          "--token", "gs_untouched"],
+    "elements sync": lambda i: ["elements", "sync", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
+    "worker": lambda i: ["worker", "--once", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
     "track": lambda i: ["track", "-e", str(i.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
                         str(i.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
                         "--start", "2025-11-07T00:00Z", "--speed", "120", "--rotctld", ""],

@@ -5,7 +5,8 @@ Doppler and GNSS planning, on numpy, sgp4, itur, Typer and Rich.  The rest comes
 extras of ``pyproject.toml``, named here by the modules they install:
 
 - ``server``: the store and the REST API (SQLAlchemy, psycopg, Alembic, FastAPI, uvicorn,
-  icalendar) for ``serve``, ``db``, ``admin`` and ``demo``;
+  icalendar, and spacetrack for Space-Track's element sets) for ``serve``, ``db``, ``admin``,
+  ``demo`` and ``elements sync``;
 - ``schedule``: OR-Tools' CP-SAT for ``schedule solve`` and, with ``server``, ``schedule
   plan``, ``demo load --plan-days`` and the server's planning runs;
 - ``agent``: httpx, the station agent's API client, for ``agent`` and ``track``;
@@ -26,7 +27,7 @@ from groundshare.errors import GroundshareError
 
 #: The top-level modules each extra installs (tests/test_extras.py holds this to pyproject.toml).
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "server": ("alembic", "fastapi", "icalendar", "psycopg", "sqlalchemy", "uvicorn"),
+    "server": ("alembic", "fastapi", "icalendar", "psycopg", "spacetrack", "sqlalchemy", "uvicorn"),
     "schedule": ("ortools",),
     "agent": ("httpx",),
     "dask": ("dask", "distributed"),

@@ -44,6 +44,9 @@ ROUTES = [
     ("GET", "/satellites/1/telemetry"), ("GET", "/satellites/1/frames/stream"),
     ("PUT", "/agent/contacts/1/artifacts/pass.wav"), ("GET", "/agent/contacts/1/artifacts/pass.wav/upload"),
     ("GET", "/contacts/1/artifacts"), ("GET", "/contacts/1/artifacts/pass.wav"),
+    # Fresh orbits: element sets, sources, events and webhooks.
+    ("GET", "/satellites/1/elements"), ("GET", "/satellites/1/sources"), ("PUT", "/satellites/1/sources"),
+    ("GET", "/events"), ("GET", "/webhooks"), ("POST", "/webhooks"), ("DELETE", "/webhooks/1"),
 ]
 
 

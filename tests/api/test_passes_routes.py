@@ -12,6 +12,12 @@ from tests.support.worlds import site_of
 
 START = CUBESAT_START_Z
 START_DT = CUBESAT_START
+ELEMENT_KEYS = {"element_set_id", "element_epoch", "element_age_s", "element_state"}
+
+
+def engine_fields(passes: list[dict]) -> list[dict]:
+    """Return the passes without the element-set fields the API adds to the engine's."""
+    return [{k: v for k, v in p.items() if k not in ELEMENT_KEYS} for p in passes]
 
 
 def test_station_passes_match_the_engine(client, app, world, elements):
@@ -23,10 +29,10 @@ def test_station_passes_match_the_engine(client, app, world, elements):
     expected = find_passes([elements["aem"], elements["kasa"]], [site_of(app, world.kasa.station_id)],
                            start=START_DT, duration_s=DAY_S, workers=1).to_records()
     assert expected
-    assert body["data"] == expected
+    assert engine_fields(body["data"]) == expected
     assert body["count"] == len(expected)
     assert set(body["data"][0]) == {"norad_id", "name", "station", "aos", "tca", "los", "max_elevation_deg",
-                                    "aos_azimuth_deg", "los_azimuth_deg", "duration_s", "clipped"}
+                                    "aos_azimuth_deg", "los_azimuth_deg", "duration_s", "clipped", *ELEMENT_KEYS}
 
 
 def test_station_passes_with_min_elevation(client, app, world, elements):
@@ -34,7 +40,7 @@ def test_station_passes_with_min_elevation(client, app, world, elements):
     body = client.get(f"/stations/{world.aem.station_id}/passes", params=params, headers=world.aem.auth()).json()
     expected = find_passes([elements["aem"]], [site_of(app, world.aem.station_id)], start=START_DT,
                            duration_s=12 * HOUR_S, min_elevation_deg=30.0, workers=1).to_records()
-    assert body["data"] == expected
+    assert engine_fields(body["data"]) == expected
     assert all(p["max_elevation_deg"] >= 30 for p in body["data"])
 
 
@@ -52,15 +58,27 @@ def test_satellite_passes_over_every_visible_station(client, app, world, element
     # uni sees only its own station (kasa shares nothing with it).
     expected = find_passes([elements["aem"]], [site_of(app, world.uni.station_id)], start=START_DT,
                            duration_s=DAY_S, workers=1).to_records()
-    assert response.json()["data"] == expected
+    assert engine_fields(response.json()["data"]) == expected
     # aem sees its own station and kasa's shared one.
     body = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START, "hours": 24},
                       headers=world.aem.auth()).json()
     expected = find_passes([elements["aem"]], [site_of(app, world.kasa.station_id), site_of(app, world.aem.station_id)],
                            start=START_DT, duration_s=DAY_S, workers=1).to_records()
-    assert sorted(body["data"], key=lambda p: (p["aos"], p["station"])) == sorted(
+    assert sorted(engine_fields(body["data"]), key=lambda p: (p["aos"], p["station"])) == sorted(
         expected, key=lambda p: (p["aos"], p["station"]))
     assert {p["station"] for p in body["data"]} == {"daejeon-1", "chetumal"}
+
+
+def test_each_pass_names_its_element_set_and_age(client, world, elements):
+    """The world's network clock is 2025-11-06T00:00Z; aem's set (CUTE-1) is dated 2025-11-05T23:40Z: fresh."""
+    body = client.get(f"/satellites/{world.aem.satellite_id}/passes", params={"start": START, "hours": 24},
+                      headers=world.aem.auth()).json()
+    satellite = client.get(f"/satellites/{world.aem.satellite_id}", headers=world.aem.auth()).json()
+    in_force = satellite["elements_in_force"]
+    assert in_force["epoch"].startswith("2025-11-05T23:40:09") and in_force["state"] == "fresh"
+    assert body["data"] and {(p["element_set_id"], p["element_epoch"], p["element_state"]) for p in body["data"]} == {
+        (in_force["id"], "2025-11-05T23:40:09.782Z", "fresh")}
+    assert all(abs(p["element_age_s"] - in_force["age_s"]) < 60 for p in body["data"])
 
 
 def test_foreign_station_and_private_satellite_are_404(client, world, elements):

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
+from groundshare.orbits import parse_elements
 from groundshare.store import Role
+from groundshare.store.elements import element_text
 from tests.support.shipped import NEXUS_TLE
 from tests.support.worlds import give_elements
+
+
+def nexus_omm(days_earlier: float) -> str:
+    """Return NEXUS's shipped set as OMM JSON, its epoch moved ``days_earlier`` days back."""
+    nexus = parse_elements(NEXUS_TLE).elements[0]
+    return element_text(dataclasses.replace(nexus, epoch=nexus.epoch - timedelta(days=days_earlier), line1=None,
+                                            line2=None))[0]
 
 
 def test_create_and_read_satellite(client, world):
@@ -126,8 +136,9 @@ def test_element_sets_have_a_quota_per_organisation_and_old_ones_can_be_pruned(c
     path = f"/satellites/{world.aem.satellite_id}/elements"
     headers = {**world.aem.auth(), "Content-Type": "text/plain"}
     try:
-        assert [client.post(path, content=NEXUS_TLE, headers=headers).status_code for _ in range(2)] == [201, 201]
-        over = client.post(path, content=NEXUS_TLE, headers=headers)
+        assert [client.post(path, content=text, headers=headers).status_code
+                for text in (NEXUS_TLE, nexus_omm(1))] == [201, 201]
+        over = client.post(path, content=nexus_omm(2), headers=headers)
         assert over.status_code == 409, over.text
         assert over.json()["detail"][0]["msg"].startswith(
             "your organisation stores 2 element sets; 1 more would pass its quota of 2")
@@ -135,12 +146,12 @@ def test_element_sets_have_a_quota_per_organisation_and_old_ones_can_be_pruned(c
         kasa = client.post("/satellites", json={"norad_id": 49263, "name": "KASA-CUTE"}, headers=world.kasa.auth())
         assert client.post(f"/satellites/{kasa.json()['id']}/elements", content=NEXUS_TLE,
                            headers={**world.kasa.auth(), "Content-Type": "text/plain"}).status_code == 201
-        # Pruning keeps the newest, and frees the quota; only the operator may prune.
+        # Pruning keeps the one in force (the newest upload), and frees the quota; only the operator may prune.
         assert client.delete(path, params={"before": "2027-01-01T00:00Z"}, headers=world.kasa.auth()).status_code == 403
         pruned = client.delete(path, params={"before": "2027-01-01T00:00Z"}, headers=world.aem.auth())
         assert pruned.status_code == 200 and pruned.json() == {"deleted": 1}
         assert client.get(f"{path.removesuffix('/elements')}/passes", params={"start": "2026-03-19T00:00Z"},
                           headers=world.aem.auth()).json()["count"] > 0  # the newest is still there
-        assert client.post(path, content=NEXUS_TLE, headers=headers).status_code == 201
+        assert client.post(path, content=nexus_omm(3), headers=headers).status_code == 201
     finally:
         app.state.settings = saved

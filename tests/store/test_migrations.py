@@ -314,3 +314,55 @@ def test_upgrade_to_0006_adds_frames_and_artifacts_keeping_the_contacts(empty_ur
             assert has_guards(connection)
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0007_gives_each_satellite_its_sources_keeping_the_orbit_in_force(empty_url: str) -> None:
+    from alembic import command
+
+    from groundshare.store import ElementSource, orbit_in_force
+    from groundshare.store.migrate import alembic_config
+
+    engine = create_engine_for(empty_url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006")
+            connection.commit()
+        assert "element_source" not in inspect(engine).get_table_names()
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'KASA', 'agency', "
+                "'2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (2, 1, 100123, 'SIX', false, '2025-11-01 00:00:00+00:00')",
+            ):
+                connection.exec_driver_sql(sql)
+        # The element_set table as it was at 0006 (no source_id, fetched_at).
+        at_0006 = table("element_set", *[column(c.name, c.type) for c in ElementSetRecord.__table__.columns
+                                         if c.name not in ("source_id", "fetched_at")])
+        created = datetime(2025, 11, 6, 1, 0, tzinfo=UTC)
+        with session_scope(make_session_factory(engine)) as session:
+            for record_id, day in ((1, 5), (2, 6)):
+                session.execute(at_0006.insert().values(
+                    id=record_id, satellite_id=1, epoch=datetime(2025, 11, day, tzinfo=UTC), format="tle",
+                    text="NEXUS", source="api upload", created_at=created))
+        assert upgrade(empty_url) == head()
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            sources = session.query(ElementSource).order_by(ElementSource.satellite_id, ElementSource.id).all()
+            assert [(s.satellite_id, s.kind.value, s.query_kind and s.query_kind.value, s.query_value, s.priority,
+                     s.enabled) for s in sources] == [
+                (1, "upload", None, None, 100, True), (1, "celestrak", "catnr", "49263", 50, True),
+                (2, "upload", None, None, 100, True), (2, "celestrak", "catnr", "100123", 50, True)]
+            records = session.query(ElementSetRecord).order_by(ElementSetRecord.id).all()
+            assert [(r.source_id, r.fetched_at) for r in records] == [(sources[0].id, created)] * 2
+            in_force = orbit_in_force(session, 1, now=datetime(2025, 11, 7, tzinfo=UTC))
+            assert (in_force.record.id, in_force.source_kind) == (2, "upload")
+            assert orbit_in_force(session, 2, now=datetime(2025, 11, 7, tzinfo=UTC)) is None
+        with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()

@@ -120,7 +120,8 @@ class Direwolf:
         config = self.folder / f"direwolf-{self.port}.conf"
         config.write_text(f"ADEVICE stdin null\nCHANNEL 0\nMODEM {self.baud}\nKISSPORT {self.port}\nAGWPORT 0\n")
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([require("direwolf"), "-c", str(config), "-r", str(SAMPLE_RATE_HZ),
+            # Named relative to its folder (the working directory): Dire Wolf cuts a -c path at 99 characters.
+            self.process = subprocess.Popen([require("direwolf"), "-c", config.name, "-r", str(SAMPLE_RATE_HZ),
                                              "-B", str(self.baud), "-t", "0", "-"],
                                             stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=self.folder)
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -20,6 +20,7 @@ from groundshare.api.routes import (
     artifacts,
     clock,
     contacts,
+    events,
     exports,
     frames,
     ledger,
@@ -30,6 +31,7 @@ from groundshare.api.routes import (
     schedule,
     stations,
     tokens,
+    webhooks,
 )
 from groundshare.api.settings import Settings
 from groundshare.store import (
@@ -73,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifact_staging_dir = staging_dir_for(app.state.artifact_storage)
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
-                                            schedule, agent, frames, artifacts, ledger, exports, clock)]
+                                            schedule, agent, frames, artifacts, ledger, exports, clock, events,
+                                            webhooks)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from groundshare.store import FRAME_WINDOW_S, MAX_ARTIFACT_BYTES, default_database_url
-from groundshare.units import HOUR_S
+from groundshare.units import DAY_S, HOUR_S
 
 MIB = 1024 * 1024
 
@@ -44,6 +44,12 @@ class Settings:
     plan_workers: int = 2
     #: Planning runs one server process runs at once (one per organisation); more answer 429.
     max_concurrent_plan_runs: int = 2
+
+    # -- element-set age (``orbits.age``) ------------------------------------------------------------
+    #: Age from which the element set a pass or satellite uses is ``stale`` (a warning), seconds: 3 days.
+    element_age_warning_s: float = 3 * DAY_S
+    #: Age from which it is ``expired`` (an error), seconds: 14 days.
+    element_age_error_s: float = 14 * DAY_S
 
     # -- one organisation ----------------------------------------------------------------------------
     #: Most element-set rows one organisation may store (all its satellites together).

@@ -210,7 +210,7 @@ def _hidden_passes(grid: StateGrid, sa: SiteArrays, turning: np.ndarray, g_grid:
         return none
     seg = Segments(grid, sa, hs, hk, hsite)
     h = t_grid[hk + 1] - t_grid[hk]
-    n_sub = int(np.ceil(h.max() / HIDDEN_STEP_S))
+    n_sub = max(int(np.ceil(h.max() / HIDDEN_STEP_S)), 2)  # at least the midpoint: intervals may be short
     frac = np.arange(1, n_sub) / n_sub
     which = np.repeat(np.arange(hs.size), frac.size)
     t_sub = (t_grid[hk][:, None] + h[:, None] * frac[None, :]).ravel()

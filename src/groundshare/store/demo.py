@@ -33,18 +33,21 @@ from groundshare.data import data_path
 from groundshare.errors import InvalidInputError
 from groundshare.orbits import load_elements
 from groundshare.stations import load_stations
+from groundshare.store.elements import ensure_default_sources
 from groundshare.store.models import (
     Antenna,
     ApiToken,
     Band,
     ContactRequest,
     ElementSetRecord,
+    ElementSource,
     ElementTextFormat,
     Organisation,
     OrgKind,
     Role,
     Satellite,
     SharingPolicy,
+    SourceKind,
     Station,
     hash_token,
 )
@@ -149,10 +152,16 @@ def load_demo_network(session: Session, known_tokens: Mapping[str, str] | None =
             session.add(satellite)
             session.flush()
             added["satellite"] += 1
+        # The shipped sets are a CelesTrak GP snapshot: they belong to the satellite's default source (CelesTrak GP
+        # by catalog number), so a sync (groundshare elements sync, the worker) supersedes them with newer epochs.
+        ensure_default_sources(session, satellite)
+        source = celestrak_source(session, satellite)
         record = get_or_add(ElementSetRecord, "element set", satellite_id=satellite.id, epoch=element_set.epoch)
         record.format = ElementTextFormat.TLE
         record.text = f"{element_set.name}\n{element_set.line1}\n{element_set.line2}\n"
         record.source = satellites["elements"]
+        record.source_id = record.source_id or source.id
+        record.fetched_at = record.fetched_at or utc_now()
     session.flush()
     wanted = network["requests"]
     window_start = parse_utc(wanted["window_start"], "requests.window_start")
@@ -302,3 +311,10 @@ def demo_problem(hours: float = 6.0) -> Problem:
                                       min_duration_s=wanted["min_duration_s"], priorities=priorities,
                                       policies=policies, workers=1)
     return problem
+
+
+def celestrak_source(session: Session, satellite: Satellite) -> ElementSource:
+    """Return the satellite's CelesTrak GP source by catalog number (made by ``ensure_default_sources``)."""
+    return session.scalars(select(ElementSource).where(ElementSource.satellite_id == satellite.id,
+                                                       ElementSource.kind == SourceKind.CELESTRAK)
+                           .order_by(ElementSource.priority.desc(), ElementSource.id).limit(1)).one()

@@ -38,8 +38,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    func,
-    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -106,6 +104,24 @@ class ElementTextFormat(StrEnum):
     CSV = "csv"
     XML = "xml"
     KVN = "kvn"
+
+
+class SourceKind(StrEnum):
+    """Where a satellite's element sets come from (``store.elements``)."""
+
+    UPLOAD = "upload"  # the operator's uploads
+    CELESTRAK = "celestrak"  # CelesTrak GP
+    SUPGP = "supgp"  # CelesTrak supplemental GP (operator or launch-provider data)
+    SPACETRACK = "spacetrack"  # Space-Track GP
+
+
+class SourceQueryKind(StrEnum):
+    """What a fetched source asks for: a catalog number, an international designator, a group or a SupGP file."""
+
+    CATNR = "catnr"
+    INTDES = "intdes"
+    GROUP = "group"
+    FILE = "file"
 
 
 class ContactStatus(StrEnum):
@@ -286,11 +302,46 @@ class Satellite(Base):
     organisation: Mapped[Organisation] = relationship(back_populates="satellites")
 
 
+class ElementSource(Base):
+    """One place a satellite's element sets come from, with its priority (higher wins; ``store.elements``).
+
+    ``upload`` sources have no query; fetched ones ask ``query_kind`` = ``query_value`` (e.g.
+    ``catnr`` = ``"25544"``).  A disabled source, or one past ``expires_at``, is not in force;
+    its stored sets are kept.  ``last_fetched_at`` and ``last_status`` are the fetcher's.
+    """
+
+    __tablename__ = "element_source"
+    __table_args__ = (CheckConstraint("priority BETWEEN 0 AND 1000", name="priority_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind, "source_kind"))
+    query_kind: Mapped[SourceQueryKind | None] = mapped_column(_enum(SourceQueryKind, "source_query_kind"))
+    query_value: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_fetched_at: Mapped[datetime | None]
+    last_status: Mapped[str | None] = mapped_column(Text)
+
+    satellite: Mapped[Satellite] = relationship()
+
+    def __repr__(self) -> str:
+        return (f"ElementSource(id={self.id!r}, satellite_id={self.satellite_id!r}, kind={self.kind!r}, "
+                f"query={self.query_kind!r}:{self.query_value!r}, priority={self.priority!r})")
+
+
 class ElementSetRecord(Base):
-    """One uploaded element set of a satellite, kept as sent (the newest by epoch is used)."""
+    """One element set of a satellite, kept as sent, with the source it came from (``store.elements``).
+
+    ``source_id`` is None for a set stored before sources existed (or whose source was
+    removed): such sets are in force only when no source has one.
+    """
 
     __tablename__ = "element_set"
-    __table_args__ = (Index("ix_element_set_satellite_epoch", "satellite_id", "epoch"),)
+    __table_args__ = (Index("ix_element_set_satellite_epoch", "satellite_id", "epoch"),
+                      Index("ix_element_set_source_epoch", "source_id", "epoch"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"))
@@ -299,8 +350,12 @@ class ElementSetRecord(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("element_source.id", ondelete="SET NULL"))
+    # When it was fetched (an upload: when it was uploaded).
+    fetched_at: Mapped[datetime | None]
 
     satellite: Mapped[Satellite] = relationship()
+    element_source: Mapped[ElementSource | None] = relationship()
 
     def to_element_set(self) -> ElementSet:
         """Return the stored text parsed as the pass engine's ``ElementSet``."""
@@ -315,29 +370,22 @@ class ElementSetRecord(Base):
         return ElementSetSnapshot(id=self.id, epoch=self.epoch, format=self.format.value, text=self.text)
 
 
-def newest_element_sets(session: Session, satellite_ids: Iterable[int]) -> dict[int, ElementSetRecord]:
-    """Return each satellite's newest element set by epoch (the later upload on a tie), in one query.
+def newest_element_sets(session: Session, satellite_ids: Iterable[int], *,
+                        now: datetime | None = None) -> dict[int, ElementSetRecord]:
+    """Return each satellite's element set in force at ``now`` (``store.elements.orbits_in_force``).
 
-    Satellites without one are absent from the mapping.
+    For a satellite whose sets are all uploads this is its newest set by epoch (the later
+    upload on a tie).  Satellites without one are absent from the mapping.
     """
-    ids = sorted(set(satellite_ids))
-    if not ids:
-        return {}
-    rank = func.row_number().over(partition_by=ElementSetRecord.satellite_id,
-                                  order_by=(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()))
-    ranked = (select(ElementSetRecord.id, rank.label("rank"))
-              .where(ElementSetRecord.satellite_id.in_(ids)).subquery())
-    rows = session.scalars(select(ElementSetRecord).join(ranked, ranked.c.id == ElementSetRecord.id)
-                           .where(ranked.c.rank == 1))
-    return {row.satellite_id: row for row in rows}
+    from groundshare.store.elements import orbits_in_force
+
+    return {satellite_id: in_force.record
+            for satellite_id, in_force in orbits_in_force(session, satellite_ids, now=now).items()}
 
 
-def newest_element_set(session: Session, satellite_id: int) -> ElementSetRecord | None:
-    """Return the satellite's newest element set by epoch (the later upload on a tie), or None."""
-    return session.scalars(
-        select(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite_id)
-        .order_by(ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()).limit(1)
-    ).first()
+def newest_element_set(session: Session, satellite_id: int, *, now: datetime | None = None) -> ElementSetRecord | None:
+    """Return the satellite's element set in force at ``now`` (``store.elements.orbit_in_force``), or None."""
+    return newest_element_sets(session, [satellite_id], now=now).get(satellite_id)
 
 
 class SharingPolicy(Base):
@@ -580,3 +628,91 @@ class ArtifactUpload(Base):
     received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Event(Base):
+    """Something that happened to a satellite, station or contact, told to the organisations it concerns.
+
+    ``org_ids`` is computed when the event is written (``store.events.record_event``): the
+    satellite's operator, the contact's booking organisation and antenna owner, the
+    station's owner.  ``kind`` is dotted, e.g. ``elements.updated``, ``contact.moved``.
+    """
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    kind: Mapped[str] = mapped_column(String(50))
+    satellite_id: Mapped[int | None] = mapped_column(ForeignKey("satellite.id", ondelete="SET NULL"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    org_ids: Mapped[list[Any]] = mapped_column(default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class Webhook(Base):
+    """An organisation's HTTPS endpoint told of its events, signed with ``secret`` (``store.webhooks``)."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebhookDelivery(Base):
+    """One event to send to one webhook: pending while ``next_attempt_at`` is set and ``delivered_at`` is not.
+
+    After the last attempt fails, ``next_attempt_at`` is None and ``last_error`` says why.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    webhook: Mapped[Webhook] = relationship()
+    event: Mapped[Event] = relationship()
+
+
+class SourceFetch(Base):
+    """One request made to an element-set site, kept so that separate runs obey its politeness rules.
+
+    ``query`` is the request's canonical query string; ``next_allowed_at`` is when the same
+    query may be asked again (``store.fetches``).
+    """
+
+    __tablename__ = "source_fetch"
+    __table_args__ = (Index("ix_source_fetch_kind_query", "kind", "query", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind, "source_fetch_kind"))
+    query: Mapped[str] = mapped_column(String(500))
+    fetched_at: Mapped[datetime]
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text, default="")
+    next_allowed_at: Mapped[datetime | None]
+
+
+class WorkerLease(Base):
+    """Which worker process runs the network's syncs and re-planning, until when (at most one row)."""
+
+    __tablename__ = "worker_lease"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    worker_id: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-"""Satellites and their element sets: register, read, list, update, delete, upload elements.
+"""Satellites and their element sets: register, read, list, update, delete, upload elements, sources.
 
 Writes are the owner's: another organisation gets 403 for a public satellite and 404 for
 a private one.  A satellite's ``decoder`` names the satnogs-decoders decoder of its frames
@@ -6,11 +6,18 @@ a private one.  A satellite's ``decoder`` names the satnogs-decoders decoder of 
 one, 503 naming the pip install where the server lacks the decoders extra).  A satellite
 with contacts cannot be deleted (409); deleting one deletes its element sets and the
 contact requests for it.
+
+Element sets come from the satellite's sources (``store.elements``): its operator's
+uploads and the fetched ones (CelesTrak, SupGP, Space-Track; ``groundshare elements
+sync``).  A new satellite gets CelesTrak GP by its catalog number.  The orbit in force
+(highest-priority live source, newest epoch) is what passes, tracks, booking and
+planning use; every satellite response says which set it is and how old
+(``elements_in_force``), every pass says which set predicted it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, status
 from pydantic import Field
@@ -40,19 +47,26 @@ from groundshare.api.queries import (
 )
 from groundshare.api.schemas import (
     MAX_ID,
+    ElementSetListed,
     ElementSetPublic,
+    ElementSetsListed,
     ElementSetsPruned,
     ElementSetsPublic,
+    ElementsInForce,
     PassesPublic,
     SatelliteCreate,
     SatellitePublic,
     SatellitesPublic,
     SatelliteUpdate,
+    SourcePublic,
+    SourcesPublic,
+    SourcesUpdate,
     TracksPublic,
     UtcTime,
     satellite_label,
     tracks_public,
 )
+from groundshare.api.settings import Settings
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.orbits.catalog import ElementFormat, detect_format
@@ -61,13 +75,24 @@ from groundshare.store import (
     Contact,
     ContactRequest,
     ElementSetRecord,
+    ElementSource,
     ElementTextFormat,
+    InForce,
     Organisation,
     Satellite,
+    SourceSpec,
     Station,
-    newest_element_set,
-    newest_element_sets,
+    ensure_default_sources,
+    network_now,
+    orbit_in_force,
+    orbits_in_force,
+    record_event,
+    satellite_sources,
+    set_sources,
+    store_element_sets,
+    upload_source,
 )
+from groundshare.store.elements import follow_norad_change
 from groundshare.telemetry import check_decoder_name
 from groundshare.units import DAY_S
 
@@ -94,12 +119,13 @@ TrackSatelliteIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | Non
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_satellite(body: SatelliteCreate, session: SessionDep, token: WriterToken) -> SatellitePublic:
-    """Register a satellite operated by the caller's organisation.
+def create_satellite(body: SatelliteCreate, request: Request, session: SessionDep,
+                     token: WriterToken) -> SatellitePublic:
+    """Register a satellite operated by the caller's organisation, with CelesTrak GP by its catalog number as source.
 
     NORAD numbers are unique per organisation: another organisation may register the same
     number as a satellite of its own, with its own element sets (see the README's
-    "Satellites and NORAD numbers").
+    "Satellites and NORAD numbers").  Numbers above 99999 work through OMM.
     """
     _refuse_norad_id(session, token.org_id, body.norad_id)
     _check_uplink_orgs(session, token.org_id, body.uplink_org_ids)
@@ -109,15 +135,25 @@ def create_satellite(body: SatelliteCreate, session: SessionDep, token: WriterTo
     satellite = Satellite(org_id=token.org_id, **fields)
     session.add(satellite)
     session.flush()
-    return SatellitePublic.model_validate(satellite)
+    ensure_default_sources(session, satellite)
+    return satellites_public(session, [satellite], request.app.state.settings)[0]
 
 
 @router.get("")
-def list_satellites(session: SessionDep, org: CurrentOrg, offset: Offset = 0, limit: Limit = 100) -> SatellitesPublic:
-    """List the satellites the caller may see: its own and every public one."""
+def list_satellites(request: Request, session: SessionDep, org: CurrentOrg, offset: Offset = 0,
+                    limit: Limit = 100) -> SatellitesPublic:
+    """List the satellites the caller may see: its own and every public one, each with its orbit in force."""
     rows, count = page(session, visible_satellites(session, org), offset=offset, limit=limit,
                        order_by=[Satellite.id])
-    return SatellitesPublic(data=[SatellitePublic.model_validate(s) for s in rows], count=count)
+    return SatellitesPublic(data=satellites_public(session, list(rows), request.app.state.settings), count=count)
+
+
+def satellites_public(session: Session, satellites: list[Satellite], settings: Settings) -> list[SatellitePublic]:
+    """Return each satellite's body with its orbit in force (two queries for all)."""
+    in_force = orbits_in_force(session, [s.id for s in satellites], now=network_now(session),
+                               warning_s=settings.element_age_warning_s, error_s=settings.element_age_error_s)
+    return [SatellitePublic.model_validate(s).model_copy(
+        update={"elements_in_force": ElementsInForce.of(in_force.get(s.id))}) for s in satellites]
 
 
 @router.get("/tracks")
@@ -126,7 +162,7 @@ def list_tracks(session: SessionDep, org: CurrentOrg,
                                                                 "the clock's now (GET /clock).")] = None,
                 step_s: TrackStep = 60.0, before_s: TrackSpan = None, after_s: TrackSpan = None,
                 satellite_id: TrackSatelliteIds = None) -> TracksPublic:
-    """Return where every visible satellite is at ``at`` and its ground track around it (newest elements).
+    """Return where every visible satellite is at ``at`` and its ground track around it (orbit in force).
 
     Satellites without an element set, or that SGP4 cannot propagate to ``at``, are left
     out and named in ``warnings``.
@@ -161,12 +197,12 @@ def list_tracks(session: SessionDep, org: CurrentOrg,
 
 def _newest_elements_or_warnings(session: Session, satellites: list[Satellite],
                                  ) -> tuple[list[tuple[Satellite, ElementSet]], list[str]]:
-    """Return each satellite with its newest element set (one query), and a warning for each left out."""
+    """Return each satellite with its element set in force (two queries), and a warning for each left out."""
     warnings: list[str] = []
     chosen: list[tuple[Satellite, ElementSet]] = []
-    records = newest_element_sets(session, [satellite.id for satellite in satellites])
+    in_force = orbits_in_force(session, [satellite.id for satellite in satellites], now=network_now(session))
     for satellite in satellites:
-        record = records.get(satellite.id)
+        record = in_force[satellite.id].record if satellite.id in in_force else None
         if record is None:
             warnings.append(f"{satellite_label(satellite)} has no element set, so it is left out; its owner uploads "
                             f"them with POST /satellites/{satellite.id}/elements")
@@ -174,20 +210,21 @@ def _newest_elements_or_warnings(session: Session, satellites: list[Satellite],
         try:
             chosen.append((satellite, record.to_element_set()))
         except InvalidInputError as exc:
-            warnings.append(f"{satellite_label(satellite)} is left out: its newest element set does not parse ({exc})")
+            warnings.append(f"{satellite_label(satellite)} is left out: its element set in force does not parse "
+                            f"({exc})")
     return chosen, warnings
 
 
 @router.get("/{satellite_id}")
-def read_satellite(satellite_id: PathId, session: SessionDep, org: CurrentOrg) -> SatellitePublic:
+def read_satellite(satellite_id: PathId, request: Request, session: SessionDep, org: CurrentOrg) -> SatellitePublic:
     """Return one visible satellite (404 if it does not exist or is private to another organisation)."""
-    return SatellitePublic.model_validate(get_visible(session, visible_satellites(session, org), Satellite,
-                                                      satellite_id, "satellite"))
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    return satellites_public(session, [satellite], request.app.state.settings)[0]
 
 
 @router.patch("/{satellite_id}")
-def update_satellite(satellite_id: PathId, body: SatelliteUpdate, session: SessionDep, org: CurrentOrg,
-                     _token: WriterToken) -> SatellitePublic:
+def update_satellite(satellite_id: PathId, body: SatelliteUpdate, request: Request, session: SessionDep,
+                     org: CurrentOrg, _token: WriterToken) -> SatellitePublic:
     """Change the fields sent of one of the caller's satellites (booked contacts keep their snapshot)."""
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
     require_owner(org, satellite, "satellite", "change it")
@@ -200,10 +237,13 @@ def update_satellite(satellite_id: PathId, body: SatelliteUpdate, session: Sessi
         _check_uplink_orgs(session, org.id, changes["uplink_org_ids"])
     if changes.get("decoder") is not None:
         changes["decoder"] = check_decoder_name(changes["decoder"])
+    old_norad_id = satellite.norad_id
     for field, value in changes.items():
         setattr(satellite, field, value)
+    if satellite.norad_id != old_norad_id:
+        follow_norad_change(session, satellite, old_norad_id)
     session.flush()
-    return SatellitePublic.model_validate(satellite)
+    return satellites_public(session, [satellite], request.app.state.settings)[0]
 
 
 @router.delete("/{satellite_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -214,6 +254,7 @@ def delete_satellite(satellite_id: PathId, session: SessionDep, org: CurrentOrg,
     refuse_if_contacts(session, Contact.satellite_id == satellite.id,
                        f"satellite {satellite.id} (NORAD {satellite.norad_id})")
     session.execute(delete(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite.id))
+    session.execute(delete(ElementSource).where(ElementSource.satellite_id == satellite.id))
     session.execute(delete(ContactRequest).where(ContactRequest.satellite_id == satellite.id))
     session.execute(delete(Satellite).where(Satellite.id == satellite.id))
 
@@ -223,16 +264,19 @@ def upload_elements(satellite_id: PathId, text: ElementText, request: Request, s
                     org: CurrentOrg, _token: WriterToken,
                     fmt: Annotated[ElementFormat | None, Query(description="Format; detected when left out.")] = None,
                     ) -> ElementSetsPublic:
-    """Store the element sets in the text (all must be of this satellite); every record must parse.
+    """Store the element sets in the text (all must be of this satellite) as its ``upload`` source; every record
+    must parse.
 
-    An organisation stores at most ``max_element_sets_per_org`` element sets (all its
+    A set the upload source already holds (same epoch) is not stored again: the stored one
+    is returned.  A set whose epoch is more than a day after now is refused (422).  An
+    organisation stores at most ``max_element_sets_per_org`` element sets (all its
     satellites together; 409 beyond it): prune old ones with ``DELETE
     /satellites/{satellite_id}/elements?before=...``.
     """
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
     require_owner(org, satellite, "satellite", "upload its element sets")
     catalog = parse_elements(text, source="request body", fmt=fmt, on_error="raise")
-    records = []
+    texts: list[tuple[str, ElementTextFormat]] = []
     for element_set in catalog:
         if element_set.norad_id != satellite.norad_id:
             raise InvalidInputError(
@@ -241,32 +285,112 @@ def upload_elements(satellite_id: PathId, text: ElementText, request: Request, s
                 loc=("body",))
         if element_set.line1 is not None and element_set.line2 is not None:
             lines = [element_set.name] if element_set.name else []
-            record_text, record_fmt = "\n".join([*lines, element_set.line1, element_set.line2]) + "\n", "tle"
+            texts.append(("\n".join([*lines, element_set.line1, element_set.line2]) + "\n", ElementTextFormat.TLE))
         elif len(catalog) == 1:
-            record_text, record_fmt = text, fmt or detect_format(text)
+            texts.append((text, ElementTextFormat(fmt or detect_format(text))))
         else:
             raise InvalidInputError(f"request body holds {len(catalog)} OMM records; upload OMM one record at a time",
                                     loc=("body",))
-        records.append(ElementSetRecord(satellite_id=satellite.id, epoch=element_set.epoch,
-                                        format=ElementTextFormat(record_fmt), text=record_text, source="api upload"))
-    _check_element_quota(session, org, len(records), request.app.state.settings.max_element_sets_per_org)
-    session.add_all(records)
-    session.flush()
-    return ElementSetsPublic(data=[ElementSetPublic.model_validate(r) for r in records], count=len(records))
+    _check_element_quota(session, org, len(texts), request.app.state.settings.max_element_sets_per_org)
+    now = network_now(session)
+    source = upload_source(session, satellite)
+    report = store_element_sets(session, satellite, list(catalog), source=source, fetched_at=now, now=now,
+                                texts=texts)
+    if report.refused:
+        index, reason = report.refused[0]
+        raise InvalidInputError(f"request body: element set {index + 1}: {reason}", loc=("body",))
+    held = [session.get(ElementSetRecord, record_id) for record_id in report.duplicate_ids]
+    records = sorted([*report.records, *(r for r in held if r is not None)], key=lambda r: r.id)
+    return ElementSetsPublic(data=[_element_set_public(r, ElementSetPublic) for r in records], count=len(records))
+
+
+def _element_set_public(record: ElementSetRecord, model: type[ElementSetPublic], **extra: object) -> Any:
+    source = record.element_source
+    return model.model_validate({
+        "id": record.id, "satellite_id": record.satellite_id, "epoch": record.epoch, "format": record.format.value,
+        "source": record.source, "source_id": record.source_id,
+        "source_kind": source.kind.value if source is not None else None, "fetched_at": record.fetched_at,
+        **extra})
+
+
+@router.get("/{satellite_id}/elements")
+def list_elements(satellite_id: PathId, session: SessionDep, org: CurrentOrg, offset: Offset = 0,
+                  limit: Limit = 100) -> ElementSetsListed:
+    """List a visible satellite's stored element sets, newest epoch first, each with its source and whether it is
+    the one in force."""
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    in_force = orbit_in_force(session, satellite.id, now=network_now(session))
+    in_force_id = in_force.record.id if in_force is not None else None
+    query = select(ElementSetRecord).where(ElementSetRecord.satellite_id == satellite.id)
+    rows, count = page(session, query, offset=offset, limit=limit,
+                       order_by=[ElementSetRecord.epoch.desc(), ElementSetRecord.id.desc()])
+    return ElementSetsListed(data=[_element_set_public(r, ElementSetListed, in_force=r.id == in_force_id)
+                                   for r in rows], count=count)
+
+
+@router.get("/{satellite_id}/sources")
+def list_sources(satellite_id: PathId, session: SessionDep, org: CurrentOrg) -> SourcesPublic:
+    """List a visible satellite's element-set sources, best first (priority, then the older)."""
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    return _sources_public(session, satellite)
+
+
+@router.put("/{satellite_id}/sources")
+def replace_sources(satellite_id: PathId, body: SourcesUpdate, session: SessionDep, org: CurrentOrg,
+                    _token: WriterToken) -> SourcesPublic:
+    """Replace one of the caller's satellites' sources by the list sent.
+
+    A source already there (same kind and query) keeps its stored sets; one left out is
+    removed and its sets are kept without a source (in force only when no source has one).
+    Kinds: ``upload`` (no query), ``celestrak`` (catnr, intdes, group), ``supgp`` (catnr,
+    intdes, file), ``spacetrack`` (catnr, intdes); a fetched kind without a query asks by
+    the satellite's catalog number.
+    """
+    satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
+    require_owner(org, satellite, "satellite", "change its sources")
+    before = orbit_in_force(session, satellite.id, now=network_now(session))
+    set_sources(session, satellite, [SourceSpec(kind=s.kind, query_kind=s.query_kind, query_value=s.query_value,
+                                                priority=s.priority, enabled=s.enabled, expires_at=s.expires_at)
+                                     for s in body.sources])
+    _record_if_changed(session, satellite, before)
+    return _sources_public(session, satellite)
+
+
+def _record_if_changed(session: Session, satellite: Satellite, before: InForce | None) -> None:
+    """Record ``elements.updated`` when a change of sources changed the orbit in force."""
+    after = orbit_in_force(session, satellite.id, now=network_now(session))
+    if (before.record.id if before else None) == (after.record.id if after else None):
+        return
+    record_event(session, "elements.updated", satellite=satellite,
+                 message=(f"satellite {satellite.id} (NORAD {satellite.norad_id}): its sources changed; orbit in "
+                          f"force is now " + (f"element set {after.record.id} from {after.source_kind or 'no source'}"
+                                              if after else "none")),
+                 payload={"element_set_id": after.record.id if after else None,
+                          "source_id": after.source.id if after and after.source else None,
+                          "source_kind": after.source_kind if after else None,
+                          "previous_element_set_id": before.record.id if before else None})
+
+
+def _sources_public(session: Session, satellite: Satellite) -> SourcesPublic:
+    in_force = orbit_in_force(session, satellite.id, now=network_now(session))
+    in_force_source = in_force.source.id if in_force is not None and in_force.source is not None else None
+    data = [SourcePublic.model_validate(s).model_copy(update={"in_force": s.id == in_force_source})
+            for s in satellite_sources(session, satellite.id)]
+    return SourcesPublic(data=data, count=len(data))
 
 
 @router.delete("/{satellite_id}/elements")
 def prune_elements(satellite_id: PathId, session: SessionDep, org: CurrentOrg, _token: WriterToken,
                    before: Annotated[UtcTime, Query(description="Delete the element sets whose epoch is before "
                                                                 "this time (ISO 8601, Z).")]) -> ElementSetsPruned:
-    """Delete one of the caller's satellites' element sets older than ``before``; its newest is always kept.
+    """Delete one of the caller's satellites' element sets older than ``before``; the one in force is always kept.
 
     Booked contacts keep the element set they were planned with (their own copy).
     """
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
     require_owner(org, satellite, "satellite", "delete its element sets")
-    newest = newest_element_set(session, satellite.id)
-    keep = newest.id if newest is not None else 0
+    in_force = orbit_in_force(session, satellite.id, now=network_now(session))
+    keep = in_force.record.id if in_force is not None else 0
     result = session.execute(delete(ElementSetRecord).where(
         ElementSetRecord.satellite_id == satellite.id, ElementSetRecord.epoch < before, ElementSetRecord.id != keep))
     return ElementSetsPruned(deleted=int(result.rowcount or 0))
@@ -284,11 +408,15 @@ def _check_element_quota(session: Session, org: Organisation, adding: int, limit
 
 
 @router.get("/{satellite_id}/passes")
-def list_satellite_passes(satellite_id: PathId, start: PassStart, session: SessionDep, org: CurrentOrg,
-                          hours: PassHours = 24.0, min_elevation_deg: PassMinElevation = None) -> PassesPublic:
-    """List the passes of a visible satellite over every station the caller may see (newest elements)."""
+def list_satellite_passes(satellite_id: PathId, start: PassStart, request: Request, session: SessionDep,
+                          org: CurrentOrg, hours: PassHours = 24.0,
+                          min_elevation_deg: PassMinElevation = None) -> PassesPublic:
+    """List the passes of a visible satellite over every station the caller may see (its orbit in force).
+
+    Each pass names the element set that predicted it, its epoch, age and state (fresh, stale, expired).
+    """
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
-    elements = newest_elements(session, [satellite])
+    elements = newest_elements(session, [satellite], request.app.state.settings)
     if not elements:
         raise InvalidInputError(f"satellite {satellite.id} (NORAD {satellite.norad_id}) has no element sets, so "
                                 "its passes cannot be predicted\n\nIts owner uploads them with POST "

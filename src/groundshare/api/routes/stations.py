@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -175,13 +175,17 @@ def delete_antenna(station_id: PathId, antenna_id: PathId, session: SessionDep, 
 
 
 @router.get("/{station_id}/passes")
-def list_station_passes(station_id: PathId, start: PassStart, session: SessionDep, org: CurrentOrg,
-                        hours: PassHours = 24.0, min_elevation_deg: PassMinElevation = None) -> PassesPublic:
-    """List the passes over a visible station of every satellite the caller may see, newest elements each."""
+def list_station_passes(station_id: PathId, start: PassStart, request: Request, session: SessionDep,
+                        org: CurrentOrg, hours: PassHours = 24.0,
+                        min_elevation_deg: PassMinElevation = None) -> PassesPublic:
+    """List the passes over a visible station of every satellite the caller may see (each one's orbit in force).
+
+    Each pass names the element set that predicted it, its epoch, age and state (fresh, stale, expired).
+    """
     station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
     satellites = list(session.scalars(visible_satellites(session, org).order_by(Satellite.id)))
-    return passes_over(newest_elements(session, satellites), station_sites([station]), start=start, hours=hours,
-                       min_elevation_deg=min_elevation_deg)
+    return passes_over(newest_elements(session, satellites, request.app.state.settings), station_sites([station]),
+                       start=start, hours=hours, min_elevation_deg=min_elevation_deg)
 
 
 @router.get("/{station_id}/gnss")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from groundshare.api.schemas.common import Page
@@ -22,6 +25,12 @@ class PassPublic(BaseModel):
     los_azimuth_deg: float
     duration_s: float
     clipped: bool
+    element_set_id: int | None = Field(default=None, description="The element set the pass was predicted with.")
+    element_epoch: str | None = Field(default=None, description="Its epoch (ISO 8601 UTC).")
+    element_age_s: float | None = Field(default=None, description="Seconds from its epoch to now (the network's "
+                                                                  "clock).")
+    element_state: str | None = Field(default=None, description=(
+        "fresh, stale (past the warning age, 3 days by default) or expired (past the error age, 14 days)."))
 
 
 class PassesPublic(Page[PassPublic]):
@@ -30,7 +39,14 @@ class PassesPublic(Page[PassPublic]):
     warnings: list[str] = Field(default_factory=list)
 
 
-def passes_public(table: PassTable) -> PassesPublic:
-    """Return the passes of ``table`` in its order, with its warnings."""
-    data = [PassPublic.model_validate(record) for record in table.to_records()]
+def passes_public(table: PassTable, element_fields: Sequence[dict[str, Any]] | None = None) -> PassesPublic:
+    """Return the passes of ``table`` in its order, with its warnings.
+
+    ``element_fields[i]`` (optional) holds the ``element_*`` fields of the table's satellite ``i``.
+    """
+    records = table.to_records()
+    if element_fields is not None:
+        sat_index = table.columns["sat_index"]
+        records = [{**record, **element_fields[int(i)]} for record, i in zip(records, sat_index, strict=True)]
+    data = [PassPublic.model_validate(record) for record in records]
     return PassesPublic(data=data, count=len(data), warnings=list(table.warnings))

@@ -2,6 +2,7 @@
 // footprints, satellites' positions and ground tracks (GET /satellites/tracks) coloured by
 // owner, and a time control (now, play/pause, next contact).
 
+import { ageBadgeElement, contactAge } from "./age.js";
 import { ApiError, get, iso, utcText } from "./api.js";
 import { fillLegend } from "./ui.js";
 
@@ -247,7 +248,8 @@ export async function render(root, ctx, visit) {
     const antenna = ctx.antennas.get(next.antenna_id);
     const satellite = ctx.satellites.get(next.satellite_id);
     info.textContent = `Contact ${next.id}: ${satellite ? satellite.name : `satellite ${next.satellite_id}`} over ` +
-      `${antenna ? antenna.station.name : `antenna ${next.antenna_id}`}`;
+      `${antenna ? antenna.station.name : `antenna ${next.antenna_id}`} `;
+    info.append(ageBadgeElement(contactAge(ctx, next))); // how old the orbit it is flown on is
     ctx.setTime(new Date(next.start));
   }));
   for (const id of ["fp-alt", "fp-el"]) visit.el(id).addEventListener("input", drawFootprints);

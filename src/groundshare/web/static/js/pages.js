@@ -1,13 +1,14 @@
 // The Stations and Satellites pages: parameters, antennas, sharing policies, upcoming
-// contacts, and the age of each satellite's element set against the dashboard clock (each
+// contacts, and the age of each satellite's orbit in force (age.js: the API's state, fresh,
+// stale or expired, at the network's clock) beside each satellite and each contact (each
 // satellite's name opens its own page: satellite.js).
 
-import { ApiError, get, getAll, iso, utcText } from "./api.js";
+import { get, getAll, iso, utcText } from "./api.js";
+import { ageBadge, contactAge, refreshSatellites, satelliteAge, STATES } from "./age.js";
 import { t } from "./i18n.js";
 import { esc, tableHtml } from "./ui.js";
 
 const DAY_MS = 86_400_000;
-const STALE_DAYS = 7; // an element set older than this (at the dashboard clock) is flagged
 const UPCOMING = 5;
 
 const num = (v, digits = 1) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
@@ -18,6 +19,7 @@ export async function renderStations(root, ctx, visit) {
   const [policies, upcoming] = await Promise.all([
     getAll("/policies"),
     Promise.all(ctx.stations.map((s) => get("/contacts", { station_id: s.id, start: iso(now), limit: UPCOMING }))),
+    refreshSatellites(ctx),
   ]);
   if (!visit.live) return;
   const antennasOf = (station) => [...ctx.antennas.values()].filter((a) => a.station.id === station.id);
@@ -46,30 +48,22 @@ export async function renderStations(root, ctx, visit) {
           String(p.priority), esc(p.bands.length ? p.bands.join(", ") : "all")] })))
         : `<p class="muted">No sharing policy you granted or received covers these antennas.</p>`}
       ${contacts.length ? tableHtml(`Next ${contacts.length} contacts from ${when(now)}`,
-        [{ label: "Start" }, { label: "End" }, { label: "Satellite" }, { label: "Booked by" }, { label: "Status" }],
-        contacts.map((c) => ({ cells: [esc(when(c.start)), esc(when(c.end)),
-          esc(ctx.satellites.get(c.satellite_id)?.name ?? `satellite ${c.satellite_id}`), esc(ctx.orgName(c.org_id)),
-          esc(c.status)] })))
+        [{ label: "Start" }, { label: "End" }, { label: "Satellite" }, { label: "Booked by" }, { label: "Status" },
+          { label: t("col.elements") }],
+        contacts.map((c) => ({ attrs: ` class="contact-row" data-contact-id="${c.id}"`,
+          cells: [esc(when(c.start)), esc(when(c.end)),
+            esc(ctx.satellites.get(c.satellite_id)?.name ?? `satellite ${c.satellite_id}`), esc(ctx.orgName(c.org_id)),
+            esc(c.status), ageBadge(contactAge(ctx, c))] })))
         : `<p class="muted">No upcoming contacts you can see.</p>`}
     </section>`;
   });
   root.innerHTML = `<h1>Stations</h1><p class="muted">${ctx.stations.length} stations you own or may use.</p>${sections.join("")}`;
 }
 
-async function elementAges(ctx, now) {
-  try {
-    const body = await get("/satellites/tracks", { at: iso(now), step_s: 600, before_s: 0, after_s: 0 });
-    return new Map(body.data.map((t) => [t.satellite_id, t]));
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 422)) return new Map();
-    throw error;
-  }
-}
-
 export async function renderSatellites(root, ctx, visit) {
   const now = ctx.clock.now();
-  const [ages, contacts] = await Promise.all([
-    elementAges(ctx, now),
+  const [, contacts] = await Promise.all([
+    refreshSatellites(ctx), // the ages move on, and a sync may have brought a new orbit since sign-in
     getAll("/contacts", { start: iso(now), end: iso(new Date(now.getTime() + 2 * DAY_MS)) }),
   ]);
   if (!visit.live) return;
@@ -78,30 +72,30 @@ export async function renderSatellites(root, ctx, visit) {
     if (c.status !== "cancelled" && new Date(c.start) > now && !next.has(c.satellite_id)) next.set(c.satellite_id, c);
   }
   const satellites = [...ctx.satellites.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const stale = satellites.filter((s) => ages.get(s.id)?.element_age_days > STALE_DAYS).length;
+  const counts = { fresh: 0, stale: 0, expired: 0, none: 0 };
+  for (const s of satellites) {
+    const state = satelliteAge(s)?.state;
+    counts[STATES.includes(state) ? state : "none"] += 1;
+  }
   const rows = satellites.map((s) => {
-    const track = ages.get(s.id);
-    let age = '<span class="muted">no elements</span>';
-    if (track) {
-      const days = track.element_age_days;
-      const text = `${when(track.element_epoch)} (${days.toFixed(1)} d)`;
-      age = days > STALE_DAYS ? `<span class="warn" role="note">${esc(text)}: older than ${STALE_DAYS} days, upload a fresh set</span>`
-        : esc(text);
-    }
+    const age = satelliteAge(s);
+    const orbit = age ? `${ageBadge(age)} <span class="muted">${esc(t("age.epoch", { epoch: when(age.epoch) }))}</span>`
+      : ageBadge(null);
     const c = next.get(s.id);
     const antenna = c && ctx.antennas.get(c.antenna_id);
     return {
       attrs: ` class="satellite-row" data-norad="${s.norad_id}" data-satellite-id="${s.id}"`,
       cells: [`<a href="#/satellites/${s.id}" title="${esc(t("sat.open", { name: s.name }))}">${esc(s.name)}</a>`,
         String(s.norad_id), esc(ctx.orgName(s.org_id)), s.is_public ? "public" : "private",
-        esc(s.band ?? "—"), s.downlink_frequency_hz ? `${(s.downlink_frequency_hz / 1e6).toFixed(3)} MHz` : "—", age,
+        esc(s.band ?? "—"), s.downlink_frequency_hz ? `${(s.downlink_frequency_hz / 1e6).toFixed(3)} MHz` : "—", orbit,
         c ? esc(`${when(c.start)}, ${antenna ? antenna.station.name : `antenna ${c.antenna_id}`}`) : '<span class="muted">none in 2 days</span>'],
     };
   });
   root.innerHTML = `<h1>Satellites</h1>
-    <p class="muted">${satellites.length} satellites you own or that are public. Element-set ages are at the dashboard
-      clock (${esc(utcText(now, false))})${stale ? `; <strong>${stale}</strong> older than ${STALE_DAYS} days` : ""}.</p>
+    <p class="muted">${satellites.length} satellites you own or that are public. Ages are at the network's clock
+      (${esc(utcText(now, false))}).</p>
+    <p id="age-counts" role="status">${esc(t("age.counts", counts))}</p>
     <section class="panel">${tableHtml("Satellites", [{ label: "Name" }, { label: "NORAD", num: true }, { label: "Owner" },
-      { label: "Visibility" }, { label: "Band" }, { label: "Downlink" }, { label: "Element set epoch (age)" },
+      { label: "Visibility" }, { label: "Band" }, { label: "Downlink" }, { label: t("age.column") },
       { label: "Next contact" }], rows, 'id="satellites-table"')}</section>`;
 }

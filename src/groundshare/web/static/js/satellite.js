@@ -1,14 +1,17 @@
-// One satellite's page: what it is, a decoded telemetry field plotted over time (the field
-// chosen among the numeric fields its frames in the window hold), and its latest frames.
+// One satellite's page: what it is and how old its orbit in force is, its passes over the
+// stations the caller may see in the next 24 hours (each with the age of the orbit it is
+// computed from: age.js), a decoded telemetry field plotted over time (the field chosen among
+// the numeric fields its frames in the window hold), and its latest frames.
 //
 // The window is whole UTC days (the week up to the dashboard clock's day by default).  The
 // field list comes from the frames of the window (GET /satellites/{id}/frames, at most
 // FIELD_SCAN_FRAMES of them); the plotted series from GET /satellites/{id}/telemetry.
 
+import { ageBadge, passAge, satelliteAge } from "./age.js";
 import { ApiError, get, iso, utcText } from "./api.js";
 import { drawFramesTable, readFrames } from "./frames.js";
 import { numberText, t } from "./i18n.js";
-import { esc } from "./ui.js";
+import { esc, tableHtml } from "./ui.js";
 
 const d3 = window.d3;
 
@@ -18,6 +21,8 @@ const FIELD_SCAN_FRAMES = 2000; // frames read for the field list (two pages)
 const TELEMETRY_LIMIT = 1000; // points asked for per series
 const RECENT_FRAMES = 20;
 const TABLE_POINTS = 200; // values listed under the chart (the latest)
+const PASS_HOURS = 24;
+const PASS_ROWS = 50; // passes listed at most (the first, in AOS order)
 const WIDTH = 760;
 const HEIGHT = 260;
 const MARGIN = { top: 16, right: 16, bottom: 28, left: 64 };
@@ -54,6 +59,7 @@ export async function render(root, ctx, visit, satelliteId) {
     root.innerHTML = `${back}<h1>${esc(t("sat.not_found", { id: satelliteId }))}</h1>`;
     return;
   }
+  ctx.satellites.set(satellite.id, satellite); // its orbit in force as of now, for the other pages too
   const firstDay = new Date(utcDay(ctx.clock.now()).getTime() - (DEFAULT_DAYS - 1) * DAY_MS);
   root.innerHTML = `${back}
     <h1>${esc(satellite.name)} <span class="muted">${esc(t("sat.norad"))} ${satellite.norad_id}</span></h1>
@@ -63,7 +69,15 @@ export async function render(root, ctx, visit, satelliteId) {
         <dt>${esc(t("sat.visibility"))}</dt><dd>${esc(t(satellite.is_public ? "sat.public" : "sat.private"))}</dd>
         <dt>${esc(t("sat.decoder"))}</dt><dd>${satellite.decoder ? `<code>${esc(satellite.decoder)}</code>`
           : esc(t("sat.no_decoder"))}</dd>
+        <dt>${esc(t("sat.in_force"))}</dt><dd id="sat-in-force">${ageBadge(satelliteAge(satellite))}${
+          satelliteAge(satellite) ? ` <span class="muted">${esc(t("age.epoch", {
+            epoch: utcText(new Date(satelliteAge(satellite).epoch)) }))}</span>` : ""}</dd>
       </dl>
+    </section>
+    <section class="panel" aria-labelledby="passes-title">
+      <h2 id="passes-title">${esc(t("passes.title"))}</h2>
+      <p id="passes-summary" class="muted" role="status"></p>
+      <div id="passes-holder"></div>
     </section>
     <section class="panel" aria-labelledby="tm-title">
       <h2 id="tm-title">${esc(t("tm.title"))}</h2>
@@ -127,7 +141,32 @@ export async function render(root, ctx, visit, satelliteId) {
     visit.guard(show)();
   });
   visit.el("tm-field").addEventListener("change", visit.guard(() => plot()));
-  await show();
+  await Promise.all([show(), showPasses(ctx, visit, satellite)]);
+}
+
+/** The satellite's passes over the stations the caller may see, from the network's now, each with its orbit's age. */
+async function showPasses(ctx, visit, satellite) {
+  const summary = visit.el("passes-summary");
+  if (!satelliteAge(satellite)) { // nothing to predict from: say so without asking (the API would refuse)
+    summary.textContent = t("passes.unavailable", { reason: t("age.none_title") });
+    return;
+  }
+  const start = ctx.clock.now();
+  const body = await get(`/satellites/${satellite.id}/passes`, { start: iso(start), hours: PASS_HOURS });
+  if (!visit.live) return;
+  const passes = body.data;
+  summary.textContent = passes.length ? `${t("passes.count", { n: passes.length })}.` : t("passes.none");
+  if (body.warnings?.length) summary.textContent += ` ${body.warnings.join(" ")}`;
+  if (!passes.length) return;
+  const time = (v) => utcText(new Date(v));
+  visit.el("passes-holder").innerHTML = tableHtml(t("passes.caption", { start: utcText(start, false) }),
+    [{ label: t("col.station") }, { label: t("col.aos") }, { label: t("col.los") }, { label: t("col.max_el"), num: true },
+      { label: t("col.duration"), num: true }, { label: t("col.elements") }],
+    passes.slice(0, PASS_ROWS).map((p) => ({
+      attrs: ` class="pass-row" data-station="${esc(p.station)}" data-aos="${esc(p.aos)}"`,
+      cells: [esc(p.station), esc(time(p.aos)), esc(time(p.los)), `${esc(numberText(p.max_elevation_deg, 1))}°`,
+        `${esc(numberText(Math.round(p.duration_s), 0))} s`, ageBadge(passAge(p))],
+    })), 'id="passes-table"');
 }
 
 function drawTelemetry(visit, field, points, span) {

@@ -1,10 +1,13 @@
 // The timeline: one row per antenna, the contacts in a window as bars coloured by the
 // booking organisation, the caller's open requests that overlap the window, and a
 // contact's details (sky plot, link along the pass, element set, outcome, and the frames and
-// files that came home: frames.js) on click or Enter.
+// files that came home: frames.js) on click or Enter.  Each contact says how old the orbit it
+// is flown on is (its satellite's orbit in force: age.js), in its label and in its details.
 
+import { ageBadge, ageSentence, ageState, contactAge, refreshSatellites } from "./age.js";
 import { ApiError, bytesText, get, getAll, iso, utcText } from "./api.js";
 import { renderContactData } from "./frames.js";
+import { t } from "./i18n.js";
 import { esc, fillLegend } from "./ui.js";
 
 const d3 = window.d3;
@@ -59,6 +62,7 @@ export async function render(root, ctx, visit) {
     const [contacts, requests] = await Promise.all([
       getAll("/contacts", { start: iso(startDay), end: iso(end) }),
       getAll("/requests", { status: "open" }),
+      refreshSatellites(ctx), // the orbits in force and their ages, as of now
     ]);
     if (!visit.live || ask !== latest) return;
     drawGantt(ctx, visit, startDay, end, contacts);
@@ -112,11 +116,12 @@ function drawGantt(ctx, visit, start, end, contacts) {
     .attr("y", (c) => y.get(c.antenna_id) + 4).attr("height", ROW_H - 8)
     .attr("fill", (c) => ctx.orgColour(c.org_id))
     .attr("data-contact-id", (c) => c.id)
+    .attr("data-element-state", (c) => ageState(contactAge(ctx, c)))
     .attr("tabindex", 0).attr("role", "button")
     .attr("aria-label", (c) => `Contact ${c.id}: ${satelliteName(ctx, c.satellite_id)} on ${antennaName(ctx, c.antenna_id)}, ` +
-      `${utcText(new Date(c.start), false)} to ${hhmm(new Date(c.end))}, ${c.status}`);
+      `${utcText(new Date(c.start), false)} to ${hhmm(new Date(c.end))}, ${c.status}, ${ageSentence(contactAge(ctx, c))}`);
   bars.append("title").text((c) => `${satelliteName(ctx, c.satellite_id)} — ${ctx.orgName(c.org_id)}\n` +
-    `${utcText(new Date(c.start))} to ${hhmm(new Date(c.end))} (${c.status})`);
+    `${utcText(new Date(c.start))} to ${hhmm(new Date(c.end))} (${c.status})\n${ageSentence(contactAge(ctx, c))}`);
   const open = (event, c) => {
     svg.selectAll(".contact-bar").classed("selected", (d) => d.id === c.id);
     showDetails(ctx, visit, c).catch((error) => visit.report(error));
@@ -202,12 +207,17 @@ async function showDetails(ctx, visit, contact) {
     ["Finished", when(g.finished_at ?? contact.finished_at)],
   ];
   const es = g.element_set;
+  const age = contactAge(ctx, contact);
+  const planned = es && age && new Date(es.epoch).getTime() !== new Date(age.epoch).getTime()
+    ? ` <span class="muted">${esc(t("age.planned_differs", { epoch: utcText(new Date(es.epoch)) }))}</span>` : "";
   panel.innerHTML = `
     <h2 tabindex="-1">Contact ${contact.id}: ${esc(facts[0][1])} over ${esc(facts[2][1])}</h2>
     <div class="details-grid">
       <div id="sky-holder"></div>
       <div>
-        <dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
+        <dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}
+          <dt>${esc(t("age.contact_orbit"))}</dt><dd id="contact-orbit">${ageBadge(age)}${age
+            ? ` <span class="muted">${esc(t("age.epoch", { epoch: utcText(new Date(age.epoch)) }))}</span>` : ""}${planned}</dd></dl>
         <div id="link-charts"></div>
       </div>
     </div>
