@@ -516,3 +516,18 @@ def test_physics_of_a_mapping_is_checked_like_a_file(iss: ElementSet) -> None:
         elements_from_omm(fields, source="api")
     assert str(info.value).splitlines()[0] == (
         "api: NORAD 25544: MEAN_MOTION should be a number (rev/day), got 'nan'")
+
+
+def test_an_omm_json_record_reads_back_as_the_same_elements() -> None:
+    from groundshare.data import data_path
+    from groundshare.orbits import elements_from_omm, load_elements, omm_json_record
+
+    for original in load_elements(data_path("celestrak_cubesat_2025-11-06.tle")).elements[:20]:
+        record = json.loads(json.dumps(omm_json_record(original)))
+        assert list(record)[:3] == ["OBJECT_NAME", "OBJECT_ID", "EPOCH"]
+        again = elements_from_omm(record, source="round trip")
+        assert again.norad_id == original.norad_id and again.name == original.name
+        assert abs((again.epoch - original.epoch).total_seconds()) < 1e-5
+        for name in ("mean_motion_rev_day", "eccentricity", "inclination_deg", "raan_deg", "arg_perigee_deg",
+                     "mean_anomaly_deg", "bstar"):
+            assert getattr(again, name) == getattr(original, name), name

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from groundshare.orbits import ElementSet, load_elements
+from groundshare.orbits import ElementSet, load_elements, omm_json_record
 
 #: CelesTrak's 403 body for a download of data that has not changed (CelesTrak GP usage rules).
 NOT_UPDATED_BODY = ("GP data has not updated since your last successful download of this data at "
@@ -76,17 +76,7 @@ _GP_MODEL = [
 
 def celestrak_record(element_set: ElementSet) -> dict[str, Any]:
     """Return the OMM object CelesTrak's ``FORMAT=json`` gives for ``element_set`` (its keys, order and types)."""
-    return {
-        "OBJECT_NAME": element_set.name, "OBJECT_ID": element_set.object_id,
-        "EPOCH": element_set.epoch.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        "MEAN_MOTION": element_set.mean_motion_rev_day, "ECCENTRICITY": element_set.eccentricity,
-        "INCLINATION": element_set.inclination_deg, "RA_OF_ASC_NODE": element_set.raan_deg,
-        "ARG_OF_PERICENTER": element_set.arg_perigee_deg, "MEAN_ANOMALY": element_set.mean_anomaly_deg,
-        "EPHEMERIS_TYPE": element_set.ephemeris_type, "CLASSIFICATION_TYPE": element_set.classification,
-        "NORAD_CAT_ID": element_set.norad_id, "ELEMENT_SET_NO": element_set.element_set_no,
-        "REV_AT_EPOCH": element_set.rev_at_epoch, "BSTAR": element_set.bstar,
-        "MEAN_MOTION_DOT": element_set.mean_motion_dot, "MEAN_MOTION_DDOT": element_set.mean_motion_ddot,
-    }
+    return omm_json_record(element_set)
 
 
 def spacetrack_record(record: Mapping[str, Any]) -> dict[str, str | None]:

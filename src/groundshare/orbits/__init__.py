@@ -8,7 +8,7 @@ from groundshare.orbits.catalog import (
     parse_elements,
 )
 from groundshare.orbits.elements import ElementSet
-from groundshare.orbits.omm import elements_from_omm, iter_omm_records
+from groundshare.orbits.omm import elements_from_omm, iter_omm_records, omm_json_record
 from groundshare.orbits.tle import ElementSetError, parse_tle
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "elements_from_omm",
     "iter_omm_records",
     "load_elements",
+    "omm_json_record",
     "parse_elements",
     "parse_tle",
 ]

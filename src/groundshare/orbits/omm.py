@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
@@ -190,6 +191,25 @@ class _Fields:
             raise self.fail("EPOCH", f"EPOCH should be a UTC date and time, got {value!r}",
                             f"Expected:  {_EPOCH_FORM} (fractional seconds and the Z are optional)")
         return epoch
+
+
+def omm_json_record(element_set: ElementSet) -> dict[str, Any]:
+    """Return ``element_set`` as one OMM object of CelesTrak's ``FORMAT=json`` (its keys, order and types).
+
+    Floats are kept at full precision, so ``elements_from_omm`` gives back the same
+    elements; catalog numbers above 99999, which a TLE cannot hold, travel this way.
+    """
+    return {
+        "OBJECT_NAME": element_set.name, "OBJECT_ID": element_set.object_id,
+        "EPOCH": element_set.epoch.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "MEAN_MOTION": element_set.mean_motion_rev_day, "ECCENTRICITY": element_set.eccentricity,
+        "INCLINATION": element_set.inclination_deg, "RA_OF_ASC_NODE": element_set.raan_deg,
+        "ARG_OF_PERICENTER": element_set.arg_perigee_deg, "MEAN_ANOMALY": element_set.mean_anomaly_deg,
+        "EPHEMERIS_TYPE": element_set.ephemeris_type, "CLASSIFICATION_TYPE": element_set.classification,
+        "NORAD_CAT_ID": element_set.norad_id, "ELEMENT_SET_NO": element_set.element_set_no,
+        "REV_AT_EPOCH": element_set.rev_at_epoch, "BSTAR": element_set.bstar,
+        "MEAN_MOTION_DOT": element_set.mean_motion_dot, "MEAN_MOTION_DDOT": element_set.mean_motion_ddot,
+    }
 
 
 def _is_blank(value: object) -> bool:

@@ -30,7 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from groundshare.errors import InvalidInputError
-from groundshare.orbits import ElementSet
+from groundshare.orbits import ElementSet, omm_json_record
 from groundshare.orbits.age import DEFAULT_ERROR_S, DEFAULT_WARNING_S, element_age_s, element_age_state
 from groundshare.store.clock import network_now
 from groundshare.store.events import record_event
@@ -345,19 +345,8 @@ def element_text(element_set: ElementSet) -> tuple[str, ElementTextFormat]:
     if element_set.line1 is not None and element_set.line2 is not None:
         lines = [element_set.name] if element_set.name else []
         return "\n".join([*lines, element_set.line1, element_set.line2]) + "\n", ElementTextFormat.TLE
-    epoch = require_utc(element_set.epoch, "epoch")
-    record = {
-        "OBJECT_NAME": element_set.name, "OBJECT_ID": element_set.object_id,
-        "EPOCH": epoch.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        "MEAN_MOTION": element_set.mean_motion_rev_day, "ECCENTRICITY": element_set.eccentricity,
-        "INCLINATION": element_set.inclination_deg, "RA_OF_ASC_NODE": element_set.raan_deg,
-        "ARG_OF_PERICENTER": element_set.arg_perigee_deg, "MEAN_ANOMALY": element_set.mean_anomaly_deg,
-        "EPHEMERIS_TYPE": element_set.ephemeris_type, "CLASSIFICATION_TYPE": element_set.classification,
-        "NORAD_CAT_ID": element_set.norad_id, "ELEMENT_SET_NO": element_set.element_set_no,
-        "REV_AT_EPOCH": element_set.rev_at_epoch, "BSTAR": element_set.bstar,
-        "MEAN_MOTION_DOT": element_set.mean_motion_dot, "MEAN_MOTION_DDOT": element_set.mean_motion_ddot,
-    }
-    return json.dumps(record), ElementTextFormat.JSON
+    require_utc(element_set.epoch, "epoch")
+    return json.dumps(omm_json_record(element_set)), ElementTextFormat.JSON
 
 
 def source_label(source: ElementSource) -> str:
