@@ -35,7 +35,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from groundshare.api import Settings, create_app
 from groundshare.data import data_path
 from groundshare.orbits import load_elements
 from groundshare.store import (
@@ -54,7 +53,8 @@ from groundshare.store import (
     book_contact,
     session_scope,
 )
-from tests.support.databases import BACKENDS, clear_tables, empty_database_url
+from tests.support.databases import BACKENDS, clear_tables
+from tests.support.worlds import app_on
 
 pytestmark = pytest.mark.slow
 
@@ -138,12 +138,8 @@ def fuzz(operation: schemathesis.APIOperation, mode: schemathesis.GenerationMode
 
 @pytest.fixture(params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FastAPI]:
-    with empty_database_url(request.param, tmp_path, "schemathesis") as url:
-        app = create_app(Settings(database_url=url, artifact_storage_url=str(tmp_path / "artifacts")))
-        try:
-            yield app
-        finally:
-            app.state.engine.dispose()
+    with app_on(request.param, tmp_path, "schemathesis") as app:
+        yield app
 
 
 def test_generated_requests_get_no_server_error_and_match_the_schema(app: FastAPI, capsys) -> None:

@@ -8,43 +8,13 @@ failing under CI); the tables are emptied after each test.  ``postgresql_only`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from groundshare.store import make_session_factory
-from tests.support.databases import BACKENDS, PerBackend, clear_tables, initialised_engine
+from tests.support.store_fixtures import _engines, _session_engine, engine, factory  # noqa: F401
 from tests.support.worlds import Network, make_network
 
 
-@pytest.fixture(scope="session")
-def _engines(tmp_path_factory) -> Iterator[PerBackend[Engine]]:
-    """The engine of each backend, on a freshly initialised database, made when first needed."""
-    engines = PerBackend(lambda backend: initialised_engine(backend, tmp_path_factory.mktemp("store"), "store"))
-    yield engines
-    engines.close()
-
-
-@pytest.fixture(params=BACKENDS)
-def _session_engine(request, _engines: PerBackend[Engine]) -> Engine:
-    """The backend's engine for the whole session (``postgresql_only``/``sqlite_only`` pick one backend)."""
-    return _engines.get(request.param)
-
-
 @pytest.fixture
-def engine(_session_engine: Engine) -> Iterator[Engine]:
-    """The backend's engine (SQLite or PostgreSQL), with empty tables after the test."""
-    yield _session_engine
-    clear_tables(_session_engine)
-
-
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return make_session_factory(engine)
-
-
-@pytest.fixture
-def network(factory: sessionmaker[Session]) -> Network:
+def network(factory: sessionmaker[Session]) -> Network:  # noqa: F811 (the fixture imported above)
     return make_network(factory)

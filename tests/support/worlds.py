@@ -91,9 +91,9 @@ def make_network(factory: sessionmaker[Session]) -> Network:
 
 
 @contextmanager
-def app_on(backend: str, folder: Path) -> Iterator[FastAPI]:
+def app_on(backend: str, folder: Path, label: str = "api") -> Iterator[FastAPI]:
     """Yield the API application on a fresh database of ``backend`` (``databases.empty_database_url``)."""
-    with empty_database_url(backend, folder, "api") as url:
+    with empty_database_url(backend, folder, label) as url:
         # Artifacts in the test's own folder, never in the working folder (PostgreSQL's default).
         app = create_app(Settings(database_url=url, artifact_storage_url=str(folder / "artifacts")))
         try:
