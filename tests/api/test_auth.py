@@ -47,6 +47,8 @@ ROUTES = [
     # Fresh orbits: element sets, sources, events and webhooks.
     ("GET", "/satellites/1/elements"), ("GET", "/satellites/1/sources"), ("PUT", "/satellites/1/sources"),
     ("GET", "/events"), ("GET", "/webhooks"), ("POST", "/webhooks"), ("DELETE", "/webhooks/1"),
+    # The operator's console.
+    ("GET", "/satellites/1/opportunities"),
 ]
 
 

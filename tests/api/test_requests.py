@@ -42,7 +42,9 @@ def test_create_and_read(client, world, role):
     assert created == {"id": created["id"], "org_id": world.kasa.id, "satellite_id": world.kasa.satellite_id,
                        "window_start": "2030-01-01T00:00:00Z", "window_end": "2030-01-02T00:00:00Z",
                        "min_duration_s": 120.0, "min_elevation_deg": 10.0, "min_volume_bytes": 5_000_000,
-                       "priority": 2, "status": "open", "created_at": created["created_at"]}
+                       "priority": 2, "status": "open", "created_at": created["created_at"],
+                       "contacts_per_day": None, "contacts_wanted": 1, "contacts_booked": 0, "state": "not_planned",
+                       "planned_at": None, "reasons": []}
     assert client.get(f"/requests/{created['id']}", headers=world.kasa.auth(Role.VIEWER)).json() == created
 
 

@@ -366,3 +366,49 @@ def test_upgrade_to_0007_gives_each_satellite_its_sources_keeping_the_orbit_in_f
             assert has_guards(connection)
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0008_gives_requests_their_console_columns_keeping_them(empty_url: str) -> None:
+    from alembic import command
+
+    from groundshare.store import ContactRequest
+    from groundshare.store.migrate import alembic_config
+
+    engine = create_engine_for(empty_url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0007")
+            connection.commit()
+        assert "contacts_per_day" not in {c["name"] for c in inspect(engine).get_columns("contact_request")}
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'KASA', 'agency', "
+                "'2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+            ):
+                connection.exec_driver_sql(sql)
+        at_0007 = table("contact_request", *[column(c.name, c.type) for c in ContactRequest.__table__.columns
+                                             if c.name not in ("contacts_per_day", "planned_at", "last_reasons")])
+        start = datetime(2025, 11, 7, tzinfo=UTC)
+        with session_scope(make_session_factory(engine)) as session:
+            session.execute(at_0007.insert().values(
+                id=1, org_id=1, satellite_id=1, window_start=start, window_end=start + timedelta(days=1),
+                min_duration_s=60.0, min_elevation_deg=0.0, priority=2, status="open", created_at=start))
+        assert upgrade(empty_url) == head()
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            request = session.get(ContactRequest, 1)
+            assert (request.min_duration_s, request.priority, request.status.value) == (60.0, 2, "open")
+            assert (request.contacts_per_day, request.planned_at, request.last_reasons) == (None, None, None)
+            request.contacts_per_day, request.planned_at, request.last_reasons = 4, start, [{"kind": "busy"}]
+        with factory() as session:
+            request = session.get(ContactRequest, 1)
+            assert (request.contacts_per_day, request.planned_at) == (4, start)
+            assert request.last_reasons == [{"kind": "busy"}]
+        with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()

@@ -17,15 +17,21 @@ Screenshots go to ``artifacts_dir()``: ``$GROUNDSHARE_TEST_ARTIFACTS``, default
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from groundshare.store.admin import open_store
+from groundshare.store.clock import network_time, set_network_clock
 
 from .commands import cli
 from .environment import unavailable
@@ -67,12 +73,55 @@ class DemoServer:
                             timeout=60.0)
 
 
-@contextmanager
-def served_demo(folder: Path) -> Iterator[DemoServer]:
-    """Yield the demo network served from an SQLite file in ``folder`` (stopped at the end)."""
+def load_demo(folder: Path) -> dict[str, str]:
+    """Load the demo network (and its planned first day) into ``folder``/demo.db; return each organisation's token."""
     url = f"sqlite:///{folder / 'demo.db'}"
     cli("db", "upgrade", database_url=url)
-    tokens = dict(line.split("\t") for line in cli("demo", "load", "--plan-days", "1", database_url=url).splitlines())
+    return dict(line.split("\t") for line in cli("demo", "load", "--plan-days", "1", database_url=url).splitlines())
+
+
+def shared_demo(shared: Path, folder: Path) -> dict[str, str]:
+    """Copy into ``folder`` the demo network loaded once in ``shared`` (by whichever test process comes first).
+
+    Loading and planning the demo takes seconds; every test module then starts from a copy
+    of the same database (SQLite's backup, so the copy is consistent), with the same tokens.
+    A lock file makes the other pytest-xdist workers wait for the first one's load.
+    """
+    shared.mkdir(parents=True, exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        tokens_file = shared / "tokens.json"
+        if not tokens_file.exists():
+            tokens = load_demo(shared)
+            tokens_file.write_text(json.dumps(tokens), encoding="utf-8")
+        tokens = json.loads(tokens_file.read_text(encoding="utf-8"))
+        with closing(sqlite3.connect(shared / "demo.db")) as source, \
+                closing(sqlite3.connect(folder / "demo.db")) as copy:
+            source.backup(copy)
+    restart_clock(f"sqlite:///{folder / 'demo.db'}")
+    return tokens
+
+
+def restart_clock(database_url: str) -> None:
+    """Set the network's clock back to where it stood when the demo was loaded, as a fresh load would leave it.
+
+    The copy's clock would otherwise have run on since the shared load, minutes earlier.
+    """
+    with open_store(database_url) as session:
+        clock = network_time(session)
+        if clock.network_at is not None and clock.wall_at is not None:
+            set_network_clock(session, clock.network_at, reason=clock.reason)
+
+
+@contextmanager
+def served_demo(folder: Path, shared: Path | None = None) -> Iterator[DemoServer]:
+    """Yield the demo network served from an SQLite file in ``folder`` (stopped at the end).
+
+    ``shared``: a folder where the demo is loaded once and copied from (``shared_demo``);
+    None loads it in ``folder``.
+    """
+    url = f"sqlite:///{folder / 'demo.db'}"
+    tokens = load_demo(folder) if shared is None else shared_demo(shared, folder)
     with serve(url, folder / "server.log") as server:
         yield DemoServer(server, tokens)
 
@@ -93,26 +142,42 @@ class Problems:
     """What went wrong in the browser: console errors, page errors, failed or refused requests."""
 
     seen: list[str] = field(default_factory=list)
+    expected: frozenset[int] = frozenset()  # statuses a test provokes on purpose (a refusal the page must show)
+    refused: list[str] = field(default_factory=list)  # those responses, for the test to check
 
     def watch(self, page: Any) -> None:
-        page.on("console", lambda m: m.type == "error" and self.seen.append(f"console error: {m.text}"))
+        page.on("console", lambda m: m.type == "error" and not self._expected_console(m.text)
+                and self.seen.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self.seen.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: self.seen.append(f"request failed: {r.method} {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400
-                and self.seen.append(f"HTTP {r.status}: {r.request.method} {r.url}"))
+        page.on("response", self._response)
+
+    def _response(self, response: Any) -> None:
+        if response.status < 400:
+            return
+        line = f"HTTP {response.status}: {response.request.method} {response.url}"
+        (self.refused if response.status in self.expected else self.seen).append(line)
+
+    def _expected_console(self, text: str) -> bool:
+        """Chromium logs each 4xx answer as a console error too: those of an expected status are not problems."""
+        return any(f"status of {status}" in text for status in self.expected)
 
 
 @contextmanager
-def watched_page(browser: Any, demo: DemoServer, **options: Any) -> Iterator[Any]:
+def watched_page(browser: Any, demo: DemoServer, *, expect_refusals: frozenset[int] | set[int] = frozenset(),
+                 **options: Any) -> Iterator[Any]:
     """Yield a page of a fresh context (desktop size unless ``options`` say otherwise); fail on any browser problem.
 
-    ``options`` go to ``browser.new_context`` (e.g. ``locale="es-MX"``).
+    ``options`` go to ``browser.new_context`` (e.g. ``locale="es-MX"``).  ``expect_refusals``:
+    HTTP statuses the test provokes on purpose (e.g. ``{409}`` for a clashing booking); those
+    answers are not problems, and ``page.refusals`` lists them ("HTTP 409: POST <url>").
     """
     context = browser.new_context(**{"viewport": DESKTOP, "base_url": demo.server.base_url, **options})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
-    problems = Problems()
+    problems = Problems(expected=frozenset(expect_refusals))
     problems.watch(page)
+    page.refusals = problems.refused
     try:
         yield page
     finally:
@@ -124,8 +189,8 @@ def watched_page(browser: Any, demo: DemoServer, **options: Any) -> Iterator[Any
 def sign_in(page: Any, token: str, org: str) -> None:
     if "#/signin" not in page.url:
         page.goto("/")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("#token-input").fill(token)  # by id: the form speaks the page's language
+    page.locator("#signin-form button[type=submit]").click()
     page.wait_for_selector("#map-svg .satellite-marker")
     assert org in page.locator("#org-name").inner_text()
 

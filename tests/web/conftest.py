@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,19 @@ def chromium_path() -> Path:
     return require_chromium()
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the demo network is loaded once for this test run, shared by the pytest-xdist workers of the run."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:  # one process: its own temporary folder
+        return tmp_path_factory.mktemp("demo-template")
+    return tmp_path_factory.getbasetemp().parent / f"demo-template-{run}"
+
+
 @pytest.fixture(scope="module")
-def demo(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    """The demo network served for one test module (its changes reach no other module's)."""
-    with served_demo(tmp_path_factory.mktemp("web")) as server:
+def demo(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[DemoServer]:
+    """The demo network served for one test module, from its own copy (its changes reach no other module's)."""
+    with served_demo(tmp_path_factory.mktemp("web"), shared=demo_template) as server:
         yield server
 
 

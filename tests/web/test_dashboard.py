@@ -58,7 +58,7 @@ def give_link_parameters(demo: DemoServer, contact: dict[str, Any]) -> None:
 
 def test_map_draws_the_stations_and_satellites_the_org_may_see(page: Any, demo: DemoServer) -> None:
     page.goto("/")
-    assert page.url.endswith("/dashboard/#/signin")
+    page.wait_for_url("**/dashboard/#/signin")  # the catalogue loads first, then the shell routes
     sign_in(page, demo.tokens[ORG_A], ORG_A)
     with demo.api(ORG_A) as api:
         stations = all_rows(api, "/stations")
@@ -73,8 +73,9 @@ def test_map_draws_the_stations_and_satellites_the_org_may_see(page: Any, demo: 
     assert page.locator("#map-svg .track-ahead").count() == len(satellites)
     assert clock["mode"] == "shifted"  # the demo data is dated 2025-11-06
     banner = page.locator("#demo-banner")
-    assert banner.is_visible() and clock["message"] in banner.inner_text()
+    assert banner.is_visible() and "behind the wall clock" in banner.inner_text()
     assert page.locator("#map-time").inner_text().startswith(clock["now"][:10])
+    assert page.locator("#net-clock").inner_text().startswith(clock["now"][:10])  # the header's running clock
     page.screenshot(path=artifacts_dir() / "map.png")
 
     # Play moves the map's clock (and the satellites); pause stops it.
@@ -131,11 +132,11 @@ def test_ledger_shows_the_weeks_rows_and_chart(page: Any, demo: DemoServer) -> N
     sign_in(page, demo.tokens[ORG_A], ORG_A)
     page.get_by_role("link", name="Ledger").click()
     page.wait_for_selector("#ledger-table tr.ledger-row")
-    start = page.get_by_label("From").input_value()
-    end = page.get_by_label("To").input_value()
+    start = page.get_by_label("From (UTC)").input_value()
+    end = page.get_by_label("To (UTC)").input_value()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT00:00:00Z", start) and re.fullmatch(r"\d{4}-\d\d-\d\dT00:00:00Z", end)
     with demo.api(ORG_A) as api:
-        ledger = api.get("/ledger", params={"start": f"{start}T00:00:00Z", "end": f"{end}T00:00:00Z",
-                                            "period": "week"}).json()
+        ledger = api.get("/ledger", params={"start": start, "end": end, "period": "week"}).json()
     assert page.locator("#ledger-table tr.ledger-row").count() == ledger["count"] >= 1
     assert page.locator("#ledger-chart svg[role=img] rect").count() >= 2
     page.screenshot(path=artifacts_dir() / "ledger.png", full_page=True)
@@ -188,8 +189,12 @@ def test_gnss_page_draws_the_dops_of_a_chosen_station(page: Any, demo: DemoServe
     page.wait_for_selector("#gnss-chart svg polyline")
     text = summary.inner_text()
     assert "satellites" in text and "PDOP ≤ 6 for" in text and "% of the time" in text and "mask" in text
-    svg = page.locator("#gnss-chart svg").inner_html()
-    assert "<polyline" in svg or "<path" in svg
+    dops = page.locator("#gnss-chart .gnss-dops svg")
+    assert dops.locator("path.dop-line").count() == 3 and dops.locator(".axis .tick").count() >= 4
+    assert page.locator("#gnss-chart .gnss-sky polyline.sky-track").count() >= 4
+    assert page.locator("#gnss-chart .gnss-sky .compass").all_text_contents() == ["N", "E", "S", "W"]
+    legend = page.locator("#gnss-chart .gnss-sky .legend").inner_text()
+    assert "GPS" in legend and "Galileo" in legend
     page.screenshot(path=artifacts_dir() / "gnss.png", full_page=True)
 
 
@@ -285,9 +290,12 @@ def test_dashboard_clock_is_the_networks_and_runs_at_the_wall_clocks_pace(page: 
         clock = api.get("/clock").json()
     assert clock["mode"] == "shifted" and clock["offset_s"] < 0
     banner = page.locator("#demo-banner")
-    assert banner.is_visible() and banner.inner_text() == clock["message"]
+    days = f"{abs(clock['offset_s']) / 86400:.1f}".removesuffix(".0")
+    assert banner.is_visible() and f"runs {days} days behind the wall clock" in banner.inner_text()
+    header = page.locator("#net-clock").inner_text()
 
     page.wait_for_timeout(2500)  # the dashboard read the clock at sign-in; it must have run on since
+    assert page.locator("#net-clock").inner_text() != header  # the header's clock runs, each second
     with demo.api(ORG_A) as api:
         expected = datetime.fromisoformat(api.get("/clock").json()["now"].replace("Z", "+00:00"))
     page.get_by_role("button", name="Now").click()
@@ -365,3 +373,65 @@ def test_api_docs_render_offline_under_their_policy(page: Any, demo: DemoServer)
     page.locator("#swagger-ui .opblock-summary-path", has_text="/clock").first.click()
     page.wait_for_selector("#swagger-ui .opblock.is-open")
     page.screenshot(path=artifacts_dir() / "api-docs.png")
+
+
+def test_map_filters_tracks_keeps_labels_apart_and_highlights_the_satellite_under_the_cursor(
+        page: Any, demo: DemoServer) -> None:
+    sign_in(page, demo.tokens[ORG_A], ORG_A)
+    with demo.api(ORG_A) as api:
+        me = api.get("/orgs/me").json()["org"]["id"]
+        tracks = api.get("/satellites/tracks", params={"at": api.get("/clock").json()["now"]}).json()["data"]
+    own = {s["satellite_id"] for s in tracks if s["org_id"] == me}
+    assert own and len(own) < len(tracks)
+    drawn = "els => [...new Set(els.map(e => Number(e.dataset.satelliteId)))]"
+    assert set(page.locator("#map-svg .track-ahead").evaluate_all(drawn)) == {s["satellite_id"] for s in tracks}
+    page.locator("#map-tracks").select_option("mine")
+    assert set(page.locator("#map-svg .track-ahead").evaluate_all(drawn)) == own
+    page.locator("#map-tracks").select_option("none")
+    assert page.locator("#map-svg .track-ahead").count() == 0
+    assert page.locator("#map-svg .satellite-marker").count() == len(tracks)  # markers stay; tracks go
+    page.locator("#map-tracks").select_option("all")
+
+    # The labels shown never overlap one another (a label with no free spot is dropped, its marker kept).
+    boxes = page.locator("#map-svg .satellite-label:not(.dropped), #map-svg .station-label").evaluate_all(
+        "els => els.filter(e => e.textContent).map(e => { const b = e.getBBox(); "
+        "return [b.x, b.y, b.x + b.width, b.y + b.height]; })")
+    assert len(boxes) > len(tracks) // 2
+    overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5]
+    assert overlaps == []
+
+    # The satellite under the cursor: its marker and track stand out, the others fade, its name shows.
+    target = next(s for s in tracks if s["satellite_id"] in own)
+    page.locator(f'#map-svg g.satellite[data-satellite-id="{target["satellite_id"]}"] .satellite-marker').hover()
+    assert page.locator(f'#map-svg g.satellite.highlight[data-satellite-id="{target["satellite_id"]}"]').count() == 1
+    highlighted = page.locator("#map-svg .tracks path.highlight").evaluate_all(drawn)
+    assert highlighted == [target["satellite_id"]]
+    assert page.locator("#map-svg .tracks path.dimmed").count() == 2 * (len(tracks) - 1)
+    assert target["name"] in page.locator("#map-hover").inner_text()
+    page.mouse.move(5, 5)
+    assert page.locator("#map-svg .tracks path.highlight").count() == 0
+
+
+def test_timeline_follows_now_until_the_user_scrolls_away(page: Any, demo: DemoServer) -> None:
+    sign_in(page, demo.tokens[ORG_A], ORG_A)
+    page.get_by_role("link", name="Timeline").click()
+    page.wait_for_selector(".gantt .contact-bar")
+    now_line = page.locator(".gantt-scroll .now-line")
+    in_view = """s => { const line = s.querySelector('.now-line'); const x = Number(line.getAttribute('x1'));
+      return line.getAttribute('display') !== 'none' && x >= s.scrollLeft && x <= s.scrollLeft + s.clientWidth; }"""
+    scroller = page.locator(".gantt-scroll")
+    assert now_line.count() == 1 and scroller.evaluate(in_view)
+    assert page.locator("#tl-follow").is_visible() and not page.locator("#tl-now").is_visible()
+    x0 = float(now_line.get_attribute("x1"))
+    page.wait_for_timeout(1500)
+    assert float(now_line.get_attribute("x1")) > x0  # the line runs with the network's clock
+
+    scroller.evaluate("s => { s.scrollLeft = s.scrollWidth; }")  # the user looks later in the window
+    page.locator("#tl-now").wait_for()
+    assert not page.locator("#tl-follow").is_visible() and not scroller.evaluate(in_view)
+    page.wait_for_timeout(1200)  # a tick of the clock does not pull the view back
+    assert not scroller.evaluate(in_view)
+    page.locator("#tl-now").click()
+    page.locator("#tl-follow").wait_for()
+    assert scroller.evaluate(in_view)

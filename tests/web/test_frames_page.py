@@ -114,11 +114,11 @@ def heard(demo: DemoServer) -> Heard:
 
 def open_contact(page: Any, heard: Heard, contact: dict[str, Any]) -> Any:
     """Show the fixture's day on the timeline and open ``contact``'s details; return the details panel."""
-    page.get_by_role("link", name="Timeline").click()
+    page.locator('#nav-links a[href="#/timeline"]').click()  # by address: the nav speaks the page's language
     page.wait_for_selector(".gantt .contact-bar")
-    page.locator("#tl-start").fill(heard.day.strftime("%Y-%m-%d"))
+    page.locator("#tl-start").fill(heard.day.strftime("%Y-%m-%dT%H:%M:%SZ"))
     page.locator("#tl-days").select_option("1")
-    page.get_by_role("button", name="Show", exact=True).click()
+    page.locator("#tl-form button[type=submit]").click()
     bar = page.locator(f'.gantt .contact-bar[data-contact-id="{contact["id"]}"]')
     bar.click()
     details = page.locator("#contact-details")
@@ -206,7 +206,7 @@ def test_a_satellites_page_plots_a_decoded_field_over_time(page: Any, demo: Demo
     assert len(series) == N_AX25 + 1  # every AX.25 frame, the late one too; not the one that did not decode
     sign_in(page, demo.tokens[ORG_A], ORG_A)
     page.get_by_role("link", name="Satellites").click()
-    page.locator(f'.satellite-row[data-satellite-id="{satellite["id"]}"] a').click()
+    page.locator(f'.satellite-row a[href="#/satellites/{satellite["id"]}"]').click()
     page.wait_for_url(re.compile(rf"#/satellites/{satellite['id']}$"))
     # The hash changes first; the satellite's page replaces the list once its answers are in.
     page.wait_for_function("name => document.querySelector('#main h1')?.textContent.startsWith(name)",

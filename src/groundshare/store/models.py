@@ -442,6 +442,12 @@ class ContactRequest(Base):
     status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"),
                                                   default=RequestStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Contacts wanted per UTC day of the window (None: at least one contact in the whole window).
+    contacts_per_day: Mapped[int | None] = mapped_column(Integer)
+    # The last booking planning run that covered the request, and its explanations of what stayed unserved
+    # (``schedule.explain.Reason.to_dict()`` each; None: no run has looked at it yet).
+    planned_at: Mapped[datetime | None]
+    last_reasons: Mapped[list[Any] | None] = mapped_column(_NULLABLE_JSON)
 
 
 class Contact(Base):

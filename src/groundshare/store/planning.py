@@ -17,6 +17,11 @@ only, as ``POST /schedule/runs`` does, on what it may see):
   part of the pass inside the window and no earlier than the network's clock plus
   ``lead_s`` (a contact cannot start in the past), at most ``max_contact_s`` long, worth
   its contact time in seconds, weighted by ``1 + request priority``;
+- how many contacts: a request with ``contacts_per_day`` wants that many per UTC day of
+  its window (its explanation is one ``Request`` per day, less the contacts already booked
+  for it that day; a day already full keeps its passes out as ``cap``), and its
+  satellite's daily cap in the run is the most its requests ask for (no cap when one of
+  them asks for none);
 - who may use what: each sharing policy becomes a grant (when it covers the antenna's
   band), with its weekly hours less the most the grantee already holds in any ISO week
   the horizon meets (so a plan never takes a week past the policy; in a week where the
@@ -48,8 +53,11 @@ command another's satellite books those contacts directly (``POST /contacts``).
 books each chosen candidate through ``book_contact`` under the network's ``BookingRules``
 (not before the clock, at most ``max_contact_s``, within a pass) — a savepoint each, so
 one refusal (a booking made meanwhile, a quota) does not undo the others — with an
-idempotency key per request, antenna and start, and marks as scheduled the requests it
-served whose whole window the run covered (others stay open for the next run).
+idempotency key per request, antenna and start.  Every request the run planned keeps the
+run's time (``planned_at``) and its explanations (``last_reasons``), whether the run
+booked something for it or not; one that the run served fully (no explanation left) and
+whose whole window the run covered is marked scheduled (others stay open for the next
+run).  A dry run writes nothing.
 
 ``plan_and_book`` is the one orchestration of the three, for the command line
 (``groundshare schedule plan``, ``demo load --plan-days``) and the API (``POST
@@ -66,7 +74,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -136,7 +144,9 @@ class PlanInputs:
     - ``skipped``: the requests that could not enter the problem, and why;
     - ``requests``: one ``explain.Request`` per planned store request;
     - ``left_out``: the passes a rule outside the problem kept out, with the reason;
-    - ``policy_notes``: (antenna id, organisation) -> the policy as stored and the hours held.
+    - ``policy_notes``: (antenna id, organisation) -> the policy as stored and the hours held;
+    - ``request_ids``: the store request id of each explanation request (by its ``Request.name``);
+    - ``planned``: the store requests the problem planned (those a booking run covers).
     """
 
     start: datetime
@@ -147,6 +157,8 @@ class PlanInputs:
     requests: list[Request]
     left_out: list[LeftOut]
     policy_notes: dict[tuple[str, str], str]
+    request_ids: dict[str, int] = field(default_factory=dict)
+    planned: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -155,8 +167,9 @@ class PlanRun:
 
     ``violations`` are the plan's broken rules (the independent validator's messages; a
     plan with any is never booked); ``booked`` the contact ids booked, ``refused`` the
-    chosen passes the store refused (``{"pass", "reason"}``); ``dry_run`` whether the run
-    was a dry run (it stays True until ``book_plan``).
+    chosen passes the store refused (``{"pass", "reason"}``); ``booked_by_pass`` the contact
+    booked for each chosen pass; ``dry_run`` whether the run was a dry run (it stays True
+    until ``book_plan``).
     """
 
     inputs: PlanInputs
@@ -166,6 +179,7 @@ class PlanRun:
     unserved: list[Reason]
     booked: list[int] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
+    booked_by_pass: dict[str, int] = field(default_factory=dict)
     dry_run: bool = True
 
     @property
@@ -182,7 +196,34 @@ class PlanRun:
             "plan": self.plan.to_dict(), "violations": self.violations, "booked_contact_ids": self.booked,
             "refused": self.refused, "fairness": self.fairness.to_dict(),
             "unserved": [r.to_dict() for r in self.unserved],
+            "contacts": self.contact_rows(), "per_org": self.per_org(),
         }
+
+    def contact_rows(self) -> list[dict[str, Any]]:
+        """Return one row per contact the plan chose: what it stands for, its times, and the contact booked.
+
+        ``booked_contact_id`` is None on a dry run and for a pass the store refused.
+        """
+        rows = []
+        for pass_id in self.plan.contacts:
+            source = self.inputs.sources[pass_id]
+            candidate = self.problem.passes[self.problem.pass_index[pass_id]]
+            rows.append({"pass_id": pass_id, "request_id": source.request_id, "org_id": source.org_id,
+                         "satellite_id": source.satellite_id, "antenna_id": source.antenna_id,
+                         "start": format_utc(candidate.start), "end": format_utc(candidate.end),
+                         "booked_contact_id": self.booked_by_pass.get(pass_id)})
+        return rows
+
+    def per_org(self) -> list[dict[str, int]]:
+        """Return per organisation the contacts the run books (would book, on a dry run), by organisation id.
+
+        A planning run only adds contacts: it never moves or drops one already booked, so
+        ``move`` and ``drop`` are always 0.
+        """
+        booked: dict[int, int] = defaultdict(int)
+        for row in self.contact_rows():
+            booked[row["org_id"]] += int(self.dry_run or row["booked_contact_id"] is not None)
+        return [{"org_id": org_id, "book": n, "move": 0, "drop": 0} for org_id, n in sorted(booked.items())]
 
 
 @dataclass
@@ -294,6 +335,7 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
     antenna_holds, satellite_holds = _live_holds(session, start, end, org_id=org_id, names=names,
                                                  antenna_ids={a.id for a in antennas}, planner=planner,
                                                  uplinks=uplinks)
+    held_days = _held_days(session, [r.id for r in requests if r.contacts_per_day is not None])
 
     candidates: list[Candidate] = []
     sources: dict[str, CandidateSource] = {}
@@ -310,17 +352,18 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
             duration_s = (los - aos).total_seconds()
             if duration_s <= 0 or duration_s < r.min_duration_s or p.max_elevation_deg < r.min_elevation_deg:
                 continue
+            day_full = _day_full(r, aos, held_days)
             for antenna in by_station[station_id]:
                 owner_id = stations[station_id].org_id
                 key = (antenna.id, r.org_id)
                 if owner_id != r.org_id and key not in grants and key not in other_band:
                     continue  # no policy: not the requester's to use (nor, in one organisation's run, to see)
                 pass_id = f"r{r.id}:a{antenna.id}:{format_utc(aos)}"
-                note = _kept_out(antenna, owner_id, r.org_id, aos, los, grants, other_band, names,
-                                 antenna_holds.get(antenna.id), satellite_holds.get(satellite_id, []))
+                note = day_full or _kept_out(antenna, owner_id, r.org_id, aos, los, grants, other_band, names,
+                                             antenna_holds.get(antenna.id), satellite_holds.get(satellite_id, []))
                 if note is not None:
                     kind, text = note
-                    left_out.append(LeftOut(request=f"request {r.id}", pass_id=pass_id, kind=kind,
+                    left_out.append(LeftOut(request=request_name(r, aos), pass_id=pass_id, kind=kind,
                                             note=f"pass {pass_id}: {text}"))
                     continue
                 candidates.append(Candidate(id=pass_id, satellite=str(satellite_id), antenna=str(antenna.id),
@@ -331,7 +374,8 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
                     raise _too_many(max_candidates, start, end, p.aos, len(requests))
     antenna_specs = [AntennaSpec(id=str(a.id), organisation=names[stations[a.station_id].org_id], setup_s=a.setup_s,
                                  teardown_s=a.turnaround_s, az_slew_deg_s=a.az_slew_deg_s) for a in antennas]
-    satellite_specs = [SatelliteSpec(id=str(s), organisation=names[planner[s]]) for s in ordered]
+    satellite_specs = [SatelliteSpec(id=str(s), organisation=names[planner[s]],
+                                     max_contacts_per_day=_daily_cap(requests_of[s])) for s in ordered]
     policy_specs = []
     policy_notes: dict[tuple[str, str], str] = {}
     for (antenna_id, grantee_id), p in grants.items():
@@ -346,11 +390,80 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
         policy_specs.append(PolicySpec(antenna=str(antenna_id), organisation=names[grantee_id], hours_per_week=hours))
     problem = Problem(start=start, end=end, antennas=antenna_specs, satellites=satellite_specs, passes=candidates,
                       policies=policy_specs)
-    wanted = [Request(satellite=str(r.satellite_id), start=max(r.window_start, first), end=min(r.window_end, end),
-                      min_duration_s=r.min_duration_s, id=f"request {r.id}") for r in requests
-              if r.satellite_id in elements and max(r.window_start, first) < min(r.window_end, end)]
+    planned = [r for r in requests if r.satellite_id in elements]
+    wanted: list[Request] = []
+    request_ids: dict[str, int] = {}
+    for r in planned:
+        for w in _wanted(r, max(r.window_start, first), min(r.window_end, end), held_days):
+            wanted.append(w)
+            request_ids[w.name] = r.id
     return PlanInputs(start=start, end=end, problem=problem, sources=sources, skipped=skipped, requests=wanted,
-                      left_out=left_out, policy_notes=policy_notes)
+                      left_out=left_out, policy_notes=policy_notes, request_ids=request_ids,
+                      planned=[r.id for r in planned])
+
+
+def request_name(request: ContactRequest, aos: datetime) -> str:
+    """Return the explanation name of a request's pass starting at ``aos``: per UTC day with ``contacts_per_day``."""
+    if request.contacts_per_day is None:
+        return f"request {request.id}"
+    return f"request {request.id} on {aos.date().isoformat()}"
+
+
+def _utc_days(lo: datetime, hi: datetime) -> list[tuple[datetime, datetime]]:
+    """Return ``[lo, hi)`` cut at UTC midnights, one part per UTC day it touches."""
+    parts = []
+    day = lo.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < hi:
+        parts.append((max(lo, day), min(hi, day + timedelta(days=1))))
+        day += timedelta(days=1)
+    return parts
+
+
+def _wanted(r: ContactRequest, lo: datetime, hi: datetime, held_days: dict[int, dict[date, int]]) -> list[Request]:
+    """Return what the explanation asks of request ``r`` over ``[lo, hi)``.
+
+    Without ``contacts_per_day``: one contact in the window.  With it: that many per UTC
+    day, less those already booked for the request that day (a full day asks nothing).
+    """
+    if lo >= hi:
+        return []
+    if r.contacts_per_day is None:
+        return [Request(satellite=str(r.satellite_id), start=lo, end=hi, min_duration_s=r.min_duration_s,
+                        id=f"request {r.id}")]
+    held = held_days.get(r.id, {})
+    return [Request(satellite=str(r.satellite_id), start=d0, end=d1, min_duration_s=r.min_duration_s,
+                    count=r.contacts_per_day - held.get(d0.date(), 0), id=request_name(r, d0))
+            for d0, d1 in _utc_days(lo, hi) if held.get(d0.date(), 0) < r.contacts_per_day]
+
+
+def _held_days(session: Session, request_ids: list[int]) -> dict[int, dict[date, int]]:
+    """Return, per request, how many of its contacts (live or completed) start on each UTC day (one query)."""
+    held: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    if request_ids:
+        for request_id, start_time in session.execute(select(Contact.request_id, Contact.start_time).where(
+                Contact.request_id.in_(request_ids), Contact.status.in_(
+                    (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS, ContactStatus.COMPLETED)))):
+            held[request_id][start_time.date()] += 1
+    return held
+
+
+def _day_full(r: ContactRequest, aos: datetime, held_days: dict[int, dict[date, int]]) -> tuple[str, str] | None:
+    """Return the "cap" note when request ``r`` already has its ``contacts_per_day`` on the UTC day of ``aos``."""
+    if r.contacts_per_day is None:
+        return None
+    held = held_days.get(r.id, {}).get(aos.date(), 0)
+    if held < r.contacts_per_day:
+        return None
+    return "cap", (f"request {r.id} already has its {r.contacts_per_day} contact(s) on {aos.date().isoformat()} "
+                   "(contacts_per_day)")
+
+
+def _daily_cap(requests: list[ContactRequest]) -> int | None:
+    """Return a satellite's contacts per UTC day in a run: the most its requests ask for (None: any asks no cap)."""
+    caps = [r.contacts_per_day for r in requests]
+    if not caps or any(c is None for c in caps):
+        return None
+    return max(c for c in caps if c is not None)
 
 
 def _live_holds(session: Session, start: datetime, end: datetime, *, org_id: int | None, names: dict[int, str],
@@ -476,7 +589,8 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
     if run.violations:
         raise ConflictError("the plan breaks the network's rules and was not booked:\n" + "\n".join(run.violations))
     run.dry_run = False
-    rules = BookingRules(now=network_now(session), max_contact_s=max_contact_s)
+    now = network_now(session)
+    rules = BookingRules(now=now, max_contact_s=max_contact_s)
     served: set[int] = set()
     for pass_id in run.plan.contacts:
         source = run.inputs.sources[pass_id]
@@ -491,10 +605,19 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
             run.refused.append({"pass": pass_id, "reason": str(exc).splitlines()[0]})
             continue
         run.booked.append(contact.id)
+        run.booked_by_pass[pass_id] = contact.id
         served.add(source.request_id)
-    # A request is scheduled once a run covering its whole window served it; one planned in parts stays open.
-    for request in session.scalars(select(ContactRequest).where(ContactRequest.id.in_(served))):
-        if request.window_start >= run.inputs.start and request.window_end <= run.inputs.end:
+    reasons: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for reason in run.unserved:
+        if reason.request in run.inputs.request_ids:
+            reasons[run.inputs.request_ids[reason.request]].append(reason.to_dict())
+    # Every request the run planned keeps the run's time and explanations, served or not.  A request is
+    # scheduled once a run covering its whole window served it fully; one planned in parts stays open.
+    for request in session.scalars(select(ContactRequest).where(ContactRequest.id.in_(run.inputs.planned))):
+        request.planned_at = now
+        request.last_reasons = reasons.get(request.id, [])
+        if (request.id in served and not reasons.get(request.id) and request.window_start >= run.inputs.start
+                and request.window_end <= run.inputs.end):
             request.status = RequestStatus.SCHEDULED
     session.flush()
     return run
@@ -513,18 +636,19 @@ def plan_and_book(session: Session, *, book_in: UnitOfWork, start: datetime, end
     Reads in ``session`` (``build_problem``: ``org_id``, ``max_contact_s``,
     ``max_candidates`` and ``search_workers``, the pass search's processes, as there),
     then rolls it back, so that no database snapshot is held while the solver runs
-    (``solver``, ``time_limit_s``, ``workers``: its threads).  A plan with contacts is
-    booked in a fresh unit of work from ``book_in`` (``book_plan``), committed when it
-    closes.  ``lead_s``: candidates start no earlier than the network's clock plus this;
-    by default the run's own time (``time_limit_s + PLAN_LEAD_S``), so that none starts
-    before it is booked.
+    (``solver``, ``time_limit_s``, ``workers``: its threads).  Unless ``dry_run``, the
+    plan is booked in a fresh unit of work from ``book_in`` (``book_plan``), committed when
+    it closes; the requests it planned keep its explanations (even when it books nothing).
+    ``lead_s``: candidates start no earlier than the network's clock plus this; by default
+    the run's own time (``time_limit_s + PLAN_LEAD_S``), so that none starts before it is
+    booked.
     """
     inputs = build_problem(session, start=start, end=end, org_id=org_id,
                            lead_s=time_limit_s + PLAN_LEAD_S if lead_s is None else lead_s,
                            max_contact_s=max_contact_s, max_candidates=max_candidates, workers=search_workers)
     session.rollback()  # the read is done; hold no snapshot while solving
     run = solve_run(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
-    if not dry_run and run.plan.contacts:
+    if not dry_run and (run.plan.contacts or run.inputs.planned):
         with book_in() as writer:
             book_plan(writer, run, max_contact_s=max_contact_s)
     else:

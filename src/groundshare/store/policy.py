@@ -18,6 +18,7 @@ Each refusal is a ``PolicyError`` naming the policy and the numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,6 +93,28 @@ def booked_hours(session: Session, *, antenna_id: int, org_id: int, since: datet
                Contact.status != ContactStatus.CANCELLED, Contact.start_time >= since, Contact.start_time < until)
     ).all()
     return sum((e - s).total_seconds() for s, e in rows) / HOUR_S
+
+
+def hours_held_in_week(session: Session, pairs: Iterable[tuple[int, int]], monday: datetime,
+                       ) -> dict[tuple[int, int], float]:
+    """Return the hours each (antenna id, organisation id) pair holds in the week from ``monday`` (one query).
+
+    Counted as the weekly quota counts them (``booked_hours``): every contact that is not
+    cancelled, starting in the week, for its whole duration.  Pairs holding nothing are 0.
+    """
+    wanted = set(pairs)
+    held = dict.fromkeys(wanted, 0.0)
+    if not wanted:
+        return held
+    rows = session.execute(
+        select(Contact.antenna_id, Contact.org_id, Contact.start_time, Contact.end_time)
+        .where(Contact.antenna_id.in_({a for a, _ in wanted}), Contact.org_id.in_({o for _, o in wanted}),
+               Contact.status != ContactStatus.CANCELLED, Contact.start_time >= monday,
+               Contact.start_time < monday + WEEK))
+    for antenna_id, org_id, start, end in rows:
+        if (antenna_id, org_id) in held:
+            held[(antenna_id, org_id)] += (end - start).total_seconds() / HOUR_S
+    return held
 
 
 def check_weekly_hours(session: Session, policy: SharingPolicy, antenna: Antenna, org_id: int, start: datetime,

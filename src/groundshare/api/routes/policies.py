@@ -3,7 +3,9 @@
 The antenna's owner (an admin or operator token) creates, changes and deletes them; the
 grantee reads them (and gets 403 if it tries to change one); anyone else gets 404.
 Bands are stored as ``Band`` values and blackout windows as ``{"start", "end"}`` ISO 8601
-UTC text, the form ``store.policy`` reads when it checks a booking.
+UTC text, the form ``store.policy`` reads when it checks a booking.  Every policy says
+how much of its weekly hours the grantee holds this week (``week_start``,
+``week_hours_used``; the week holding the network's clock), to owner and grantee alike.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from groundshare.api.schemas import (
     PolicyUpdate,
 )
 from groundshare.errors import InvalidInputError, NotFoundError
-from groundshare.store import Antenna, Band, Organisation, SharingPolicy
+from groundshare.store import Antenna, Band, Organisation, SharingPolicy, network_now
+from groundshare.store.policy import hours_held_in_week, week_start
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
@@ -55,7 +58,7 @@ def create_policy(body: PolicyCreate, session: SessionDep, org: CurrentOrg, _tok
                            blackout_windows=[w.stored() for w in body.blackout_windows])
     session.add(policy)
     session.flush()
-    return PolicyPublic.model_validate(policy)
+    return policies_public(session, [policy])[0]
 
 
 @router.get("")
@@ -74,13 +77,13 @@ def list_policies(
     if antenna_id is not None:
         query = query.where(SharingPolicy.antenna_id == antenna_id)
     rows, count = page(session, query, offset=offset, limit=limit, order_by=[SharingPolicy.id])
-    return PoliciesPublic(data=[PolicyPublic.model_validate(p) for p in rows], count=count)
+    return PoliciesPublic(data=policies_public(session, list(rows)), count=count)
 
 
 @router.get("/{policy_id}")
 def read_policy(policy_id: PathId, session: SessionDep, org: CurrentOrg) -> PolicyPublic:
     """Return one policy the caller granted or was granted (404 otherwise)."""
-    return PolicyPublic.model_validate(_visible_policy(session, org, policy_id))
+    return policies_public(session, [_visible_policy(session, org, policy_id)])[0]
 
 
 @router.patch("/{policy_id}")
@@ -97,7 +100,7 @@ def update_policy(policy_id: PathId, body: PolicyUpdate, session: SessionDep, or
     for field, value in changes.items():
         setattr(policy, field, value)
     session.flush()
-    return PolicyPublic.model_validate(policy)
+    return policies_public(session, [policy])[0]
 
 
 @router.delete("/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -106,6 +109,15 @@ def delete_policy(policy_id: PathId, session: SessionDep, org: CurrentOrg, _toke
     policy = _visible_policy(session, org, policy_id)
     require_owner(org, policy, "sharing policy", "delete it")
     session.execute(delete(SharingPolicy).where(SharingPolicy.id == policy.id))
+
+
+def policies_public(session: Session, policies: list[SharingPolicy]) -> list[PolicyPublic]:
+    """Return the public view of policies with the grantee's hours this week (one query for all)."""
+    monday = week_start(network_now(session))
+    held = hours_held_in_week(session, [(p.antenna_id, p.grantee_org_id) for p in policies], monday)
+    return [PolicyPublic.model_validate(p).model_copy(update={
+        "week_start": monday.date(), "week_hours_used": round(held[(p.antenna_id, p.grantee_org_id)], 6)})
+        for p in policies]
 
 
 def _visible_policy(session: Session, org: Organisation, policy_id: int) -> SharingPolicy:

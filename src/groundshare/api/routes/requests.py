@@ -6,6 +6,10 @@ open requests (``Settings``; 409 beyond it).  Requests are private to the organi
 them (another organisation's answers 404).  A request can be changed while it is open;
 cancelling sets it to cancelled and cancels its contacts that are still scheduled.
 Cancelling a cancelled request changes nothing and answers 200 (retries are safe).
+
+Every request says how it stands: the contacts it wants (``contacts_per_day`` per UTC day
+of its window, or one), those booked for it (scheduled, in progress or completed), its
+state, and the explanations of the last booking planning run that covered it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from sqlalchemy.orm import Session
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
 from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import get_visible, own_requests, page, visible_satellites
-from groundshare.api.schemas import MAX_ID, RequestCreate, RequestPublic, RequestsPublic, RequestUpdate
+from groundshare.api.schemas import (
+    MAX_ID,
+    RequestCreate,
+    RequestPublic,
+    RequestsPublic,
+    RequestUpdate,
+    request_public,
+)
 from groundshare.errors import ConflictError, InvalidInputError
 from groundshare.store import (
     Contact,
@@ -50,7 +61,7 @@ def create_request(body: RequestCreate, request: Request, session: SessionDep, o
     row = ContactRequest(org_id=org.id, **body.model_dump())
     session.add(row)
     session.flush()
-    return RequestPublic.model_validate(row)
+    return requests_public(session, [row])[0]
 
 
 @router.get("")
@@ -66,13 +77,13 @@ def list_requests(
     if satellite_id is not None:
         query = query.where(ContactRequest.satellite_id == satellite_id)
     rows, count = page(session, query, offset=offset, limit=limit, order_by=[ContactRequest.id])
-    return RequestsPublic(data=[RequestPublic.model_validate(r) for r in rows], count=count)
+    return RequestsPublic(data=requests_public(session, list(rows)), count=count)
 
 
 @router.get("/{request_id}")
 def read_request(request_id: PathId, session: SessionDep, org: CurrentOrg) -> RequestPublic:
     """Return one of the caller's requests."""
-    return RequestPublic.model_validate(_own_request(session, org, request_id))
+    return requests_public(session, [_own_request(session, org, request_id)])[0]
 
 
 @router.patch("/{request_id}")
@@ -90,7 +101,7 @@ def update_request(request_id: PathId, body: RequestUpdate, session: SessionDep,
     for field, value in changes.items():
         setattr(request, field, value)
     session.flush()
-    return RequestPublic.model_validate(request)
+    return requests_public(session, [request])[0]
 
 
 @router.post("/{request_id}/cancel")
@@ -106,7 +117,22 @@ def cancel_request(request_id: PathId, session: SessionDep, org: CurrentOrg, _to
         cancel_contact(session, contact_id)
     request.status = RequestStatus.CANCELLED
     session.flush()
-    return RequestPublic.model_validate(request)
+    return requests_public(session, [request])[0]
+
+
+#: Contacts that count as booked for a request: live or done.
+BOOKED_STATUSES = (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS, ContactStatus.COMPLETED)
+
+
+def requests_public(session: Session, rows: list[ContactRequest]) -> list[RequestPublic]:
+    """Return the public view of requests, with their contacts booked counted in one grouped query."""
+    booked: dict[int, int] = {}
+    if rows:
+        booked = {request_id: int(n) for request_id, n in session.execute(
+            select(Contact.request_id, func.count()).where(
+                Contact.request_id.in_([r.id for r in rows]), Contact.status.in_(BOOKED_STATUSES))
+            .group_by(Contact.request_id))}
+    return [request_public(r, booked.get(r.id, 0)) for r in rows]
 
 
 def check_request_window(window_start: datetime, window_end: datetime, min_duration_s: float) -> None:

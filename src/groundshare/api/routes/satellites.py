@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from groundshare.api.clock import clock_for
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
+from groundshare.api.opportunities import opportunities
 from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.passes import (
     MAX_PASS_SATELLITES,
@@ -36,6 +37,7 @@ from groundshare.api.passes import (
     passes_over,
     station_sites,
 )
+from groundshare.api.passes import ElementsInForce as OrbitsInForce  # the schema of that name is imported too
 from groundshare.api.queries import (
     get_visible,
     page,
@@ -53,6 +55,7 @@ from groundshare.api.schemas import (
     ElementSetsPruned,
     ElementSetsPublic,
     ElementsInForce,
+    OpportunitiesPublic,
     PassesPublic,
     SatelliteCreate,
     SatellitePublic,
@@ -415,15 +418,47 @@ def list_satellite_passes(satellite_id: PathId, start: PassStart, request: Reque
 
     Each pass names the element set that predicted it, its epoch, age and state (fresh, stale, expired).
     """
+    _, elements = _with_orbit(session, org, satellite_id, request.app.state.settings)
+    stations = list(session.scalars(visible_stations(session, org).order_by(Station.id)))
+    return passes_over(elements, station_sites(stations), start=start, hours=hours,
+                       min_elevation_deg=min_elevation_deg)
+
+
+def _with_orbit(session: Session, org: Organisation, satellite_id: int,
+                settings: Settings) -> tuple[Satellite, OrbitsInForce]:
+    """Return a satellite ``org`` may see and its orbit in force; refuse one without element sets (naming the fix)."""
     satellite = get_visible(session, visible_satellites(session, org), Satellite, satellite_id, "satellite")
-    elements = newest_elements(session, [satellite], request.app.state.settings)
+    elements = newest_elements(session, [satellite], settings)
     if not elements:
         raise InvalidInputError(f"satellite {satellite.id} (NORAD {satellite.norad_id}) has no element sets, so "
                                 "its passes cannot be predicted\n\nIts owner uploads them with POST "
                                 f"/satellites/{satellite.id}/elements", loc=("path", "satellite_id"))
-    stations = list(session.scalars(visible_stations(session, org).order_by(Station.id)))
-    return passes_over(elements, station_sites(stations), start=start, hours=hours,
-                       min_elevation_deg=min_elevation_deg)
+    return satellite, elements
+
+
+#: Longest window one opportunities query may search: three days.
+MAX_OPPORTUNITY_HOURS = 72.0
+OpportunityHours = Annotated[float, Query(gt=0, le=MAX_OPPORTUNITY_HOURS, allow_inf_nan=False, description=(
+    f"Length of the window in hours, at most {MAX_OPPORTUNITY_HOURS:g}."))]
+
+
+@router.get("/{satellite_id}/opportunities")
+def list_opportunities(satellite_id: PathId, start: PassStart, request: Request, session: SessionDep,
+                       org: CurrentOrg, hours: OpportunityHours = 24.0, offset: Offset = 0,
+                       limit: Limit = 500) -> OpportunitiesPublic:
+    """List every pass of a visible satellite over every antenna the caller may book, in AOS order.
+
+    The antennas are the caller's own and partners' shared with it by a sharing policy
+    covering the antenna's band (``policy_id`` names it).  Each row has the pass's
+    geometry, the link margin and data volume where the satellite's and the antenna's
+    radio parameters are known (null otherwise), the element set that predicted it,
+    whether it starts after the network's clock (``bookable``) and the caller-visible live
+    contact of the satellite on that antenna overlapping it (``booked_contact_id``).  Book
+    one with ``POST /contacts``.
+    """
+    satellite, elements = _with_orbit(session, org, satellite_id, request.app.state.settings)
+    found = opportunities(session, org, satellite, elements, start=start, hours=hours, now=network_now(session))
+    return found.model_copy(update={"data": found.data[offset:offset + limit]})
 
 
 def _refuse_norad_id(session: Session, org_id: int, norad_id: int, *, but: int | None = None) -> None:

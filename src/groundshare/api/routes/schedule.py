@@ -96,6 +96,33 @@ class RunCreate(BaseModel):
         "default where it is lower than 10."))
 
 
+class RunContact(BaseModel):
+    """One contact the plan chose: what it stands for, its times, and the contact booked for it."""
+
+    pass_id: str
+    request_id: int
+    org_id: int
+    satellite_id: int
+    antenna_id: int
+    start: str = Field(description="ISO 8601 UTC, Z.")
+    end: str
+    booked_contact_id: int | None = Field(description="The contact booked; null on a dry run or when the store "
+                                                      "refused it (see refused).")
+
+
+class RunOrgCounts(BaseModel):
+    """What the run does per organisation: contacts it books (would book, on a dry run), moves and drops.
+
+    A planning run only adds contacts: it never moves or drops one already booked, so
+    ``move`` and ``drop`` are always 0.
+    """
+
+    org_id: int
+    book: int
+    move: int = 0
+    drop: int = 0
+
+
 class RunPublic(BaseModel):
     """The run's summary: the plan (status, objective, bound, gap, chosen passes), what was booked, fairness."""
 
@@ -110,6 +137,10 @@ class RunPublic(BaseModel):
     refused: list[dict[str, str]]
     fairness: dict[str, Any] | None
     unserved: list[dict[str, Any]]
+    contacts: list[RunContact] = Field(default_factory=list, description="One row per contact the plan chose.")
+    per_org: list[RunOrgCounts] = Field(default_factory=list, description=(
+        "Per organisation, the contacts the run books (would book, on a dry run); a run never moves or drops a "
+        "booked contact, so move and drop are 0."))
     workers: int = Field(description="Solver threads the run used (the server's plan_workers).")
 
 

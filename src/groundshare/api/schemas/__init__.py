@@ -68,6 +68,7 @@ from groundshare.api.schemas.ledger import (
     ledger_public,
     ledger_row_public,
 )
+from groundshare.api.schemas.opportunities import OpportunitiesPublic, OpportunityPublic
 from groundshare.api.schemas.orgs import (
     MAX_TOKEN_DAYS,
     Label,
@@ -90,7 +91,20 @@ from groundshare.api.schemas.policies import (
     PolicyPublic,
     PolicyUpdate,
 )
-from groundshare.api.schemas.requests import RequestCreate, RequestPublic, RequestsPublic, RequestUpdate
+from groundshare.api.schemas.requests import (
+    MAX_CONTACTS_PER_DAY,
+    ContactsPerDay,
+    ReasonBlocker,
+    RequestCreate,
+    RequestPublic,
+    RequestReason,
+    RequestsPublic,
+    RequestState,
+    RequestUpdate,
+    contacts_wanted,
+    request_public,
+    request_state,
+)
 from groundshare.api.schemas.satellites import (
     MAX_NORAD_ID,
     DataRateBps,
@@ -133,6 +147,7 @@ __all__ = [
     "EARLIEST",
     "LATEST",
     "MAX_BIGINT",
+    "MAX_CONTACTS_PER_DAY",
     "MAX_ID",
     "MAX_MASK_POINTS",
     "MAX_NORAD_ID",
@@ -154,6 +169,7 @@ __all__ = [
     "ContactExecution",
     "ContactGeometry",
     "ContactPublic",
+    "ContactsPerDay",
     "ContactsPublic",
     "DataRateBps",
     "DecoderName",
@@ -184,6 +200,8 @@ __all__ = [
     "LedgerRowPublic",
     "MePublic",
     "Name",
+    "OpportunitiesPublic",
+    "OpportunityPublic",
     "OrgPublic",
     "OrgsPublic",
     "Page",
@@ -196,8 +214,11 @@ __all__ = [
     "PolicyPublic",
     "PolicyUpdate",
     "Priority",
+    "ReasonBlocker",
     "RequestCreate",
     "RequestPublic",
+    "RequestReason",
+    "RequestState",
     "RequestUpdate",
     "RequestsPublic",
     "RowId",
@@ -233,12 +254,15 @@ __all__ = [
     "WebhooksPublic",
     "contact_geometry_public",
     "contact_public",
+    "contacts_wanted",
     "delivered_public",
     "frame_public",
     "geometry_samples",
     "ledger_public",
     "ledger_row_public",
     "passes_public",
+    "request_public",
+    "request_state",
     "satellite_label",
     "tracks_public",
 ]

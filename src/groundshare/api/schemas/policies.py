@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -69,6 +69,12 @@ class PolicyPublic(RowModel):
     priority: int
     blackout_windows: list[BlackoutWindow]
     created_at: datetime
+    week_start: date | None = Field(default=None, description=(
+        "Monday of the ISO (UTC) week holding the network's clock (GET /clock): the week week_hours_used counts."))
+    week_hours_used: float = Field(default=0.0, description=(
+        "Hours the grantee holds on the antenna in that week: its contacts there that are not cancelled (live, "
+        "completed or failed), each counted for its whole duration in the week it starts, as hours_per_week "
+        "counts them."))
 
 
 class PoliciesPublic(Page[PolicyPublic]):

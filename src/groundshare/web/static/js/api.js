@@ -6,9 +6,19 @@ const API_ROOT = new URL("../", document.baseURI); // the dashboard lives at <ro
 const PAGE_LIMIT = 500; // the API's largest page
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** `details`: the API's error items [{loc, msg, type}] (empty when the body was not the API's). */
+  constructor(status, message, details = []) {
     super(message);
     this.status = status;
+    this.details = details;
+  }
+
+  /** The API's own words: each item's message, with the field it names ("body.window_end: ..."). */
+  get reasons() {
+    return this.details.map((d) => {
+      const loc = (d.loc || []).filter((part) => part !== "body").join(".");
+      return loc ? `${loc}: ${d.msg}` : d.msg;
+    });
   }
 }
 
@@ -31,20 +41,44 @@ export async function getBlob(path, params = {}, bearer = token()) {
   return (await fetchOk(path, params, bearer)).blob();
 }
 
-async function fetchOk(path, params, bearer) {
+/**
+ * Send `body` (JSON; omitted when undefined) with `method` to `path` and return the answer's JSON
+ * (null for 204); raise ApiError with the API's own message and items.
+ * `bodyText`: send this text as-is instead (e.g. an element set), with its content type.
+ */
+export async function send(method, path, body = undefined, { params = {}, bodyText, contentType } = {}) {
+  const headers = {};
+  let payload;
+  if (bodyText !== undefined) {
+    payload = bodyText;
+    headers["Content-Type"] = contentType || "text/plain";
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers["Content-Type"] = "application/json";
+  }
+  const response = await fetchOk(path, params, token(), { method, headers, body: payload });
+  return response.status === 204 ? null : response.json();
+}
+
+async function fetchOk(path, params, bearer, init = {}) {
   const url = new URL(path.replace(/^\//, ""), API_ROOT);
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
-  const response = await fetch(url, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
+  const headers = { ...(init.headers || {}), ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}) };
+  const response = await fetch(url, { ...init, headers });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
+    let details = [];
     try {
-      const body = await response.json();
-      const detail = Array.isArray(body.detail) ? body.detail.map((d) => d.msg).join("; ") : body.detail;
+      const answer = await response.json();
+      details = Array.isArray(answer.detail) ? answer.detail
+        : answer.detail ? [{ loc: [], msg: String(answer.detail), type: "" }] : [];
+      const detail = details.map((d) => d.msg).join("; ");
       if (detail) message = `${message}: ${detail}`;
     } catch { /* not JSON: keep the status line */ }
-    throw new ApiError(response.status, `GET ${url.pathname}${url.search} failed (${message})`);
+    throw new ApiError(response.status, `${init.method || "GET"} ${url.pathname}${url.search} failed (${message})`,
+      details);
   }
   return response;
 }

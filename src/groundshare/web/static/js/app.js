@@ -3,15 +3,22 @@
 // into `root` (its own element, detached when the user moves on), checks `visit.live` after
 // each await and registers what to stop with `visit.onLeave` (ui.js).
 
-import { ApiError, get, getAll, setToken, token } from "./api.js";
+import { ApiError, get, getAll, setToken, token, utcText } from "./api.js";
 import * as gnss from "./gnss.js";
-import { LANGUAGES, language, setLanguage } from "./i18n.js";
+import * as book from "./book.js";
+import { LANGUAGES, language, loadCatalogue, setLanguage, t, tHtml, translateDocument } from "./i18n.js";
 import * as ledger from "./ledger.js";
 import * as map from "./map.js";
 import * as pages from "./pages.js";
+import * as plan from "./plan.js";
+import * as requests from "./requests.js";
+import * as satelliteEditor from "./satellite_editor.js";
 import * as satellite from "./satellite.js";
+import * as sharing from "./sharing.js";
+import * as stationEditor from "./station_editor.js";
 import * as timeline from "./timeline.js";
-import { showError, Visit } from "./ui.js";
+import * as tokens from "./tokens.js";
+import { esc, showError, Visit } from "./ui.js";
 
 const d3 = window.d3;
 
@@ -22,16 +29,27 @@ const ROUTES = {
   "#/stations": pages.renderStations,
   "#/satellites": pages.renderSatellites,
   "#/gnss": gnss.render,
+  "#/passes": book.render,
+  "#/requests": requests.render,
+  "#/plan": plan.render,
+  "#/sharing": sharing.render,
+  "#/tokens": tokens.render,
+  "#/stations/new": (root, context, visit) => stationEditor.render(root, context, visit, null),
+  "#/satellites/new": (root, context, visit) => satelliteEditor.render(root, context, visit, null),
 };
 // Pages of one thing, by id: the pattern of their hash, and the nav entry they belong to.
 const ITEM_ROUTES = [
   { pattern: /^#\/satellites\/(\d+)$/, nav: "#/satellites",
     render: (root, context, visit, match) => satellite.render(root, context, visit, Number(match[1])) },
+  { pattern: /^#\/satellites\/(\d+)\/edit$/, nav: "#/satellites",
+    render: (root, context, visit, match) => satelliteEditor.render(root, context, visit, Number(match[1])) },
+  { pattern: /^#\/stations\/(\d+)\/edit$/, nav: "#/stations",
+    render: (root, context, visit, match) => stationEditor.render(root, context, visit, Number(match[1])) },
 ];
 
 /** The page of `hash`: {hash, nav, render(root, ctx, visit)}, or null for a hash that names none. */
 function resolve(hash) {
-  if (ROUTES[hash]) return { hash, nav: hash, render: ROUTES[hash] };
+  if (ROUTES[hash]) return { hash, nav: hash.replace(/\/new$/, ""), render: ROUTES[hash] };
   for (const item of ITEM_ROUTES) {
     const match = item.pattern.exec(hash);
     if (match) return { hash, nav: item.nav, render: (root, context, visit) => item.render(root, context, visit, match) };
@@ -52,6 +70,7 @@ class Clock {
   constructor(body) {
     this.mode = body.mode;
     this.message = body.message || "";
+    this.offsetS = Number(body.offset_s) || 0;
     this.dataEpoch = body.data_epoch ? new Date(body.data_epoch) : null;
     this.base = new Date(body.now).getTime();
     this.readAt = performance.now();
@@ -105,11 +124,40 @@ async function loadContext() {
   return context;
 }
 
+const DAY_S = 86_400;
+
+/** The banner of a shifted network clock (the demo's data): how far from the wall clock, in words. */
 function showBanner() {
   const banner = document.getElementById("demo-banner");
   const shifted = Boolean(ctx) && ctx.clock.mode === "shifted";
   banner.hidden = !shifted;
-  banner.textContent = shifted ? ctx.clock.message || "The network's clock is shifted away from the wall clock." : "";
+  if (!shifted) {
+    banner.replaceChildren();
+    return;
+  }
+  const offset = Math.abs(ctx.clock.offsetS);
+  const amount = offset >= DAY_S ? t("shell.banner.days", { n: Number((offset / DAY_S).toFixed(1)) })
+    : t("shell.banner.seconds", { n: Math.round(offset) });
+  banner.innerHTML = esc(t(ctx.clock.offsetS < 0 ? "shell.banner.behind" : "shell.banner.ahead", { amount }));
+}
+
+let clockTimer = null;
+
+/** The header's clock: the network's time (ctx.clock), written each second. */
+function runClock() {
+  const shown = document.getElementById("net-clock");
+  clearInterval(clockTimer);
+  clockTimer = null;
+  shown.hidden = !ctx;
+  if (!ctx) return;
+  const tick = () => {
+    if (!ctx) return;
+    const now = ctx.clock.now();
+    shown.textContent = utcText(now);
+    shown.dateTime = now.toISOString();
+  };
+  tick();
+  clockTimer = setInterval(tick, 1000);
 }
 
 /** End the page shown (its pending renders then write nowhere) and stop its timers. */
@@ -119,21 +167,24 @@ function leavePage() {
 }
 
 function showWho() {
-  document.getElementById("org-name").textContent = ctx ? `Signed in as ${ctx.me.org.name} (${ctx.me.role})` : "";
+  document.getElementById("org-name").innerHTML = ctx
+    ? tHtml("shell.who", { org: ctx.me.org.name, role: { html: esc(t(`shell.role.${ctx.me.role}`)) } }) : "";
   document.getElementById("sign-out").hidden = !ctx;
   document.getElementById("nav-links").hidden = !ctx;
+  // Entries for one role only (data-role): shown to that role; the API refuses the others anyway.
+  for (const item of document.querySelectorAll("#nav-links [data-role]")) item.hidden = !ctx || ctx.me.role !== item.dataset.role;
 }
 
 function renderSignIn(message = "") {
   main.innerHTML = `
     <section class="panel signin" aria-labelledby="signin-title">
-      <h1 id="signin-title">Sign in</h1>
-      <p>Paste your organisation's API token (from <code>groundshare admin create-token</code> or
-        <code>groundshare demo load</code>). It is kept in this browser tab only.</p>
+      <h1 id="signin-title">${esc(t("shell.signin.title"))}</h1>
+      <p>${tHtml("shell.signin.intro", { create: { html: "<code>groundshare admin create-token</code>" },
+        demo: { html: "<code>groundshare demo load</code>" } })}</p>
       <form id="signin-form">
-        <p><label for="token-input">API token</label><br>
+        <p><label for="token-input">${esc(t("shell.signin.token"))}</label><br>
           <input id="token-input" name="token" type="password" autocomplete="off" spellcheck="false" required></p>
-        <p><button type="submit" class="primary">Sign in</button></p>
+        <p><button type="submit" class="primary">${esc(t("shell.signin.submit"))}</button></p>
         <p id="signin-message" class="muted" role="status"></p>
       </form>
     </section>`;
@@ -142,12 +193,12 @@ function renderSignIn(message = "") {
     event.preventDefault();
     const value = document.getElementById("token-input").value.trim();
     const status = document.getElementById("signin-message");
-    status.textContent = "Checking the token…";
+    status.textContent = t("shell.signin.checking");
     try {
       await get("/orgs/me", {}, value);
     } catch (error) {
-      status.textContent = error instanceof ApiError && error.status === 401
-        ? "That token was not accepted: check it and try again." : error.message;
+      if (error instanceof ApiError && error.status === 401) status.textContent = t("shell.signin.refused");
+      else status.innerHTML = tHtml("shell.signin.failed", { reason: error.message });
       return;
     }
     setToken(value);
@@ -162,9 +213,10 @@ function signOut() {
   leavePage();
   showWho();
   showBanner();
+  runClock();
   showError(null);
   if (location.hash !== "#/signin") history.replaceState(null, "", "#/signin");
-  renderSignIn("Signed out.");
+  renderSignIn(t("shell.signin.signed_out"));
 }
 
 async function route() {
@@ -202,11 +254,12 @@ async function start(hash) {
     ctx = null;
     setToken(null);
     showWho();
-    renderSignIn(error instanceof ApiError && error.status === 401 ? "Your token is no longer valid." : error.message);
+    renderSignIn(error instanceof ApiError && error.status === 401 ? t("shell.signin.expired") : error.message);
     return;
   }
   showWho();
   showBanner();
+  runClock();
   if (location.hash !== hash) location.hash = hash; // the hashchange event routes
   else await route();
 }
@@ -219,10 +272,15 @@ function setUpLanguages() {
   document.documentElement.lang = language();
   select.addEventListener("change", () => {
     setLanguage(select.value);
+    showWho();
+    showBanner();
     if (ctx) route();
+    else renderSignIn();
   });
 }
 
+await loadCatalogue();
+translateDocument();
 setUpLanguages();
 document.getElementById("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", () => { if (ctx || location.hash !== "#/signin") route(); });

@@ -7,7 +7,7 @@
 // page at a time, and each frame's hex dump and decoded fields are drawn only when opened.
 
 import { ApiError, bytesText, get, getBlob, utcText } from "./api.js";
-import { numberText, t } from "./i18n.js";
+import { numberText, t, tHtml } from "./i18n.js";
 import { esc } from "./ui.js";
 
 export const FRAME_PAGE = 1000; // the API's largest page of frames
@@ -61,9 +61,9 @@ function decodedCell(frame) {
   if (frame.decoded && Object.keys(frame.decoded).length) {
     const n = Object.keys(frame.decoded).length;
     return `<details class="frame-decoded" data-frame-id="${frame.id}"><summary>${esc(t("frames.fields", { n }))}` +
-      `${frame.decoder ? ` <span class="muted">(${esc(frame.decoder)})</span>` : ""}</summary></details>`;
+      `${frame.decoder ? ` <span class="muted" translate="no">(${esc(frame.decoder)})</span>` : ""}</summary></details>`;
   }
-  if (frame.decode_error) return `<span class="muted">${esc(t("frames.decode_error", { error: frame.decode_error }))}</span>`;
+  if (frame.decode_error) return `<span class="muted">${tHtml("frames.decode_error", { error: frame.decode_error })}</span>`;
   return `<span class="muted">${esc(t("frames.undecoded"))}</span>`;
 }
 
@@ -71,8 +71,8 @@ function frameRow(frame) {
   const bytes = frame.payload_hex.length / 2;
   const flag = frame.outside_window ? ` <span class="warn">${esc(t("frames.outside_flag"))}</span>` : "";
   return `<tr class="frame-row" data-frame-id="${frame.id}">
-    <td>${esc(utcText(new Date(frame.received_at)))}${flag}</td>
-    <td class="frame-stations">${esc(frame.stations.join(", "))}</td>
+    <td><span translate="no">${esc(utcText(new Date(frame.received_at)))}</span>${flag}</td>
+    <td class="frame-stations" translate="no">${esc(frame.stations.join(", "))}</td>
     <td class="num">${esc(numberText(bytes))}</td>
     <td><details class="frame-hex" data-frame-id="${frame.id}"><summary><code>${esc(hexPreview(frame.payload_hex))}</code></summary></details></td>
     <td>${decodedCell(frame)}</td>
@@ -94,7 +94,7 @@ function fillDetails(details, byId) {
     return;
   }
   const rows = Object.entries(frame.decoded || {}).map(([name, value]) =>
-    `<tr><th scope="row"><code>${esc(name)}</code></th><td>${esc(valueText(value))}</td></tr>`).join("");
+    `<tr><th scope="row"><code>${esc(name)}</code></th><td translate="no">${esc(valueText(value))}</td></tr>`).join("");
   details.insertAdjacentHTML("beforeend", `<div class="table-wrap"><table class="decoded-fields"
     aria-label="${esc(t("frames.decoded_label", { id: frame.id }))}"><thead><tr><th scope="col">${esc(t("col.field"))}</th>
     <th scope="col">${esc(t("col.value"))}</th></tr></thead><tbody>${rows}</tbody></table></div>`);
@@ -200,7 +200,7 @@ function drawArtifacts(holder, visit, contact, artifacts) {
   const rows = artifacts.map((a, i) => `<tr class="artifact-row" data-name="${esc(a.name)}">
       <td><code>${esc(a.name)}</code></td><td class="num">${esc(bytesText(a.size_bytes))}</td>
       <td><code class="sha" title="${esc(a.sha256)}">${esc(a.sha256.slice(0, 16))}…</code></td>
-      <td>${esc(utcText(new Date(a.created_at)))}</td>
+      <td translate="no">${esc(utcText(new Date(a.created_at)))}</td>
       <td><button type="button" class="artifact-download" data-index="${i}"
         aria-label="${esc(t("artifacts.download_label", { name: a.name }))}">${esc(t("artifacts.download"))}</button></td></tr>`);
   box.innerHTML = `<div class="table-wrap"><table id="artifacts-table"><caption class="muted">${
@@ -213,12 +213,12 @@ function drawArtifacts(holder, visit, contact, artifacts) {
     const button = event.target.closest("button.artifact-download");
     if (!button) return;
     const artifact = artifacts[Number(button.dataset.index)];
-    status.textContent = t("artifacts.downloading", { name: artifact.name });
+    status.innerHTML = tHtml("artifacts.downloading", { name: artifact.name });
     button.disabled = true;
     try {
       const blob = await getBlob(`/contacts/${contact.id}/artifacts/${encodeURIComponent(artifact.name)}`);
       saveBlob(blob, artifact.name);
-      status.textContent = t("artifacts.downloaded", { name: artifact.name, size: bytesText(blob.size) });
+      status.innerHTML = tHtml("artifacts.downloaded", { name: artifact.name, size: bytesText(blob.size) });
     } finally {
       button.disabled = false;
     }

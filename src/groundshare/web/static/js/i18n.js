@@ -1,6 +1,12 @@
 // The dashboard's words in English, Spanish and Korean (the partners' languages), and the
-// language the user reads it in: the one chosen in the header (kept in localStorage), else
-// the browser's first preferred language we have, else English.
+// language the user reads it in: `?lang=en|es|ko` in the URL (for links), else the one
+// chosen in the header (kept in localStorage), else the browser's first preferred language
+// we have, else English.  `<html lang>` always says which is shown.
+//
+// The catalogue: every string the pages show lives in ../i18n/<section>.json, one file a
+// part of the dashboard, each holding {"en": {...}, "es": {...}, "ko": {...}} with the same
+// keys in every language (tests/web/test_catalogue.py fails on a gap) and no key in two
+// sections.  `loadCatalogue()` reads them all once, before the first page is drawn.
 //
 // `t(key, vars)` returns the string of `key` in that language with `{name}` placeholders
 // filled from `vars`; a key given as `{one, other}` is chosen with the language's plural
@@ -8,299 +14,37 @@
 // and a key missing everywhere shows as itself, so a gap shows on the page, never a crash.
 // Numbers are written with the language's separators (`numberText`); times stay ISO UTC
 // everywhere (api.js `utcText`), as operators of every partner read them.
+//
+// Static text of index.html carries `data-i18n="key"` (its text) or `data-i18n-label="key"`
+// (its aria-label); `translateDocument()` fills them in the language shown.
 
 const LANGUAGE_KEY = "groundshare.lang";
 
 /** The languages, each named in itself (as the header's menu lists them). */
 export const LANGUAGES = { en: "English", es: "Español", ko: "한국어" };
 
-export const STRINGS = {
-  en: {
-    "lang.label": "Language",
-    "frames.title": "Frames",
-    "frames.loading": "Loading frames…",
-    "frames.count": { one: "{n} frame received through this contact", other: "{n} frames received through this contact" },
-    "frames.more_than": "More than {n} frames received through this contact",
-    "frames.reported": "the station reported {n}",
-    "frames.shared": "{n} also heard by another station",
-    "frames.outside": "{n} stamped outside the contact's window",
-    "frames.none": "No frame of this contact has reached the network.",
-    "frames.not_yours": "What this contact received is for the satellite's operator and the antenna's owner only.",
-    "frames.caption": "Frames in the order the network stored them",
-    "frames.outside_flag": "outside the window",
-    "frames.decode_error": "not decoded: {error}",
-    "frames.undecoded": "not decoded",
-    "frames.fields": { one: "{n} field", other: "{n} fields" },
-    "frames.show_more": "Show {n} more",
-    "frames.shown": "Showing {shown} of {total}.",
-    "frames.hex_label": "Frame {id} as hex",
-    "frames.decoded_label": "Decoded fields of frame {id}",
-    "col.received": "Received (UTC)",
-    "col.stations": "Heard by",
-    "col.bytes": "Bytes",
-    "col.hex": "Hex",
-    "col.decoded": "Decoded",
-    "col.field": "Field",
-    "col.value": "Value",
-    "col.file": "File",
-    "col.size": "Size",
-    "col.sha256": "SHA-256",
-    "col.stored": "Stored (UTC)",
-    "col.time": "Time (UTC)",
-    "artifacts.title": "Recordings and files",
-    "artifacts.count": { one: "{n} file recorded during this contact", other: "{n} files recorded during this contact" },
-    "artifacts.none": "No file was uploaded for this contact.",
-    "artifacts.download": "Download",
-    "artifacts.download_label": "Download {name}",
-    "artifacts.downloading": "Downloading {name}…",
-    "artifacts.downloaded": "{name} downloaded ({size}).",
-    "sat.back": "All satellites",
-    "sat.open": "Frames and telemetry of {name}",
-    "sat.norad": "NORAD",
-    "sat.operator": "Operator",
-    "sat.visibility": "Visibility",
-    "sat.public": "public: every organisation sees its frames",
-    "sat.private": "private: its operator, and each station's owner for what its stations heard",
-    "sat.decoder": "Decoder",
-    "sat.no_decoder": "none: frames are kept undecoded",
-    "sat.not_found": "Satellite {id} is not one you can see.",
-    "tm.title": "Telemetry",
-    "tm.from": "From (UTC day)",
-    "tm.days": "Days",
-    "tm.show": "Show",
-    "tm.field": "Field",
-    "tm.frames": { one: "{n} frame in this window", other: "{n} frames in this window" },
-    "tm.frames_more": "More than {n} frames in this window (fields are listed from the first {n})",
-    "tm.no_fields": "No frame in this window holds a decoded numeric field.",
-    "tm.chart_title": "{field} over time (UTC)",
-    "tm.chart_desc": "{n} values from {min} to {max}, between {start} and {end}.",
-    "tm.summary": { one: "{n} value of {field}", other: "{n} values of {field}" },
-    "tm.table": "The values as a table",
-    "tm.not_numbers": "{field} holds values that are not numbers: they are listed below.",
-    "tm.no_points": "No frame in this window holds {field}.",
-    "tm.recent": "Latest frames in this window",
-    "age.minutes": "{n} min",
-    "age.hours": "{n} h",
-    "age.days": "{n} d",
-    "age.state.fresh": "fresh",
-    "age.state.stale": "stale",
-    "age.state.expired": "expired",
-    "age.state.unknown": "age unknown",
-    "age.none": "no elements",
-    "age.hidden_title": "The satellite is private to another organisation: its orbit is not shown.",
-    "age.none_title": "No element set is in force for this satellite, so its passes cannot be predicted.",
-    "age.sentence": "{state}: elements {age} old",
-    "age.title": "Orbit from the element set of epoch {epoch}: {state}",
-    "age.title_source": "Orbit from the element set of epoch {epoch} ({source}): {state}",
-    "age.counts": "Orbits in force: {fresh} fresh, {stale} stale, {expired} expired, {none} without elements.",
-    "age.column": "Orbit in force (age)",
-    "age.epoch": "epoch {epoch}",
-    "age.contact_orbit": "Orbit flown",
-    "age.planned_differs": "Planned with the set of epoch {epoch}; the agent flies the orbit in force.",
-    "sat.in_force": "Orbit in force",
-    "passes.title": "Passes in the next 24 hours",
-    "passes.count": { one: "{n} pass over the stations you may see", other: "{n} passes over the stations you may see" },
-    "passes.none": "No pass over the stations you may see in the next 24 hours.",
-    "passes.unavailable": "Its passes cannot be predicted: {reason}",
-    "passes.caption": "Passes from {start}, with the age of the orbit each is computed from",
-    "col.station": "Station",
-    "col.aos": "AOS (UTC)",
-    "col.los": "LOS (UTC)",
-    "col.max_el": "Max elevation",
-    "col.duration": "Duration",
-    "col.elements": "Elements",
-  },
-  es: {
-    "lang.label": "Idioma",
-    "frames.title": "Tramas",
-    "frames.loading": "Cargando tramas…",
-    "frames.count": { one: "{n} trama recibida en este contacto", other: "{n} tramas recibidas en este contacto" },
-    "frames.more_than": "Más de {n} tramas recibidas en este contacto",
-    "frames.reported": "la estación informó {n}",
-    "frames.shared": "{n} también recibidas por otra estación",
-    "frames.outside": "{n} con hora fuera de la ventana del contacto",
-    "frames.none": "Ninguna trama de este contacto ha llegado a la red.",
-    "frames.not_yours": "Lo que recibió este contacto es solo para el operador del satélite y el dueño de la antena.",
-    "frames.caption": "Tramas en el orden en que la red las guardó",
-    "frames.outside_flag": "fuera de la ventana",
-    "frames.decode_error": "sin decodificar: {error}",
-    "frames.undecoded": "sin decodificar",
-    "frames.fields": { one: "{n} campo", other: "{n} campos" },
-    "frames.show_more": "Mostrar {n} más",
-    "frames.shown": "Se muestran {shown} de {total}.",
-    "frames.hex_label": "Trama {id} en hexadecimal",
-    "frames.decoded_label": "Campos decodificados de la trama {id}",
-    "col.received": "Recibida (UTC)",
-    "col.stations": "Recibida por",
-    "col.bytes": "Bytes",
-    "col.hex": "Hex",
-    "col.decoded": "Decodificada",
-    "col.field": "Campo",
-    "col.value": "Valor",
-    "col.file": "Archivo",
-    "col.size": "Tamaño",
-    "col.sha256": "SHA-256",
-    "col.stored": "Guardado (UTC)",
-    "col.time": "Hora (UTC)",
-    "artifacts.title": "Grabaciones y archivos",
-    "artifacts.count": { one: "{n} archivo grabado durante este contacto", other: "{n} archivos grabados durante este contacto" },
-    "artifacts.none": "No se subió ningún archivo para este contacto.",
-    "artifacts.download": "Descargar",
-    "artifacts.download_label": "Descargar {name}",
-    "artifacts.downloading": "Descargando {name}…",
-    "artifacts.downloaded": "{name} descargado ({size}).",
-    "sat.back": "Todos los satélites",
-    "sat.open": "Tramas y telemetría de {name}",
-    "sat.norad": "NORAD",
-    "sat.operator": "Operador",
-    "sat.visibility": "Visibilidad",
-    "sat.public": "pública: todas las organizaciones ven sus tramas",
-    "sat.private": "privada: su operador, y el dueño de cada estación lo que sus estaciones recibieron",
-    "sat.decoder": "Decodificador",
-    "sat.no_decoder": "ninguno: las tramas se guardan sin decodificar",
-    "sat.not_found": "El satélite {id} no es uno que usted pueda ver.",
-    "tm.title": "Telemetría",
-    "tm.from": "Desde (día UTC)",
-    "tm.days": "Días",
-    "tm.show": "Mostrar",
-    "tm.field": "Campo",
-    "tm.frames": { one: "{n} trama en esta ventana", other: "{n} tramas en esta ventana" },
-    "tm.frames_more": "Más de {n} tramas en esta ventana (los campos salen de las primeras {n})",
-    "tm.no_fields": "Ninguna trama de esta ventana tiene un campo numérico decodificado.",
-    "tm.chart_title": "{field} en el tiempo (UTC)",
-    "tm.chart_desc": "{n} valores de {min} a {max}, entre {start} y {end}.",
-    "tm.summary": { one: "{n} valor de {field}", other: "{n} valores de {field}" },
-    "tm.table": "Los valores en una tabla",
-    "tm.not_numbers": "{field} tiene valores que no son números: se listan abajo.",
-    "tm.no_points": "Ninguna trama de esta ventana contiene {field}.",
-    "tm.recent": "Últimas tramas de esta ventana",
-    "age.minutes": "{n} min",
-    "age.hours": "{n} h",
-    "age.days": "{n} d",
-    "age.state.fresh": "reciente",
-    "age.state.stale": "desactualizado",
-    "age.state.expired": "vencido",
-    "age.state.unknown": "edad desconocida",
-    "age.none": "sin elementos",
-    "age.hidden_title": "El satélite es privado de otra organización: su órbita no se muestra.",
-    "age.none_title": "Este satélite no tiene un conjunto de elementos vigente, así que sus pasos no se pueden predecir.",
-    "age.sentence": "{state}: elementos de hace {age}",
-    "age.title": "Órbita del conjunto de elementos de época {epoch}: {state}",
-    "age.title_source": "Órbita del conjunto de elementos de época {epoch} ({source}): {state}",
-    "age.counts": "Órbitas vigentes: {fresh} recientes, {stale} desactualizadas, {expired} vencidas, {none} sin elementos.",
-    "age.column": "Órbita vigente (edad)",
-    "age.epoch": "época {epoch}",
-    "age.contact_orbit": "Órbita que se sigue",
-    "age.planned_differs": "Planificado con el conjunto de época {epoch}; el agente sigue la órbita vigente.",
-    "sat.in_force": "Órbita vigente",
-    "passes.title": "Pasos en las próximas 24 horas",
-    "passes.count": { one: "{n} paso sobre las estaciones que usted puede ver", other: "{n} pasos sobre las estaciones que usted puede ver" },
-    "passes.none": "Ningún paso sobre las estaciones que usted puede ver en las próximas 24 horas.",
-    "passes.unavailable": "Sus pasos no se pueden predecir: {reason}",
-    "passes.caption": "Pasos desde {start}, con la edad de la órbita con que se calculó cada uno",
-    "col.station": "Estación",
-    "col.aos": "AOS (UTC)",
-    "col.los": "LOS (UTC)",
-    "col.max_el": "Elevación máxima",
-    "col.duration": "Duración",
-    "col.elements": "Elementos",
-  },
-  ko: {
-    "lang.label": "언어",
-    "frames.title": "프레임",
-    "frames.loading": "프레임을 불러오는 중…",
-    "frames.count": "이 교신에서 수신한 프레임 {n}개",
-    "frames.more_than": "이 교신에서 수신한 프레임 {n}개 이상",
-    "frames.reported": "지상국 보고 {n}개",
-    "frames.shared": "{n}개는 다른 지상국도 수신",
-    "frames.outside": "{n}개는 교신 시간대 밖의 시각으로 기록됨",
-    "frames.none": "이 교신의 프레임이 아직 네트워크에 도착하지 않았습니다.",
-    "frames.not_yours": "이 교신의 수신 데이터는 위성 운영 기관과 안테나 소유 기관만 볼 수 있습니다.",
-    "frames.caption": "네트워크에 저장된 순서의 프레임",
-    "frames.outside_flag": "시간대 밖",
-    "frames.decode_error": "디코딩 실패: {error}",
-    "frames.undecoded": "디코딩 안 됨",
-    "frames.fields": "필드 {n}개",
-    "frames.show_more": "{n}개 더 보기",
-    "frames.shown": "{total}개 중 {shown}개 표시.",
-    "frames.hex_label": "프레임 {id}의 16진수",
-    "frames.decoded_label": "프레임 {id}의 디코딩된 필드",
-    "col.received": "수신 시각 (UTC)",
-    "col.stations": "수신 지상국",
-    "col.bytes": "바이트",
-    "col.hex": "16진수",
-    "col.decoded": "디코딩",
-    "col.field": "필드",
-    "col.value": "값",
-    "col.file": "파일",
-    "col.size": "크기",
-    "col.sha256": "SHA-256",
-    "col.stored": "저장 시각 (UTC)",
-    "col.time": "시각 (UTC)",
-    "artifacts.title": "녹음 및 파일",
-    "artifacts.count": "이 교신 중 기록된 파일 {n}개",
-    "artifacts.none": "이 교신에 업로드된 파일이 없습니다.",
-    "artifacts.download": "다운로드",
-    "artifacts.download_label": "{name} 다운로드",
-    "artifacts.downloading": "{name} 다운로드 중…",
-    "artifacts.downloaded": "{name} 다운로드 완료 ({size}).",
-    "sat.back": "전체 위성",
-    "sat.open": "{name}의 프레임과 텔레메트리",
-    "sat.norad": "NORAD",
-    "sat.operator": "운영 기관",
-    "sat.visibility": "공개 범위",
-    "sat.public": "공개: 모든 기관이 프레임을 볼 수 있음",
-    "sat.private": "비공개: 운영 기관, 그리고 각 지상국 소유 기관은 자기 지상국이 수신한 프레임만",
-    "sat.decoder": "디코더",
-    "sat.no_decoder": "없음: 프레임을 디코딩하지 않고 저장",
-    "sat.not_found": "위성 {id}은(는) 볼 수 있는 위성이 아닙니다.",
-    "tm.title": "텔레메트리",
-    "tm.from": "시작 (UTC 날짜)",
-    "tm.days": "일수",
-    "tm.show": "표시",
-    "tm.field": "필드",
-    "tm.frames": "이 기간의 프레임 {n}개",
-    "tm.frames_more": "이 기간의 프레임 {n}개 이상 (필드 목록은 처음 {n}개 기준)",
-    "tm.no_fields": "이 기간의 프레임에 디코딩된 수치 필드가 없습니다.",
-    "tm.chart_title": "시간에 따른 {field} (UTC)",
-    "tm.chart_desc": "{start}부터 {end}까지 값 {n}개, 최소 {min}, 최대 {max}.",
-    "tm.summary": "{field} 값 {n}개",
-    "tm.table": "값을 표로 보기",
-    "tm.not_numbers": "{field}에 숫자가 아닌 값이 있어 아래에 나열합니다.",
-    "tm.no_points": "이 기간에 {field} 값이 있는 프레임이 없습니다.",
-    "tm.recent": "이 기간의 최근 프레임",
-    "age.minutes": "{n}분",
-    "age.hours": "{n}시간",
-    "age.days": "{n}일",
-    "age.state.fresh": "최신",
-    "age.state.stale": "오래됨",
-    "age.state.expired": "만료",
-    "age.state.unknown": "경과 시간 모름",
-    "age.none": "궤도 요소 없음",
-    "age.hidden_title": "다른 기관의 비공개 위성이라 궤도를 표시하지 않습니다.",
-    "age.none_title": "이 위성에는 적용 중인 궤도 요소가 없어 패스를 예측할 수 없습니다.",
-    "age.sentence": "{state}: 궤도 요소 {age} 경과",
-    "age.title": "기준 시각(epoch) {epoch}의 궤도 요소로 계산한 궤도: {state}",
-    "age.title_source": "기준 시각(epoch) {epoch}의 궤도 요소({source})로 계산한 궤도: {state}",
-    "age.counts": "적용 중인 궤도: 최신 {fresh}, 오래됨 {stale}, 만료 {expired}, 궤도 요소 없음 {none}.",
-    "age.column": "적용 중인 궤도 (경과 시간)",
-    "age.epoch": "기준 시각 {epoch}",
-    "age.contact_orbit": "추적에 쓰는 궤도",
-    "age.planned_differs": "기준 시각 {epoch}의 궤도 요소로 계획했으며, 에이전트는 적용 중인 궤도를 따릅니다.",
-    "sat.in_force": "적용 중인 궤도",
-    "passes.title": "앞으로 24시간의 패스",
-    "passes.count": "볼 수 있는 지상국 위의 패스 {n}개",
-    "passes.none": "앞으로 24시간 동안 볼 수 있는 지상국 위의 패스가 없습니다.",
-    "passes.unavailable": "패스를 예측할 수 없습니다: {reason}",
-    "passes.caption": "{start}부터의 패스와 각 패스 계산에 쓴 궤도의 경과 시간",
-    "col.station": "지상국",
-    "col.aos": "AOS (UTC)",
-    "col.los": "LOS (UTC)",
-    "col.max_el": "최대 고도각",
-    "col.duration": "지속 시간",
-    "col.elements": "궤도 요소",
-  },
-};
+/** The catalogue's sections: ../i18n/<name>.json. */
+export const SECTIONS = ["shell", "map", "timeline", "ledger", "gnss", "pages", "data",
+  "book", "requests", "plan", "sharing", "manage", "tokens"];
+
+/** Every language's strings, merged from the sections (filled by `loadCatalogue`). */
+export const STRINGS = { en: {}, es: {}, ko: {} };
+
+let loaded = null;
+
+/** Read every section of the catalogue (once; later calls return the same promise). */
+export function loadCatalogue() {
+  loaded ??= Promise.all(SECTIONS.map(async (name) => {
+    const response = await fetch(new URL(`../i18n/${name}.json`, import.meta.url));
+    if (!response.ok) throw new Error(`the dashboard's catalogue section ${name}.json did not load (${response.status})`);
+    return response.json();
+  })).then((sections) => {
+    for (const section of sections) {
+      for (const lang of Object.keys(LANGUAGES)) Object.assign(STRINGS[lang], section[lang] || {});
+    }
+  });
+  return loaded;
+}
 
 function stored() {
   try {
@@ -310,39 +54,86 @@ function stored() {
   }
 }
 
-/** The language shown: the one chosen here, else the browser's first we have, else English. */
+function fromUrl() {
+  const code = new URLSearchParams(location.search).get("lang");
+  return code && LANGUAGES[code] ? code : null;
+}
+
+/** The language shown: ?lang=, else the one chosen here, else the browser's first we have, else English. */
 export function language() {
+  const linked = fromUrl();
+  if (linked) return linked;
   const chosen = stored();
-  if (chosen && STRINGS[chosen]) return chosen;
+  if (chosen && LANGUAGES[chosen]) return chosen;
   for (const tag of navigator.languages || [navigator.language || "en"]) {
     const primary = String(tag).toLowerCase().split("-")[0];
-    if (STRINGS[primary]) return primary;
+    if (LANGUAGES[primary]) return primary;
   }
   return "en";
 }
 
-/** Choose `code` (a key of LANGUAGES) for this browser, and say so to the page (`<html lang>`). */
+/**
+ * Choose `code` (a key of LANGUAGES) for this browser, and say so to the page (`<html lang>`).
+ * A `?lang=` in the address gives way to the choice (the address is rewritten without it).
+ */
 export function setLanguage(code) {
-  if (!STRINGS[code]) return;
+  if (!LANGUAGES[code]) return;
   try {
     localStorage.setItem(LANGUAGE_KEY, code);
   } catch { /* not kept: this page still switches */ }
-  document.documentElement.lang = code;
+  if (fromUrl()) {
+    const url = new URL(location.href);
+    url.searchParams.set("lang", code);
+    history.replaceState(history.state, "", url);
+  }
+  translateDocument();
+}
+
+/** Translate index.html's static text (data-i18n, data-i18n-label) and set `<html lang>`. */
+export function translateDocument() {
+  document.documentElement.lang = language();
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  document.title = t("shell.title");
+}
+
+/** The template of `key` in the language shown (its plural form chosen by `n`). */
+function template(key, n) {
+  const lang = language();
+  let entry = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  if (typeof entry === "object") {
+    const rule = new Intl.PluralRules(lang).select(Number(n ?? 0));
+    entry = entry[rule] ?? entry.other;
+  }
+  return entry;
 }
 
 /** The string of `key` in the language shown, `{name}` filled from `vars` (plural by `vars.n`). */
 export function t(key, vars = {}) {
-  const lang = language();
-  let entry = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
-  if (typeof entry === "object") {
-    const rule = new Intl.PluralRules(lang).select(Number(vars.n ?? 0));
-    entry = entry[rule] ?? entry.other;
-  }
-  return entry.replace(/\{(\w+)\}/g, (whole, name) => {
+  return template(key, vars.n).replace(/\{(\w+)\}/g, (whole, name) => {
     if (!(name in vars)) return whole;
     const value = vars[name];
     return typeof value === "number" ? numberText(value) : String(value);
   });
+}
+
+/**
+ * The HTML of `key` in the language shown: the template's text escaped, each `{name}` filled
+ * from `vars` as a data value marked `translate="no"` (a name, an id, a number), or, for a
+ * value given as `{html: "..."}`, that HTML as it is (already escaped by the caller).
+ */
+export function tHtml(key, vars = {}) {
+  return escapeHtml(template(key, vars.n)).replace(/\{(\w+)\}/g, (whole, name) => {
+    if (!(name in vars)) return whole;
+    const value = vars[name];
+    if (value && typeof value === "object" && "html" in value) return value.html;
+    const shown = typeof value === "number" ? numberText(value) : String(value ?? "");
+    return `<span translate="no">${escapeHtml(shown)}</span>`;
+  });
+}
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 /** `n` with the language's digit grouping and decimal sign (up to `digits` decimals). */

@@ -4,7 +4,8 @@
 
 import { ageBadgeElement, contactAge } from "./age.js";
 import { ApiError, get, iso, utcText } from "./api.js";
-import { fillLegend } from "./ui.js";
+import { t, tHtml } from "./i18n.js";
+import { esc, fillLegend } from "./ui.js";
 
 const d3 = window.d3;
 const topojson = window.topojson;
@@ -60,52 +61,74 @@ function positionAt(track, offsetS) {
   return [lon, lat0 + f * (lat1 - lat0)];
 }
 
-/** Place labels beside their points, trying four sides so that no two overlap. */
-function placeLabels(items) {
-  const placed = [];
-  const overlaps = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-  for (const item of [...items].sort((a, b) => a.py - b.py)) {
-    const w = item.text.length * 6.4 + 4;
-    const h = 12;
-    const options = [[7, -11], [7, 3], [-7 - w, -11], [-7 - w, 3], [7, -24], [7, 16]];
+/** Whether two boxes {x, y, w, h} overlap. */
+function overlaps(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/**
+ * Place labels beside their points, trying six spots around each so that no two overlap
+ * (nor any box of `taken`); a label with no free spot is dropped (`item.hidden`) when
+ * `drop` is true, else kept at its first spot.  `charW`, `h`: the label's size per character.
+ */
+export function placeLabels(items, { taken = [], drop = false, charW = 6.4, h = 12 } = {}) {
+  const placed = [...taken];
+  for (const item of [...items].sort((a, b) => a.py - b.py || a.px - b.px)) {
+    const w = item.text.length * charW + 4;
+    const options = [[7, -h + 1], [7, 3], [-7 - w, -h + 1], [-7 - w, 3], [7, -2 * h], [7, h + 4]];
     let box = null;
     for (const [dx, dy] of options) {
       const candidate = { x: item.px + dx, y: item.py + dy, w, h };
+      if (candidate.x < 0 || candidate.x + w > WIDTH) continue;
       if (!placed.some((b) => overlaps(b, candidate))) { box = candidate; break; }
     }
-    box ??= { x: item.px + 7, y: item.py - 11, w, h };
-    placed.push(box);
+    item.hidden = !box && drop;
+    box ??= { x: item.px + 7, y: item.py - h + 1, w, h };
+    if (!item.hidden) placed.push(box);
+    item.box = box;
     item.lx = box.x;
-    item.ly = box.y + 10;
+    item.ly = box.y + h - 2;
   }
   return items;
 }
 
+/** The satellites whose tracks the filter shows: "all", "mine" (the caller's own) or "none". */
+export function tracksShown(filter, satellite, ctx) {
+  if (filter === "none") return false;
+  if (filter === "mine") return satellite.org_id === ctx.me.org.id;
+  return true;
+}
+
 export async function render(root, ctx, visit) {
   root.innerHTML = `
-    <h1>Network map</h1>
-    <section class="panel" aria-label="Time and footprint controls">
+    <h1>${esc(t("map.title"))}</h1>
+    <section class="panel" aria-label="${esc(t("map.controls_label"))}">
       <div class="controls">
-        <span class="readout" id="map-time" aria-live="off"></span>
-        <button type="button" id="map-now">Now</button>
-        <button type="button" id="map-play" aria-pressed="false">Play</button>
-        <label>Speed <select id="map-speed">${SPEEDS.map((s) =>
+        <span class="readout" id="map-time" aria-live="off" translate="no"></span>
+        <button type="button" id="map-now">${esc(t("map.now"))}</button>
+        <button type="button" id="map-play" aria-pressed="false">${esc(t("map.play"))}</button>
+        <label>${esc(t("map.speed"))} <select id="map-speed">${SPEEDS.map((s) =>
           `<option value="${s}"${s === 60 ? " selected" : ""}>${s}×</option>`).join("")}</select></label>
-        <button type="button" id="map-next">Jump to next contact</button>
+        <button type="button" id="map-next">${esc(t("map.next"))}</button>
         <span id="map-next-info" class="muted" role="status"></span>
       </div>
       <div class="controls">
-        <label>Footprint altitude (km) <input type="number" id="fp-alt" min="100" max="40000" step="50" value="500"></label>
-        <label>Minimum elevation (deg) <input type="number" id="fp-el" min="0" max="89" step="1" value="10"></label>
-        <span class="muted">Footprint: where a satellite at that altitude is above that elevation.</span>
+        <label>${esc(t("map.tracks"))} <select id="map-tracks">
+          <option value="all">${esc(t("map.tracks.all"))}</option>
+          <option value="mine">${esc(t("map.tracks.mine"))}</option>
+          <option value="none">${esc(t("map.tracks.none"))}</option></select></label>
+        <label>${esc(t("map.fp_alt"))} <input type="number" id="fp-alt" min="100" max="40000" step="50" value="500"></label>
+        <label>${esc(t("map.fp_el"))} <input type="number" id="fp-el" min="0" max="89" step="1" value="10"></label>
+        <span class="muted">${esc(t("map.fp_note"))}</span>
       </div>
     </section>
     <section class="panel">
       <div class="map-wrap"><svg id="map-svg" class="map-svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="map-title map-desc">
-        <title id="map-title">World map of stations, footprints and satellite ground tracks</title>
+        <title id="map-title">${esc(t("map.svg_title"))}</title>
         <desc id="map-desc"></desc>
       </svg></div>
-      <ul class="legend" id="map-legend" aria-label="Satellite owners"></ul>
+      <ul class="legend" id="map-legend" aria-label="${esc(t("map.legend_label"))}"></ul>
+      <p id="map-hover" class="muted" role="status" aria-live="off"></p>
       <p id="map-note" class="muted"></p>
     </section>`;
 
@@ -116,13 +139,15 @@ export async function render(root, ctx, visit) {
   const landLayer = svg.append("g").attr("class", "land-layer");
   const footprintLayer = svg.append("g").attr("class", "footprints");
   const trackLayer = svg.append("g").attr("class", "tracks");
+  const stationLayer = svg.append("g").attr("class", "stations"); // station names stay readable
   const satelliteLayer = svg.append("g").attr("class", "satellites");
-  const stationLayer = svg.append("g").attr("class", "stations"); // on top: station names stay readable
 
   let tracks = null; // the last GET /satellites/tracks answer
   let tracksAt = null; // its `at` (ms)
   let fetching = null;
   let timer = null;
+  let hovered = null; // the satellite id under the cursor (highlighted with its track)
+  let stationBoxes = []; // the station labels' boxes: satellite labels keep clear of them
 
   const readout = visit.el("map-time");
   const note = visit.el("map-note");
@@ -141,11 +166,23 @@ export async function render(root, ctx, visit) {
       const [px, py] = projection([s.lon_deg, s.lat_deg]);
       return { station: s, px, py, text: s.name };
     }));
-    const g = stationLayer.selectAll("g.station").data(items, (d) => d.station.id).join("g").attr("class", "station");
+    stationBoxes = items.map((d) => d.box).concat(items.map((d) => ({ x: d.px - 5, y: d.py - 5, w: 10, h: 10 })));
+    const g = stationLayer.selectAll("g.station").data(items, (d) => d.station.id).join("g").attr("class", "station")
+      .attr("translate", "no");
     g.append("circle").attr("class", "station-marker").attr("r", 4.5)
       .attr("cx", (d) => d.px).attr("cy", (d) => d.py).attr("data-station-id", (d) => d.station.id)
       .append("title").text((d) => `${d.station.name} (${ctx.orgName(d.station.org_id)})`);
     g.append("text").attr("class", "station-label").attr("x", (d) => d.lx).attr("y", (d) => d.ly).text((d) => d.text);
+  }
+
+  function highlight(id) {
+    hovered = id;
+    trackLayer.selectAll("path").classed("highlight", (d) => d.id === id).classed("dimmed", (d) => id !== null && d.id !== id);
+    satelliteLayer.selectAll("g.satellite").classed("highlight", (d) => d.sat.satellite_id === id);
+    if (id !== null) satelliteLayer.selectAll("g.satellite").filter((d) => d.sat.satellite_id === id).raise();
+    const sat = tracks?.data.find((s) => s.satellite_id === id);
+    visit.el("map-hover").innerHTML = sat
+      ? tHtml("map.hover", { name: sat.name, norad: sat.norad_id, org: ctx.orgName(sat.org_id) }) : "";
   }
 
   function drawSatellites() {
@@ -153,43 +190,55 @@ export async function render(root, ctx, visit) {
     readout.textContent = utcText(ctx.time);
     const rows = tracks ? tracks.data : [];
     const offsetS = tracksAt === null ? 0 : (now - tracksAt) / 1000;
+    const filter = visit.el("map-tracks").value;
     const lines = [];
     const markers = [];
     for (const sat of rows) {
       const colour = ctx.orgColour(sat.org_id);
       const past = [];
       const ahead = [];
-      for (const [t, lat, lon] of sat.track) {
-        if (t <= offsetS) past.push([lon, lat]);
-        if (t >= offsetS) ahead.push([lon, lat]);
+      for (const [ts, lat, lon] of sat.track) {
+        if (ts <= offsetS) past.push([lon, lat]);
+        if (ts >= offsetS) ahead.push([lon, lat]);
       }
       const here = positionAt(sat.track, offsetS);
       if (here) { past.push(here); ahead.unshift(here); }
-      lines.push({ key: `${sat.satellite_id}-past`, cls: "track-past", colour, runs: splitAtAntimeridian(past) });
-      lines.push({ key: `${sat.satellite_id}-ahead`, cls: "track-ahead", colour, runs: splitAtAntimeridian(ahead) });
-      if (here) markers.push({ sat, colour, xy: projection(here) });
+      if (tracksShown(filter, sat, ctx)) {
+        const id = sat.satellite_id;
+        lines.push({ key: `${id}-past`, id, cls: "track-past", colour, runs: splitAtAntimeridian(past) });
+        lines.push({ key: `${id}-ahead`, id, cls: "track-ahead", colour, runs: splitAtAntimeridian(ahead) });
+      }
+      if (here) {
+        const [px, py] = projection(here);
+        markers.push({ sat, colour, xy: [px, py], px, py, text: sat.name });
+      }
     }
+    placeLabels(markers, { taken: stationBoxes, drop: true, charW: 5.4, h: 10 });
     trackLayer.selectAll("path").data(lines, (d) => d.key).join("path")
-      .attr("class", (d) => d.cls).attr("stroke", (d) => d.colour)
+      .attr("class", (d) => d.cls).attr("stroke", (d) => d.colour).attr("data-satellite-id", (d) => d.id)
       .attr("d", (d) => (d.runs.length ? path({ type: "MultiLineString", coordinates: d.runs }) : null));
     const g = satelliteLayer.selectAll("g.satellite").data(markers, (d) => d.sat.satellite_id)
       .join((enter) => {
-        const e = enter.append("g").attr("class", "satellite");
+        const e = enter.append("g").attr("class", "satellite").attr("translate", "no");
+        e.append("circle").attr("class", "satellite-hit").attr("r", 9);
         e.append("circle").attr("class", "satellite-marker").attr("r", 3.5);
         e.append("text").attr("class", "satellite-label");
         e.append("title");
+        e.on("pointerenter", (event, d) => highlight(d.sat.satellite_id))
+          .on("pointerleave", () => highlight(null));
         return e;
       });
     g.attr("data-norad", (d) => d.sat.norad_id).attr("data-satellite-id", (d) => d.sat.satellite_id);
-    g.select("circle").attr("cx", (d) => d.xy[0]).attr("cy", (d) => d.xy[1]).attr("fill", (d) => d.colour);
-    const flip = (d) => d.xy[0] > WIDTH - 120; // near the right edge: label on the left
-    g.select("text").attr("x", (d) => d.xy[0] + (flip(d) ? -5 : 5)).attr("y", (d) => d.xy[1] - 4)
-      .attr("text-anchor", (d) => (flip(d) ? "end" : "start")).text((d) => d.sat.name);
+    g.selectAll("circle").attr("cx", (d) => d.xy[0]).attr("cy", (d) => d.xy[1]);
+    g.select("circle.satellite-marker").attr("fill", (d) => d.colour);
+    g.select("text").attr("x", (d) => d.lx).attr("y", (d) => d.ly).classed("dropped", (d) => d.hidden)
+      .text((d) => d.sat.name);
     g.select("title").text((d) => `${d.sat.name} (NORAD ${d.sat.norad_id}), ${ctx.orgName(d.sat.org_id)}`);
-    visit.el("map-desc").textContent =
-      `${ctx.stations.length} stations and ${markers.length} satellites at ${utcText(ctx.time)}.`;
+    visit.el("map-desc").textContent = t("map.desc", { stations: ctx.stations.length, satellites: markers.length,
+      time: utcText(ctx.time) });
     const owners = [...new Set(rows.map((s) => s.org_id))].sort((a, b) => a - b);
     fillLegend(visit.el("map-legend"), owners, ctx);
+    if (hovered !== null) highlight(markers.some((d) => d.sat.satellite_id === hovered) ? hovered : null);
   }
 
   async function fetchTracks() {
@@ -201,9 +250,9 @@ export async function render(root, ctx, visit) {
         if (!visit.live) return;
         tracks = body;
         tracksAt = new Date(body.at).getTime();
-        note.textContent = body.warnings && body.warnings.length ? `Note: ${body.warnings.join(" ")}` : "";
+        note.innerHTML = body.warnings && body.warnings.length ? tHtml("map.warnings", { text: body.warnings.join(" ") }) : "";
       } catch (error) {
-        if (error instanceof ApiError && error.status === 404) note.textContent = "Satellite tracks are not available from this server.";
+        if (error instanceof ApiError && error.status === 404) note.textContent = t("map.no_tracks");
         else visit.report(error);
       } finally {
         fetching = null;
@@ -221,7 +270,7 @@ export async function render(root, ctx, visit) {
   function setPlaying(playing) {
     const button = visit.el("map-play");
     button.setAttribute("aria-pressed", String(playing));
-    button.textContent = playing ? "Pause" : "Play";
+    button.textContent = playing ? t("map.pause") : t("map.play");
     clearInterval(timer);
     timer = null;
     if (playing) {
@@ -234,6 +283,7 @@ export async function render(root, ctx, visit) {
 
   visit.el("map-now").addEventListener("click", () => ctx.setTime(ctx.clock.now()));
   visit.el("map-play").addEventListener("click", () => setPlaying(timer === null));
+  visit.el("map-tracks").addEventListener("change", () => drawSatellites());
   visit.el("map-next").addEventListener("click", visit.guard(async () => {
     const info = visit.el("map-next-info");
     const from = ctx.time.getTime();
@@ -241,14 +291,15 @@ export async function render(root, ctx, visit) {
     if (!visit.live) return;
     const next = page.data.find((c) => new Date(c.start).getTime() > from + 500 && c.status !== "cancelled");
     if (!next) {
-      info.textContent = "No contact after this time.";
+      info.textContent = t("map.next_none");
       return;
     }
     setPlaying(false);
     const antenna = ctx.antennas.get(next.antenna_id);
     const satellite = ctx.satellites.get(next.satellite_id);
-    info.textContent = `Contact ${next.id}: ${satellite ? satellite.name : `satellite ${next.satellite_id}`} over ` +
-      `${antenna ? antenna.station.name : `antenna ${next.antenna_id}`} `;
+    info.innerHTML = `${tHtml("map.next_info", { id: next.id,
+      satellite: satellite ? satellite.name : `#${next.satellite_id}`,
+      station: antenna ? antenna.station.name : `#${next.antenna_id}` })} `;
     info.append(ageBadgeElement(contactAge(ctx, next))); // how old the orbit it is flown on is
     ctx.setTime(new Date(next.start));
   }));

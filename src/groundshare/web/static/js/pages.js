@@ -5,14 +5,21 @@
 
 import { get, getAll, iso, utcText } from "./api.js";
 import { ageBadge, contactAge, refreshSatellites, satelliteAge, STATES } from "./age.js";
-import { t } from "./i18n.js";
+import { numberText, t, tHtml } from "./i18n.js";
 import { esc, tableHtml } from "./ui.js";
+import { statusText } from "./timeline.js";
 
 const DAY_MS = 86_400_000;
 const UPCOMING = 5;
 
-const num = (v, digits = 1) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
+const num = (v, digits = 1) => (v === null || v === undefined ? "—" : numberText(Number(v), digits));
 const when = (v) => utcText(new Date(v), false);
+const data = (text) => `<span translate="no">${esc(text)}</span>`;
+
+/** Whether the signed-in organisation may write (operators and administrators; viewers only read). */
+export function mayWrite(ctx) {
+  return ctx.me.role === "operator" || ctx.me.role === "admin";
+}
 
 export async function renderStations(root, ctx, visit) {
   const now = ctx.clock.now();
@@ -22,42 +29,50 @@ export async function renderStations(root, ctx, visit) {
     refreshSatellites(ctx),
   ]);
   if (!visit.live) return;
+  const writer = mayWrite(ctx);
   const antennasOf = (station) => [...ctx.antennas.values()].filter((a) => a.station.id === station.id);
   const sections = ctx.stations.map((station, i) => {
     const antennas = antennasOf(station);
     const antennaIds = new Set(antennas.map((a) => a.id));
     const grants = policies.filter((p) => antennaIds.has(p.antenna_id));
     const contacts = upcoming[i].data;
-    const mask = station.horizon_mask ? `${station.horizon_mask.length} points` : "none";
+    const mask = station.horizon_mask ? t("pages.mask_points", { n: station.horizon_mask.length }) : t("pages.mask_none");
+    const edit = writer && station.org_id === ctx.me.org.id
+      ? `<a class="button-link edit-station" href="#/stations/${station.id}/edit"
+          aria-label="${esc(t("pages.edit_station", { name: station.name }))}">${esc(t("pages.edit"))}</a>` : "";
     return `<section class="panel station-card" data-station-id="${station.id}" aria-labelledby="station-${station.id}">
-      <h2 id="station-${station.id}">${esc(station.name)} <span class="muted">— ${esc(ctx.orgName(station.org_id))}</span></h2>
+      <div class="card-head"><h2 id="station-${station.id}"><span translate="no">${esc(station.name)}</span>
+        <span class="muted">— <span translate="no">${esc(ctx.orgName(station.org_id))}</span></span></h2>${edit}</div>
       <dl class="facts">
-        <dt>Position</dt><dd>${num(station.lat_deg, 4)}°, ${num(station.lon_deg, 4)}°, ${num(station.alt_m, 0)} m</dd>
-        <dt>Minimum elevation</dt><dd>${num(station.min_elevation_deg)}°</dd>
-        <dt>Horizon mask</dt><dd>${esc(mask)}</dd>
+        <dt>${esc(t("pages.position"))}</dt><dd translate="no">${num(station.lat_deg, 4)}°, ${num(station.lon_deg, 4)}°, ${num(station.alt_m, 0)} m</dd>
+        <dt>${esc(t("pages.min_el"))}</dt><dd translate="no">${num(station.min_elevation_deg)}°</dd>
+        <dt>${esc(t("pages.mask"))}</dt><dd>${esc(mask)}</dd>
       </dl>
-      ${tableHtml("Antennas", [{ label: "Antenna" }, { label: "Band" }, { label: "Setup s", num: true },
-        { label: "Turnaround s", num: true }, { label: "G/T dB/K", num: true }, { label: "EIRP dBW", num: true }],
-        antennas.map((a) => ({ cells: [esc(a.name), esc(a.band), num(a.setup_s, 0), num(a.turnaround_s, 0),
+      ${tableHtml(t("pages.antennas"), [{ label: t("pages.col.antenna") }, { label: t("pages.col.band") },
+        { label: t("pages.col.setup"), num: true }, { label: t("pages.col.turnaround"), num: true },
+        { label: t("pages.col.gt"), num: true }, { label: t("pages.col.eirp"), num: true }],
+        antennas.map((a) => ({ cells: [data(a.name), data(a.band), num(a.setup_s, 0), num(a.turnaround_s, 0),
           num(a.g_over_t_dbk), num(a.eirp_dbw)] })))}
-      ${grants.length ? tableHtml("Sharing policies you granted or received on these antennas",
-        [{ label: "Antenna" }, { label: "Owner" }, { label: "Granted to" }, { label: "Hours per week", num: true },
-          { label: "Priority", num: true }, { label: "Bands" }],
-        grants.map((p) => ({ cells: [esc(ctx.antennas.get(p.antenna_id)?.name ?? p.antenna_id), esc(ctx.orgName(p.owner_org_id)),
-          esc(ctx.orgName(p.grantee_org_id)), p.hours_per_week === null ? "no cap" : num(p.hours_per_week),
-          String(p.priority), esc(p.bands.length ? p.bands.join(", ") : "all")] })))
-        : `<p class="muted">No sharing policy you granted or received covers these antennas.</p>`}
-      ${contacts.length ? tableHtml(`Next ${contacts.length} contacts from ${when(now)}`,
-        [{ label: "Start" }, { label: "End" }, { label: "Satellite" }, { label: "Booked by" }, { label: "Status" },
-          { label: t("col.elements") }],
+      ${grants.length ? tableHtml(t("pages.policies"),
+        [{ label: t("pages.col.antenna") }, { label: t("pages.col.owner") }, { label: t("pages.col.grantee") },
+          { label: t("pages.col.hours"), num: true }, { label: t("pages.col.priority"), num: true }, { label: t("pages.col.bands") }],
+        grants.map((p) => ({ cells: [data(ctx.antennas.get(p.antenna_id)?.name ?? p.antenna_id), data(ctx.orgName(p.owner_org_id)),
+          data(ctx.orgName(p.grantee_org_id)), p.hours_per_week === null ? esc(t("pages.no_cap")) : num(p.hours_per_week),
+          String(p.priority), p.bands.length ? data(p.bands.join(", ")) : esc(t("pages.all_bands"))] })))
+        : `<p class="muted">${esc(t("pages.no_policies"))}</p>`}
+      ${contacts.length ? tableHtml(t("pages.next_contacts", { n: contacts.length, time: when(now) }),
+        [{ label: t("pages.col.start") }, { label: t("pages.col.end") }, { label: t("pages.col.satellite") },
+          { label: t("pages.col.booked_by") }, { label: t("pages.col.status") }, { label: t("col.elements") }],
         contacts.map((c) => ({ attrs: ` class="contact-row" data-contact-id="${c.id}"`,
-          cells: [esc(when(c.start)), esc(when(c.end)),
-            esc(ctx.satellites.get(c.satellite_id)?.name ?? `satellite ${c.satellite_id}`), esc(ctx.orgName(c.org_id)),
-            esc(c.status), ageBadge(contactAge(ctx, c))] })))
-        : `<p class="muted">No upcoming contacts you can see.</p>`}
+          cells: [data(when(c.start)), data(when(c.end)),
+            data(ctx.satellites.get(c.satellite_id)?.name ?? `#${c.satellite_id}`), data(ctx.orgName(c.org_id)),
+            esc(statusText(c.status)), ageBadge(contactAge(ctx, c))] })))
+        : `<p class="muted">${esc(t("pages.no_contacts"))}</p>`}
     </section>`;
   });
-  root.innerHTML = `<h1>Stations</h1><p class="muted">${ctx.stations.length} stations you own or may use.</p>${sections.join("")}`;
+  const add = writer ? `<p><a class="button-link primary" id="add-station" href="#/stations/new">${esc(t("pages.add_station"))}</a></p>` : "";
+  root.innerHTML = `<h1>${esc(t("pages.stations_title"))}</h1>
+    <p class="muted">${esc(t("pages.stations_count", { n: ctx.stations.length }))}</p>${add}${sections.join("")}`;
 }
 
 export async function renderSatellites(root, ctx, visit) {
@@ -67,6 +82,7 @@ export async function renderSatellites(root, ctx, visit) {
     getAll("/contacts", { start: iso(now), end: iso(new Date(now.getTime() + 2 * DAY_MS)) }),
   ]);
   if (!visit.live) return;
+  const writer = mayWrite(ctx);
   const next = new Map();
   for (const c of contacts) {
     if (c.status !== "cancelled" && new Date(c.start) > now && !next.has(c.satellite_id)) next.set(c.satellite_id, c);
@@ -79,23 +95,29 @@ export async function renderSatellites(root, ctx, visit) {
   }
   const rows = satellites.map((s) => {
     const age = satelliteAge(s);
-    const orbit = age ? `${ageBadge(age)} <span class="muted">${esc(t("age.epoch", { epoch: when(age.epoch) }))}</span>`
+    const orbit = age ? `${ageBadge(age)} <span class="muted">${tHtml("age.epoch", { epoch: when(age.epoch) })}</span>`
       : ageBadge(null);
     const c = next.get(s.id);
     const antenna = c && ctx.antennas.get(c.antenna_id);
+    const own = writer && s.org_id === ctx.me.org.id;
+    const name = `<a href="#/satellites/${s.id}" translate="no" title="${esc(t("sat.open", { name: s.name }))}">${esc(s.name)}</a>`;
+    const edit = own ? ` <a class="button-link small edit-satellite" href="#/satellites/${s.id}/edit"
+      aria-label="${esc(t("pages.edit_satellite", { name: s.name }))}">${esc(t("pages.edit"))}</a>` : "";
     return {
       attrs: ` class="satellite-row" data-norad="${s.norad_id}" data-satellite-id="${s.id}"`,
-      cells: [`<a href="#/satellites/${s.id}" title="${esc(t("sat.open", { name: s.name }))}">${esc(s.name)}</a>`,
-        String(s.norad_id), esc(ctx.orgName(s.org_id)), s.is_public ? "public" : "private",
-        esc(s.band ?? "—"), s.downlink_frequency_hz ? `${(s.downlink_frequency_hz / 1e6).toFixed(3)} MHz` : "—", orbit,
-        c ? esc(`${when(c.start)}, ${antenna ? antenna.station.name : `antenna ${c.antenna_id}`}`) : '<span class="muted">none in 2 days</span>'],
+      cells: [`${name}${edit}`, String(s.norad_id), data(ctx.orgName(s.org_id)),
+        esc(t(s.is_public ? "pages.public" : "pages.private")),
+        data(s.band ?? "—"), s.downlink_frequency_hz ? data(`${numberText(s.downlink_frequency_hz / 1e6, 3)} MHz`) : "—", orbit,
+        c ? data(`${when(c.start)}, ${antenna ? antenna.station.name : `#${c.antenna_id}`}`)
+          : `<span class="muted">${esc(t("pages.none_in_2_days"))}</span>`],
     };
   });
-  root.innerHTML = `<h1>Satellites</h1>
-    <p class="muted">${satellites.length} satellites you own or that are public. Ages are at the network's clock
-      (${esc(utcText(now, false))}).</p>
-    <p id="age-counts" role="status">${esc(t("age.counts", counts))}</p>
-    <section class="panel">${tableHtml("Satellites", [{ label: "Name" }, { label: "NORAD", num: true }, { label: "Owner" },
-      { label: "Visibility" }, { label: "Band" }, { label: "Downlink" }, { label: t("age.column") },
-      { label: "Next contact" }], rows, 'id="satellites-table"')}</section>`;
+  const add = writer ? `<p><a class="button-link primary" id="add-satellite" href="#/satellites/new">${esc(t("pages.add_satellite"))}</a></p>` : "";
+  root.innerHTML = `<h1>${esc(t("pages.satellites_title"))}</h1>
+    <p class="muted">${tHtml("pages.satellites_count", { n: satellites.length, time: utcText(now, false) })}</p>
+    <p id="age-counts" role="status">${esc(t("age.counts", counts))}</p>${add}
+    <section class="panel">${tableHtml(t("pages.satellites_caption"), [{ label: t("pages.col.name") },
+      { label: t("sat.norad"), num: true }, { label: t("pages.col.owner") }, { label: t("sat.visibility") },
+      { label: t("pages.col.band") }, { label: t("pages.col.downlink") }, { label: t("age.column") },
+      { label: t("pages.col.next_contact") }], rows, 'id="satellites-table"')}</section>`;
 }

@@ -10,8 +10,8 @@
 import { ageBadge, passAge, satelliteAge } from "./age.js";
 import { ApiError, get, iso, utcText } from "./api.js";
 import { drawFramesTable, readFrames } from "./frames.js";
-import { numberText, t } from "./i18n.js";
-import { esc, tableHtml } from "./ui.js";
+import { numberText, t, tHtml } from "./i18n.js";
+import { esc, readUtc, tableHtml, utcInputHtml } from "./ui.js";
 
 const d3 = window.d3;
 
@@ -56,22 +56,22 @@ export async function render(root, ctx, visit, satelliteId) {
   if (!visit.live) return;
   const back = `<p><a href="#/satellites">← ${esc(t("sat.back"))}</a></p>`;
   if (!satellite) {
-    root.innerHTML = `${back}<h1>${esc(t("sat.not_found", { id: satelliteId }))}</h1>`;
+    root.innerHTML = `${back}<h1>${tHtml("sat.not_found", { id: satelliteId })}</h1>`;
     return;
   }
   ctx.satellites.set(satellite.id, satellite); // its orbit in force as of now, for the other pages too
   const firstDay = new Date(utcDay(ctx.clock.now()).getTime() - (DEFAULT_DAYS - 1) * DAY_MS);
   root.innerHTML = `${back}
-    <h1>${esc(satellite.name)} <span class="muted">${esc(t("sat.norad"))} ${satellite.norad_id}</span></h1>
+    <h1><span translate="no">${esc(satellite.name)}</span> <span class="muted">${esc(t("sat.norad"))} <span translate="no">${satellite.norad_id}</span></span></h1>
     <section class="panel">
       <dl class="facts">
-        <dt>${esc(t("sat.operator"))}</dt><dd>${esc(ctx.orgName(satellite.org_id))}</dd>
+        <dt>${esc(t("sat.operator"))}</dt><dd translate="no">${esc(ctx.orgName(satellite.org_id))}</dd>
         <dt>${esc(t("sat.visibility"))}</dt><dd>${esc(t(satellite.is_public ? "sat.public" : "sat.private"))}</dd>
         <dt>${esc(t("sat.decoder"))}</dt><dd>${satellite.decoder ? `<code>${esc(satellite.decoder)}</code>`
           : esc(t("sat.no_decoder"))}</dd>
         <dt>${esc(t("sat.in_force"))}</dt><dd id="sat-in-force">${ageBadge(satelliteAge(satellite))}${
-          satelliteAge(satellite) ? ` <span class="muted">${esc(t("age.epoch", {
-            epoch: utcText(new Date(satelliteAge(satellite).epoch)) }))}</span>` : ""}</dd>
+          satelliteAge(satellite) ? ` <span class="muted">${tHtml("age.epoch", {
+            epoch: utcText(new Date(satelliteAge(satellite).epoch)) })}</span>` : ""}</dd>
       </dl>
     </section>
     <section class="panel" aria-labelledby="passes-title">
@@ -81,12 +81,12 @@ export async function render(root, ctx, visit, satelliteId) {
     </section>
     <section class="panel" aria-labelledby="tm-title">
       <h2 id="tm-title">${esc(t("tm.title"))}</h2>
-      <form class="controls" id="tm-form">
-        <label>${esc(t("tm.from"))} <input type="date" id="tm-start" value="${firstDay.toISOString().slice(0, 10)}" required></label>
+      <form class="controls" id="tm-form" novalidate>
+        <span class="field">${utcInputHtml("tm-start", t("tm.from"), firstDay)}</span>
         <label>${esc(t("tm.days"))} <select id="tm-days">${[1, 2, 7, 30].map((n) =>
           `<option value="${n}"${n === DEFAULT_DAYS ? " selected" : ""}>${n}</option>`).join("")}</select></label>
         <button type="submit">${esc(t("tm.show"))}</button>
-        <label>${esc(t("tm.field"))} <select id="tm-field" disabled></select></label>
+        <label>${esc(t("tm.field"))} <select id="tm-field" translate="no" disabled></select></label>
       </form>
       <p id="tm-summary" class="muted" role="status"></p>
       <div id="tm-chart" class="telemetry-wrap"></div>
@@ -102,8 +102,10 @@ export async function render(root, ctx, visit, satelliteId) {
 
   async function show() {
     const ask = ++latest;
-    const start = new Date(`${visit.el("tm-start").value}T00:00:00Z`);
-    if (Number.isNaN(start.getTime())) return;
+    const typed = visit.el("tm-start").value;
+    const start = readUtc(typed) ?? readUtc(`${typed.trim()}T00:00Z`); // a bare UTC day: its midnight
+    visit.el("tm-summary").textContent = start ? "" : t("tm.bad_start");
+    if (!start) return;
     const end = new Date(start.getTime() + Number(visit.el("tm-days").value) * DAY_MS);
     const { frames, more } = await readFrames(`/satellites/${satellite.id}/frames`,
       { start: iso(start), end: iso(end) }, FIELD_SCAN_FRAMES);
@@ -156,7 +158,12 @@ async function showPasses(ctx, visit, satellite) {
   if (!visit.live) return;
   const passes = body.data;
   summary.textContent = passes.length ? `${t("passes.count", { n: passes.length })}.` : t("passes.none");
-  if (body.warnings?.length) summary.textContent += ` ${body.warnings.join(" ")}`;
+  if (body.warnings?.length) {
+    const note = document.createElement("span");
+    note.setAttribute("translate", "no");
+    note.textContent = ` ${body.warnings.join(" ")}`;
+    summary.append(note);
+  }
   if (!passes.length) return;
   const time = (v) => utcText(new Date(v));
   visit.el("passes-holder").innerHTML = tableHtml(t("passes.caption", { start: utcText(start, false) }),
@@ -164,7 +171,7 @@ async function showPasses(ctx, visit, satellite) {
       { label: t("col.duration"), num: true }, { label: t("col.elements") }],
     passes.slice(0, PASS_ROWS).map((p) => ({
       attrs: ` class="pass-row" data-station="${esc(p.station)}" data-aos="${esc(p.aos)}"`,
-      cells: [esc(p.station), esc(time(p.aos)), esc(time(p.los)), `${esc(numberText(p.max_elevation_deg, 1))}°`,
+      cells: [`<span translate="no">${esc(p.station)}</span>`, esc(time(p.aos)), esc(time(p.los)), `${esc(numberText(p.max_elevation_deg, 1))}°`,
         `${esc(numberText(Math.round(p.duration_s), 0))} s`, ageBadge(passAge(p))],
     })), 'id="passes-table"');
 }
@@ -175,20 +182,20 @@ function drawTelemetry(visit, field, points, span) {
   chart.innerHTML = "";
   values.innerHTML = "";
   if (!points.length) {
-    chart.innerHTML = `<p class="muted">${esc(t("tm.no_points", { field }))}</p>`;
+    chart.innerHTML = `<p class="muted">${tHtml("tm.no_points", { field })}</p>`;
     return;
   }
   const numeric = points.every((p) => typeof p.value === "number" || typeof p.value === "boolean");
   const listed = points.slice(-TABLE_POINTS).reverse();
   const table = `<details class="tm-table"${numeric ? "" : " open"}><summary>${esc(t("tm.table"))}</summary>
-    <div class="table-wrap"><table id="tm-values-table"><caption class="muted">${esc(t("tm.summary", { n: points.length, field }))}</caption>
+    <div class="table-wrap"><table id="tm-values-table"><caption class="muted">${tHtml("tm.summary", { n: points.length, field })}</caption>
       <thead><tr><th scope="col">${esc(t("col.time"))}</th><th scope="col" class="num">${esc(t("col.value"))}</th></tr></thead>
-      <tbody>${listed.map((p) => `<tr><td>${esc(utcText(new Date(p.t)))}</td><td class="num">${
+      <tbody>${listed.map((p) => `<tr><td translate="no">${esc(utcText(new Date(p.t)))}</td><td class="num">${
         esc(typeof p.value === "number" ? numberText(p.value, 6) : String(p.value))}</td></tr>`).join("")}</tbody>
     </table></div></details>`;
   values.innerHTML = table;
   if (!numeric) {
-    chart.innerHTML = `<p class="muted">${esc(t("tm.not_numbers", { field }))}</p>`;
+    chart.innerHTML = `<p class="muted">${tHtml("tm.not_numbers", { field })}</p>`;
     return;
   }
   const times = points.map((p) => new Date(p.t));
@@ -205,7 +212,7 @@ function drawTelemetry(visit, field, points, span) {
   svg.append("desc").attr("id", "tm-chart-desc").text(t("tm.chart_desc", {
     n: points.length, min: d3.min(ys), max: d3.max(ys), start: utcText(times[0]), end: utcText(times[times.length - 1]) }));
   const spanS = (t1 - t0) / 1000;
-  const format = spanS > 2 * 86_400 ? "%d %b" : spanS > 600 ? "%H:%M" : "%H:%M:%S";
+  const format = spanS > 2 * 86_400 ? "%m-%d" : spanS > 600 ? "%H:%M" : "%H:%M:%S";
   svg.append("g").attr("class", "axis").attr("transform", `translate(0,${HEIGHT - MARGIN.bottom})`)
     .call(d3.axisBottom(x).ticks(6).tickFormat(d3.utcFormat(format)));
   svg.append("g").attr("class", "axis").attr("transform", `translate(${MARGIN.left},0)`)

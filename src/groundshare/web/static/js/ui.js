@@ -8,8 +8,13 @@ export function esc(value) {
 /** Show an error (or clear the box with null) in the page's alert area. */
 export function showError(error) {
   const box = document.getElementById("error");
-  box.textContent = error ? error.message || String(error) : "";
+  box.replaceChildren();
   box.hidden = !error;
+  if (!error) return;
+  const message = document.createElement("span");
+  message.setAttribute("translate", "no"); // the API's or the browser's own words
+  message.textContent = error.message || String(error);
+  box.append(message);
 }
 
 /** Return the HTML of a table: columns [{label, num?}], rows of already-escaped cells. */
@@ -31,8 +36,11 @@ export function fillLegend(list, orgIds, ctx) {
     swatch.className = "swatch";
     swatch.setAttribute("aria-hidden", "true");
     swatch.style.background = ctx.orgColour(id);
+    const name = document.createElement("span");
+    name.setAttribute("translate", "no"); // an organisation's name: a data value
+    name.textContent = ctx.orgName(id);
     const item = document.createElement("li");
-    item.append(swatch, ctx.orgName(id));
+    item.append(swatch, name);
     return item;
   }));
 }
@@ -91,4 +99,52 @@ export class Visit {
       }
     };
   }
+}
+
+/**
+ * The HTML of a time field in ISO 8601 UTC ("2025-11-07T04:12:00Z"): a text input, never the
+ * browser's locale date picker (which writes 11/07/2025 and local time).  Read it back with
+ * `readUtc`.  `label` is already translated; `value` a Date or null.
+ */
+export function utcInputHtml(id, label, value = null, { required = true } = {}) {
+  const text = value ? value.toISOString().replace(/\.\d{3}Z$/, "Z") : "";
+  return `<label for="${esc(id)}">${esc(label)}</label>
+    <input id="${esc(id)}" name="${esc(id)}" type="text" class="utc-input" inputmode="numeric" spellcheck="false"
+      autocomplete="off" placeholder="YYYY-MM-DDTHH:MM:SSZ" value="${esc(text)}"${required ? " required" : ""}
+      pattern="\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2})?Z?">`;
+}
+
+/** The Date of an ISO 8601 UTC text ("2025-11-07T04:12Z", "2025-11-07 04:12:30"; UTC when no Z), or null. */
+export function readUtc(text) {
+  const match = /^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?\s*Z?\s*$/i.exec(String(text ?? ""));
+  if (!match) return null;
+  const [, y, mo, d, h, mi, s] = match.map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s || 0));
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && (s || 0) < 60 ? date : null;
+}
+
+/**
+ * Show what the API answered to a form in `box` (an element with role="alert" or "status"):
+ * `headline` (translated) and, for an ApiError, the API's own reasons, one a line, marked
+ * translate="no" (they are the server's words, quoted as it wrote them).  null clears it.
+ */
+export function showFormError(box, headline, error = null) {
+  if (!box) return;
+  if (headline === null) {
+    box.replaceChildren();
+    box.hidden = true;
+    return;
+  }
+  const title = document.createElement("strong");
+  title.textContent = headline;
+  const items = (error?.reasons?.length ? error.reasons : error ? [error.message || String(error)] : []);
+  const list = document.createElement("ul");
+  list.setAttribute("translate", "no");
+  for (const reason of items) {
+    const li = document.createElement("li");
+    li.textContent = reason;
+    list.append(li);
+  }
+  box.replaceChildren(title, ...(items.length ? [list] : []));
+  box.hidden = false;
 }
