@@ -109,6 +109,28 @@ def test_a_run_honours_contacts_per_day_and_the_request_says_how_it_stands(clien
     assert read(client, world.aem, request["id"])["state"] == "partly_served"
 
 
+def test_a_later_run_counts_the_days_contacts_already_held(client, world, elements):
+    # Three days asked for, two contacts a day; the first run plans the first day only (the request stays open).
+    three_days = {"window_end": (CUBESAT_START + timedelta(days=3)).isoformat()}
+    request = make(client, world.aem, world.aem.satellite_id, contacts_per_day=2, min_duration_s=60, **three_days)
+    first = plan(client, world.aem, hours=24)
+    assert len(first["contacts"]) == 2
+    assert read(client, world.aem, request["id"])["status"] == "open"
+    # One of them is cancelled: the day holds one, so a later run may add one there, not two.
+    assert client.post(f"/contacts/{first['contacts'][0]['booked_contact_id']}/cancel",
+                       headers=world.aem.auth()).status_code == 200
+    second = plan(client, world.aem, hours=48)
+    assert second["violations"] == [] and second["refused"] == []
+    day_one = parse_utc(first["contacts"][0]["start"]).date()
+    added = Counter(parse_utc(c["start"]).date() for c in second["contacts"])
+    assert added[day_one] == 1 and max(added.values()) == 2
+    live = [c for c in client.get("/contacts", params={"limit": 500}, headers=world.aem.auth()).json()["data"]
+            if c["status"] == "scheduled"]
+    held = Counter(parse_utc(c["start"]).date() for c in live)
+    assert held[day_one] == 2 and max(held.values()) == 2
+    assert read(client, world.aem, request["id"])["contacts_booked"] == len(live)
+
+
 def test_an_unserved_request_keeps_the_runs_reasons(client, world, elements):
     # No pass lasts an hour: nothing can serve the request.
     hopeless = make(client, world.aem, world.aem.satellite_id, min_duration_s=3600)

@@ -144,7 +144,8 @@ class _SatelliteSide:
         for members in np.split(order, cuts):
             s = int(sat[members[0]])
             pred = np.searchsorted(end[members], start[members], side="right").tolist()
-            self.groups.append((members, pred, caps[s], redundant[s]))
+            cap = None if caps[s] is None else problem.daily_cap(s, int(day[members[0]]))
+            self.groups.append((members, pred, cap, redundant[s]))
 
     def solve(self, w: np.ndarray) -> tuple[float, np.ndarray]:
         chosen = np.zeros(w.size, dtype=bool)

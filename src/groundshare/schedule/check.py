@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from groundshare.schedule.problem import HOURS_SLACK_H, Problem
 from groundshare.timeutil import format_utc
@@ -146,18 +147,20 @@ def _satellite_overlaps(problem: Problem, chosen: list[int]) -> list[Violation]:
 
 
 def _daily_caps(problem: Problem, chosen: list[int]) -> list[Violation]:
-    cap = {s.id: s.max_contacts_per_day for s in problem.satellites}
-    groups: dict[tuple[str, object], list[int]] = defaultdict(list)
+    spec = {s.id: s for s in problem.satellites}
+    groups: dict[tuple[str, date], list[int]] = defaultdict(list)
     for i in chosen:
         p = problem.passes[i]
-        if cap[p.satellite] is not None:
+        if spec[p.satellite].max_contacts_per_day is not None:
             groups[(p.satellite, p.start.date())].append(i)
     out = []
-    for (satellite, day), members in sorted(groups.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        if len(members) > cap[satellite]:
+    for (satellite, day), members in sorted(groups.items()):
+        cap, left = spec[satellite].max_contacts_per_day, spec[satellite].cap_on(day)
+        if left is not None and len(members) > left:
             ids = tuple(problem.passes[i].id for i in members)
+            held = f" ({cap - left} held already)" if cap != left else ""
             out.append(Violation("daily_cap", ids, f"satellite {satellite} has {len(members)} contacts on {day} "
-                                                   f"(UTC), more than its cap of {cap[satellite]}: {', '.join(ids)}"))
+                                                   f"(UTC), more than its cap of {cap}{held}: {', '.join(ids)}"))
     return out
 
 

@@ -158,9 +158,10 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
         for members in groups.values():
             for clique in overlap_cliques([starts[i] for i in members], [ends[i] for i in members]):
                 model.add_at_most_one([x[members[k]] for k in clique])
-    for (s, _), members in per_day.items():
-        if len(members) > caps[s]:
-            model.add(sum(members) <= caps[s])
+    for (s, d), members in per_day.items():
+        cap = problem.daily_cap(s, d)
+        if cap is not None and len(members) > cap:
+            model.add(sum(members) <= cap)
     _add_weekly_hours(problem, model, x)
 
     for pass_id in dict.fromkeys([*problem.locked, *fixed]):

@@ -229,9 +229,10 @@ def _cause(problem: Problem, chosen: np.ndarray, i: int,
                                        f"{format_utc(b.start)}..{format_utc(b.end)}"), []
         return "not_allowed", f"pass {p.id} is not allowed on {p.antenna}", []
     sat = problem.satellites[problem.satellite[i]]
-    if sat.max_contacts_per_day is not None:
+    left = problem.daily_cap(int(problem.satellite[i]), int(problem.day[i]))
+    if left is not None:
         same_day = chosen & (problem.satellite == problem.satellite[i]) & (problem.day == problem.day[i])
-        if np.count_nonzero(same_day) >= sat.max_contacts_per_day:
+        if np.count_nonzero(same_day) >= left:
             return "cap", (f"pass {p.id}: satellite {sat.id} already has its {sat.max_contacts_per_day} "
                            f"contact(s) that UTC day"), []
     policy = problem.policy_for(p.antenna, org) if problem.antenna_org[i] != org else None

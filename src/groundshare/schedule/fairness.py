@@ -146,7 +146,8 @@ def satellite_demand(problem: Problem) -> np.ndarray:
         mine = np.flatnonzero(usable & (problem.satellite == s))
         for day in np.unique(problem.day[mine]):
             idx = mine[problem.day[mine] == day]
-            cap = len(idx) if sat.max_contacts_per_day is None else min(len(idx), sat.max_contacts_per_day)
+            left = problem.daily_cap(s, int(day))
+            cap = len(idx) if left is None else min(len(idx), left)
             if cap == 0:
                 continue
             w = problem.weight[idx]

@@ -94,7 +94,7 @@ def greedy_plan(problem: Problem, *, locked: bool = True) -> Plan:
             return False
         if not redundant[s] and not satellite_time[s].fits(start[i], end[i]):
             return False
-        if caps[s] is not None and per_day[(s, day[i])] >= caps[s]:
+        if caps[s] is not None and per_day[(s, day[i])] >= problem.daily_cap(s, day[i]):
             return False
         duration = end[i] - start[i]
         key = (a, org[s], week[i])

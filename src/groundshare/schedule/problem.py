@@ -11,7 +11,8 @@ set of pass ids. It must keep:
   satellite overlapping in ``[start, end)`` cannot both be chosen, unless the satellite
   allows redundant contacts (a critical pass on two stations on purpose);
 - **the daily cap**: at most ``max_contacts_per_day`` chosen passes per satellite per UTC
-  day (a pass counts on the day it starts);
+  day (a pass counts on the day it starts), less the contacts it already holds that day
+  outside the problem (``contacts_held``);
 - **locked passes** (already booked inside the frozen window) are in every plan;
 - **sharing policies** (when the problem has any): a pass on an antenna of another
   organisation needs a policy granting the satellite's organisation that antenna; a
@@ -47,7 +48,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,24 @@ class AntennaSpec:
 
 @dataclass(frozen=True)
 class SatelliteSpec:
-    """A satellite: its owner, its daily contact cap (None: no cap), whether it may use two antennas at once."""
+    """A satellite: its owner, its daily contact cap (None: no cap), whether it may use two antennas at once.
+
+    ``contacts_held``: (UTC day, count) of contacts it already holds outside the problem;
+    they count against the daily cap of their day.
+    """
 
     id: str
     organisation: str
     max_contacts_per_day: int | None = None
     allow_redundant: bool = False
+    contacts_held: tuple[tuple[date, int], ...] = ()
+
+    def cap_on(self, day: date) -> int | None:
+        """Return how many more contacts it may have on UTC ``day`` (None: no cap)."""
+        if self.max_contacts_per_day is None:
+            return None
+        held = sum(n for d, n in self.contacts_held if d == day)
+        return max(self.max_contacts_per_day - held, 0)
 
 
 @dataclass(frozen=True)
@@ -221,6 +234,14 @@ class Problem:
         teardown = np.array([a.teardown_s for a in self.antennas], dtype=float)
         return self.end_s + teardown[self.antenna] if len(self.passes) else self.end_s
 
+    def day_date(self, day: int) -> date:
+        """Return the UTC date of day index ``day`` (as in ``self.day``)."""
+        return self.start.date() + timedelta(days=int(day))
+
+    def daily_cap(self, satellite: int, day: int) -> int | None:
+        """Return how many passes satellite index ``satellite`` may have on day index ``day`` (None: no cap)."""
+        return self.satellites[satellite].cap_on(self.day_date(day))
+
     @cached_property
     def day(self) -> np.ndarray:
         """UTC day of each pass start, counted from the UTC day of ``self.start``."""
@@ -306,7 +327,8 @@ class Problem:
                     for loc, a in _items(data, "antennas")]
         satellites = [SatelliteSpec(id=_text(s, "id", loc), organisation=_text(s, "organisation", loc),
                                     max_contacts_per_day=_optional_count(s, "max_contacts_per_day", loc),
-                                    allow_redundant=_flag(s, "allow_redundant", loc))
+                                    allow_redundant=_flag(s, "allow_redundant", loc),
+                                    contacts_held=_held(s, loc))
                       for loc, s in _items(data, "satellites")]
         passes = [Candidate(id=_text(p, "id", loc), satellite=_text(p, "satellite", loc),
                             antenna=_text(p, "antenna", loc), start=_time(p, "start", loc), end=_time(p, "end", loc),
@@ -365,7 +387,9 @@ class Problem:
                          for a in self.antennas],
             "satellites": [_drop_none({"id": s.id, "organisation": s.organisation,
                                        "max_contacts_per_day": s.max_contacts_per_day,
-                                       "allow_redundant": s.allow_redundant or None}) for s in self.satellites],
+                                       "allow_redundant": s.allow_redundant or None,
+                                       "contacts_held": {d.isoformat(): n for d, n in s.contacts_held} or None})
+                           for s in self.satellites],
             "passes": [_drop_none({"id": p.id, "satellite": p.satellite, "antenna": p.antenna,
                                    "start": format_utc(p.start), "end": format_utc(p.end), "value": p.value,
                                    "priority": None if p.priority == 1.0 else p.priority,
@@ -443,6 +467,25 @@ def _optional_count(item: Mapping[str, Any], key: str, loc: tuple[str, ...]) -> 
         raise InvalidInputError(f"{_where((*loc, key))} must be a whole number of 0 or more (or null: no cap), "
                                 f"got {value!r}", loc=(*loc, key))
     return value
+
+
+def _held(item: Mapping[str, Any], loc: tuple[str, ...]) -> tuple[tuple[date, int], ...]:
+    """Read ``contacts_held``: {"YYYY-MM-DD": count, ...} (absent: none)."""
+    value = item.get("contacts_held") or {}
+    where = (*loc, "contacts_held")
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{_where(where)} must map UTC days (YYYY-MM-DD) to counts, got {value!r}", loc=where)
+    out = []
+    for day, count in value.items():
+        try:
+            parsed = date.fromisoformat(str(day))
+        except ValueError:
+            raise InvalidInputError(f"{_where(where)}: {day!r} is not a UTC day (YYYY-MM-DD)", loc=where) from None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidInputError(f"{_where(where)}[{day}] must be a whole number of 0 or more, got {count!r}",
+                                    loc=where)
+        out.append((parsed, count))
+    return tuple(sorted(out))
 
 
 def _flag(item: Mapping[str, Any], key: str, loc: tuple[str, ...]) -> bool:

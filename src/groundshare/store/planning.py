@@ -21,7 +21,8 @@ only, as ``POST /schedule/runs`` does, on what it may see):
   its window (its explanation is one ``Request`` per day, less the contacts already booked
   for it that day; a day already full keeps its passes out as ``cap``), and its
   satellite's daily cap in the run is the most its requests ask for (no cap when one of
-  them asks for none);
+  them asks for none), less what its requests already hold that day (``contacts_held``:
+  a later run never tops a day up past the cap);
 - who may use what: each sharing policy becomes a grant (when it covers the antenna's
   band), with its weekly hours less the most the grantee already holds in any ISO week
   the horizon meets (so a plan never takes a week past the policy; in a week where the
@@ -375,7 +376,8 @@ def build_problem(session: Session, *, start: datetime, end: datetime, org_id: i
     antenna_specs = [AntennaSpec(id=str(a.id), organisation=names[stations[a.station_id].org_id], setup_s=a.setup_s,
                                  teardown_s=a.turnaround_s, az_slew_deg_s=a.az_slew_deg_s) for a in antennas]
     satellite_specs = [SatelliteSpec(id=str(s), organisation=names[planner[s]],
-                                     max_contacts_per_day=_daily_cap(requests_of[s])) for s in ordered]
+                                     max_contacts_per_day=_daily_cap(requests_of[s]),
+                                     contacts_held=_held_by_satellite(requests_of[s], held_days)) for s in ordered]
     policy_specs = []
     policy_notes: dict[tuple[str, str], str] = {}
     for (antenna_id, grantee_id), p in grants.items():
@@ -456,6 +458,16 @@ def _day_full(r: ContactRequest, aos: datetime, held_days: dict[int, dict[date, 
         return None
     return "cap", (f"request {r.id} already has its {r.contacts_per_day} contact(s) on {aos.date().isoformat()} "
                    "(contacts_per_day)")
+
+
+def _held_by_satellite(requests: list[ContactRequest],
+                       held_days: dict[int, dict[date, int]]) -> tuple[tuple[date, int], ...]:
+    """Return (UTC day, count) of the contacts a satellite's requests already hold: they count against its cap."""
+    held: dict[date, int] = defaultdict(int)
+    for r in requests:
+        for day, n in held_days.get(r.id, {}).items():
+            held[day] += n
+    return tuple(sorted(held.items()))
 
 
 def _daily_cap(requests: list[ContactRequest]) -> int | None:
@@ -599,7 +611,8 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
             with session.begin_nested():
                 contact = book_contact(session, antenna_id=source.antenna_id, satellite_id=source.satellite_id,
                                        org_id=source.org_id, start=candidate.start, end=candidate.end, rules=rules,
-                                       request_id=source.request_id, idempotency_key=f"plan:{pass_id}",
+                                       request_id=source.request_id,
+                                       idempotency_key=_plan_key(session, source.org_id, pass_id),
                                        notes=f"planned for request {source.request_id}", uplink=source.uplink)
         except (ConflictError, PolicyError, NotFoundError, InvalidInputError) as exc:
             run.refused.append({"pass": pass_id, "reason": str(exc).splitlines()[0]})
@@ -621,6 +634,19 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
             request.status = RequestStatus.SCHEDULED
     session.flush()
     return run
+
+
+def _plan_key(session: Session, org_id: int, pass_id: str) -> str:
+    """Return the idempotency key of a planned pass: ``plan:<pass id>``, then ``#n`` after each cancelled booking.
+
+    A run retried books nothing twice (the key finds the contact it booked), and a pass
+    whose contact was cancelled can be planned again (the cancelled contact keeps its key).
+    """
+    base = f"plan:{pass_id}"
+    cancelled = session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.org_id == org_id, Contact.status == ContactStatus.CANCELLED,
+        (Contact.idempotency_key == base) | Contact.idempotency_key.startswith(f"{base}#", autoescape=True))) or 0
+    return base if cancelled == 0 else f"{base}#{cancelled}"
 
 
 #: Opens a fresh unit of work (``store.session_scope`` on a factory, ``store.admin.open_store`` on a URL).
