@@ -69,12 +69,15 @@ function overlaps(a, b) {
 /**
  * Place labels beside their points, trying six spots around each so that no two overlap
  * (nor any box of `taken`); a label with no free spot is dropped (`item.hidden`) when
- * `drop` is true, else kept at its first spot.  `charW`, `h`: the label's size per character.
+ * `drop` is true, else kept at its first spot.  `measure(text)`: the label's drawn size
+ * {w, h} (`textMeasure`), so that the boxes are those the browser draws.
  */
-export function placeLabels(items, { taken = [], drop = false, charW = 6.4, h = 12 } = {}) {
+export function placeLabels(items, { taken = [], drop = false, measure }) {
   const placed = [...taken];
   for (const item of [...items].sort((a, b) => a.py - b.py || a.px - b.px)) {
-    const w = item.text.length * charW + 4;
+    const size = measure(item.text);
+    const w = size.w + 2;
+    const h = size.h;
     const options = [[7, -h + 1], [7, 3], [-7 - w, -h + 1], [-7 - w, 3], [7, -2 * h], [7, h + 4]];
     let box = null;
     for (const [dx, dy] of options) {
@@ -87,9 +90,26 @@ export function placeLabels(items, { taken = [], drop = false, charW = 6.4, h = 
     if (!item.hidden) placed.push(box);
     item.box = box;
     item.lx = box.x;
-    item.ly = box.y + h - 2;
+    item.ly = box.y + size.ascent;
   }
   return items;
+}
+
+/**
+ * A function giving the drawn size {w, h} of a text in `svg` with CSS class `cls` (the
+ * label's font) and its ascent above the baseline, measured once per text on a short-lived hidden element.
+ */
+function textMeasure(svg, cls) {
+  const sizes = new Map();
+  return (text) => {
+    if (!sizes.has(text)) {
+      const probe = svg.append("text").attr("class", cls).attr("visibility", "hidden").text(text);
+      const box = probe.node().getBBox();
+      probe.remove();
+      sizes.set(text, { w: box.width, h: box.height, ascent: -box.y }); // the probe's baseline is at y = 0
+    }
+    return sizes.get(text);
+  };
 }
 
 /** The satellites whose tracks the filter shows: "all", "mine" (the caller's own) or "none". */
@@ -141,6 +161,7 @@ export async function render(root, ctx, visit) {
   const trackLayer = svg.append("g").attr("class", "tracks");
   const stationLayer = svg.append("g").attr("class", "stations"); // station names stay readable
   const satelliteLayer = svg.append("g").attr("class", "satellites");
+  const satelliteLabelSize = textMeasure(satelliteLayer, "satellite-label");
 
   let tracks = null; // the last GET /satellites/tracks answer
   let tracksAt = null; // its `at` (ms)
@@ -165,7 +186,7 @@ export async function render(root, ctx, visit) {
     const items = placeLabels(ctx.stations.map((s) => {
       const [px, py] = projection([s.lon_deg, s.lat_deg]);
       return { station: s, px, py, text: s.name };
-    }));
+    }), { measure: textMeasure(stationLayer, "station-label") });
     stationBoxes = items.map((d) => d.box).concat(items.map((d) => ({ x: d.px - 5, y: d.py - 5, w: 10, h: 10 })));
     const g = stationLayer.selectAll("g.station").data(items, (d) => d.station.id).join("g").attr("class", "station")
       .attr("translate", "no");
@@ -213,7 +234,7 @@ export async function render(root, ctx, visit) {
         markers.push({ sat, colour, xy: [px, py], px, py, text: sat.name });
       }
     }
-    placeLabels(markers, { taken: stationBoxes, drop: true, charW: 5.4, h: 10 });
+    placeLabels(markers, { taken: stationBoxes, drop: true, measure: satelliteLabelSize });
     trackLayer.selectAll("path").data(lines, (d) => d.key).join("path")
       .attr("class", (d) => d.cls).attr("stroke", (d) => d.colour).attr("data-satellite-id", (d) => d.id)
       .attr("d", (d) => (d.runs.length ? path({ type: "MultiLineString", coordinates: d.runs }) : null));
