@@ -91,15 +91,14 @@ def satellite_id(demo: DemoServer) -> int:
 
 
 def show(page: Any, lang: str, route: str, ready: str) -> None:
-    """Open ``route`` in ``lang`` (a full load: ``?lang=``), wait for it to draw and for the network to settle."""
+    """Open ``route`` in ``lang`` (a full load: ``?lang=``) and wait for it to draw."""
     target = f"/dashboard/?lang={lang}{route}"
     if page.url.endswith(target):
         page.reload()  # the same address again: drawn anew at the new size
     else:
         page.goto(target)
     page.wait_for_selector(ready)
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(150)  # charts drawn after their last answer
+    page.wait_for_timeout(150)  # charts drawn in the same turn as their last answer, and fonts settled
 
 
 def check(page: Any, name: str, lang: str, size: str) -> list[str]:
