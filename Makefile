@@ -45,9 +45,11 @@ passes: $(STAMP)
 	$(VENV)/bin/groundshare passes --elements $(DEMO_ELEMENTS) --stations $(DEMO_STATIONS) \
 		--start epoch --days 1
 
-# The suite on every core (TEST_WORKERS=0: in this one process): pytest-xdist sends each test module whole
-# to one worker, so a module's fixtures (a served network, a browser) are made once; the slowest modules go first.
-TEST_WORKERS ?= auto
+# The suite on every core and one more (TEST_WORKERS=0: in this one process): many tests spend their time
+# waiting on real clocks (a pass flown by a station agent or satnogs-client), so one worker more than the cores
+# keeps them busy.  pytest-xdist sends each test module whole to one worker, so a module's fixtures (a served
+# network, a browser) are made once; the slowest modules go first.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Everything, as CI runs it.

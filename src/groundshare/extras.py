@@ -27,7 +27,7 @@ from groundshare.errors import GroundshareError
 
 #: The top-level modules each extra installs (tests/test_extras.py holds this to pyproject.toml).
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "server": ("alembic", "fastapi", "icalendar", "psycopg", "spacetrack", "sqlalchemy", "uvicorn"),
+    "server": ("alembic", "fastapi", "icalendar", "psycopg", "python_multipart", "spacetrack", "sqlalchemy", "uvicorn"),
     "schedule": ("ortools",),
     "agent": ("httpx",),
     "dask": ("dask", "distributed"),

@@ -50,11 +50,26 @@ ROUTES = [
     # The operator's console.
     ("GET", "/satellites/1/opportunities"),
 ]
+#: The SatNOGS Network API (``api.routes.satnogs``): 'Authorization: Token <key>' with a station-scoped token.
+SATNOGS_ROUTES = [("GET", "/satnogs/api/jobs/"), ("PUT", "/satnogs/api/observations/1/")]
 
 
 def test_every_route_is_listed(client):
     operations = [(m.upper(), p) for p, ops in client.app.openapi()["paths"].items() for m in ops]
-    assert len(operations) == len(ROUTES)  # a new route joins ROUTES, so the 401 test covers it
+    assert len(operations) == len(ROUTES) + len(SATNOGS_ROUTES)  # a new route joins one, so a 401 test covers it
+
+
+@pytest.mark.parametrize(("method", "path"), SATNOGS_ROUTES)
+def test_missing_token_is_401_on_every_satnogs_route(client, world, method, path):
+    response = client.request(method, path)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Token"
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["header", "Authorization"]
+    assert error["msg"].startswith("missing Authorization header; under /satnogs/api/ send 'Authorization: Token "
+                                   "<key>'")
+    bearer = client.request(method, path, headers=world.kasa.auth())
+    assert bearer.status_code == 401 and "must be 'Token <key>'" in bearer.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)

@@ -53,7 +53,8 @@ def test_create_token_returns_it_once(client, app, world):
     assert row["last_used_at"].endswith("Z")  # GET /orgs/me above used it
     assert {k: v for k, v in row.items() if k != "last_used_at"} == {
         k: v for k, v in created.items() if k not in ("token", "last_used_at")}
-    assert all(set(t) == {"id", "org_id", "role", "label", "created_at", "revoked_at", "expires_at", "last_used_at"}
+    assert all(set(t) == {"id", "org_id", "role", "label", "created_at", "revoked_at", "expires_at", "last_used_at",
+                          "station_id"}
                for t in listed["data"])
     assert hash_token(created["token"]) not in client.get("/tokens", headers=world.kasa.auth(Role.ADMIN)).text
 

@@ -174,19 +174,26 @@ def test_concurrent_upgrades_of_one_database_all_succeed(empty_url: str) -> None
     assert current(empty_url) == head()
 
 
-def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
-    """A database at 0002 with a satellite and a reported contact: 0003 adds the columns and the lease table."""
+def upgrade_to(engine: Any, revision: str) -> None:
+    """Upgrade the database of ``engine`` to ``revision`` in one connection, committed."""
     from alembic import command
 
     from groundshare.store.migrate import alembic_config
 
+    with engine.connect() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
+    """A database at 0002 with a satellite and a reported contact: 0003 adds the columns and the lease table."""
+
+
     engine = create_engine_for(empty_url)
     try:
-        with engine.connect() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0002")
-            connection.commit()
+        upgrade_to(engine, "0002")
         assert current(empty_url) == "0002"
         assert "agent_lease" not in inspect(engine).get_table_names()
         start = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
@@ -237,18 +244,12 @@ def test_upgrade_from_0002_keeps_the_data(empty_url: str) -> None:
 
 
 def test_upgrade_to_0005_renames_the_antennas_g_over_t_keeping_its_values(empty_url: str) -> None:
-    from alembic import command
 
     from groundshare.store import Antenna
-    from groundshare.store.migrate import alembic_config
 
     engine = create_engine_for(empty_url)
     try:
-        with engine.connect() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0004")
-            connection.commit()
+        upgrade_to(engine, "0004")
         with engine.begin() as connection:
             connection.exec_driver_sql("INSERT INTO organisation (id, name, kind, created_at) VALUES "
                                        "(1, 'KASA', 'agency', '2025-11-01 00:00:00+00:00')")
@@ -268,18 +269,12 @@ def test_upgrade_to_0005_renames_the_antennas_g_over_t_keeping_its_values(empty_
 
 
 def test_upgrade_to_0006_adds_frames_and_artifacts_keeping_the_contacts(empty_url: str) -> None:
-    from alembic import command
 
     from groundshare.store import Frame, IncomingFrame, ingest_frames
-    from groundshare.store.migrate import alembic_config
 
     engine = create_engine_for(empty_url)
     try:
-        with engine.connect() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0005")
-            connection.commit()
+        upgrade_to(engine, "0005")
         assert "frame" not in inspect(engine).get_table_names()
         start = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
         with engine.begin() as connection:
@@ -317,18 +312,12 @@ def test_upgrade_to_0006_adds_frames_and_artifacts_keeping_the_contacts(empty_ur
 
 
 def test_upgrade_to_0007_gives_each_satellite_its_sources_keeping_the_orbit_in_force(empty_url: str) -> None:
-    from alembic import command
 
     from groundshare.store import ElementSource, orbit_in_force
-    from groundshare.store.migrate import alembic_config
 
     engine = create_engine_for(empty_url)
     try:
-        with engine.connect() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0006")
-            connection.commit()
+        upgrade_to(engine, "0006")
         assert "element_source" not in inspect(engine).get_table_names()
         with engine.begin() as connection:
             for sql in (
@@ -369,18 +358,12 @@ def test_upgrade_to_0007_gives_each_satellite_its_sources_keeping_the_orbit_in_f
 
 
 def test_upgrade_to_0008_gives_requests_their_console_columns_keeping_them(empty_url: str) -> None:
-    from alembic import command
 
     from groundshare.store import ContactRequest
-    from groundshare.store.migrate import alembic_config
 
     engine = create_engine_for(empty_url)
     try:
-        with engine.connect() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0007")
-            connection.commit()
+        upgrade_to(engine, "0007")
         assert "contacts_per_day" not in {c["name"] for c in inspect(engine).get_columns("contact_request")}
         with engine.begin() as connection:
             for sql in (
@@ -409,6 +392,54 @@ def test_upgrade_to_0008_gives_requests_their_console_columns_keeping_them(empty
             assert (request.contacts_per_day, request.planned_at) == (4, start)
             assert request.last_reasons == [{"kind": "busy"}]
         with engine.connect() as connection:
+            assert has_guards(connection)
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_to_0009_gives_stations_a_runner_tokens_a_scope_and_satellites_a_mode(empty_url: str) -> None:
+
+    from groundshare.store import ApiToken, Role, SatnogsUpload, Station, StationRunner
+
+    engine = create_engine_for(empty_url)
+    try:
+        upgrade_to(engine, "0008")
+        assert "runner" not in {c["name"] for c in inspect(engine).get_columns("station")}
+        assert "satnogs_upload" not in inspect(engine).get_table_names()
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'KASA', 'agency', "
+                "'2025-11-01 00:00:00+00:00')",
+                "INSERT INTO station (id, org_id, name, lat_deg, lon_deg, alt_m, min_elevation_deg, created_at) "
+                "VALUES (1, 1, 'daejeon-1', 36.4, 127.4, 80, 5, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO api_token (id, org_id, role, token_hash, label, created_at) "
+                "VALUES (100, 1, 'admin', 'aa', 'admin', '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+            ):
+                connection.exec_driver_sql(sql)
+        assert upgrade(empty_url) == head()
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            station = session.get(Station, 1)
+            assert (station.name, station.runner, station.last_seen_at, station.satnogs_client_version) == (
+                "daejeon-1", StationRunner.AGENT, None, None)
+            assert session.get(ApiToken, 100).station_id is None
+            satellite = session.get(Satellite, 1)
+            assert (satellite.mode, satellite.baud, satellite.downlink_drift_ppb) == (None, None, None)
+            station.runner = StationRunner.SATNOGS
+            satellite.mode, satellite.baud, satellite.downlink_drift_ppb = "FSK", 9600.0, -120
+            row, _ = ApiToken.issue(1, Role.OPERATOR, label="sat", station_id=1)
+            session.add(row)
+        with factory() as session:
+            assert session.get(Station, 1).runner is StationRunner.SATNOGS
+            assert session.get(Satellite, 1).mode == "FSK"
+            assert session.query(ApiToken).filter(ApiToken.station_id == 1).count() == 1
+            assert session.query(SatnogsUpload).count() == 0
+        with engine.connect() as connection:  # the runner's CHECK constraint refuses another value
+            with pytest.raises(DBAPIError):
+                connection.exec_driver_sql("UPDATE station SET runner = 'gnuradio' WHERE id = 1")
+            connection.rollback()
             assert has_guards(connection)
     finally:
         engine.dispose()

@@ -6,15 +6,19 @@ token: the sharing policy exists with its terms, was changed and revoked, and th
 sees it with this week's use; a station with a horizon mask drawn by clicks on the polar
 plot, and its antennas; a satellite with its radio parameters, a corrupt element set
 refused naming its line and a good one stored; a token created (its secret shown once),
-listed and revoked (it then answers 401).  A viewer sees no write control, and a write
-forced with its token is refused (403).  On a phone (390 px) no page scrolls sideways.
-Screenshots go to ``artifacts_dir()``.
+listed and revoked (it then answers 401).  A station set to run by a SatNOGS client, its
+station token created on the Tokens page (with the client's three settings), the token's job
+poll on /satnogs/api/ making the station online with its last seen time, and the same token
+refused off that prefix (401).  A viewer sees no write control, and a write forced with its
+token is refused (403).  On a phone (390 px) no page scrolls sideways.  Screenshots go to
+``artifacts_dir()``.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +365,76 @@ def test_admin_creates_a_token_shown_once_lists_and_revokes_it(page: Any, demo: 
     with demo.api(ORG_A) as api:
         assert next(tk for tk in all_rows(api, "/tokens") if tk["id"] == token["id"])["revoked_at"]
     assert httpx.get(f"{base}/orgs/me", headers={"Authorization": f"Bearer {secret}"}, timeout=30).status_code == 401
+
+
+def test_a_satnogs_station_gets_a_station_token_polls_for_jobs_and_shows_online(browser: Any,
+                                                                                demo: DemoServer) -> None:
+    """A station run by a SatNOGS client: set in its editor, its token from the Tokens page, its poll its heartbeat."""
+    ids = org_ids(demo)
+    with demo.api(ORG_A) as api:
+        station = next(s for s in all_rows(api, "/stations") if s["org_id"] == ids[ORG_A])
+    base = demo.server.base_url.rstrip("/")
+    with watched_page(browser, demo) as page:
+        # The editor: run by the SatNOGS client, saved with the station; not seen yet.
+        open_page(page, demo, ORG_A, f"#/stations/{station['id']}/edit")
+        page.wait_for_selector("#station-form")
+        assert page.get_by_label("Run by").input_value() == "agent"
+        page.get_by_label("Run by").select_option("satnogs")
+        page.get_by_role("button", name="Save the station").click()
+        page.wait_for_selector("#station-status:not([hidden])")
+        with demo.api(ORG_A) as api:
+            assert api.get(f"/stations/{station['id']}").json()["runner"] == "satnogs"
+        page.wait_for_selector("#station-satnogs .station-state[data-online='false']")
+        assert "never" in page.locator("#station-last-seen").inner_text()
+
+        # The Tokens page: a token of that station (operator role), shown once with the client's settings.
+        page.goto("/dashboard/#/tokens")
+        page.wait_for_selector("#token-form")
+        page.get_by_label("Name").fill("satnogs-station")
+        page.get_by_label("Station (for a SatNOGS client)").select_option(str(station["id"]))
+        assert page.get_by_label("Role").input_value() == "operator" and page.get_by_label("Role").is_disabled()
+        page.get_by_role("button", name="Create the token").click()
+        page.locator("#token-satnogs").wait_for(state="visible")
+        secret = page.locator("#token-secret-text").input_value()
+        assert page.locator("#token-satnogs-settings").inner_text().splitlines() == [
+            f"SATNOGS_NETWORK_API_URL={base}/satnogs/api/", f"SATNOGS_API_TOKEN={secret}",
+            f"SATNOGS_STATION_ID={station['id']}"]
+        with demo.api(ORG_A) as api:
+            token = next(tk for tk in all_rows(api, "/tokens") if tk["label"] == "satnogs-station")
+        assert token["station_id"] == station["id"] and token["role"] == "operator"
+        row = page.locator(f"#tokens-table tr[data-token-id='{token['id']}']")
+        assert station["name"] in row.locator(".token-station").inner_text()
+        page.screenshot(path=artifacts_dir() / "tokens-satnogs-en-desktop.png", full_page=True)
+
+        # The station's client polls for its jobs with it, as satnogs-client does.
+        jobs = httpx.get(f"{base}/satnogs/api/jobs/", params={"ground_station": station["id"]},
+                         headers={"Authorization": f"Token {secret}"}, timeout=30)
+        assert jobs.status_code == 200, jobs.text
+        assert isinstance(jobs.json(), list)
+        with demo.api(ORG_A) as api:
+            polled = api.get(f"/stations/{station['id']}").json()
+        assert polled["online"] and polled["last_seen_at"]
+        seen = datetime.fromisoformat(polled["last_seen_at"].replace("Z", "+00:00")).astimezone(UTC)
+        seen_text = seen.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+        # The Stations page: the runner, online, and when it was last seen (UTC).
+        page.goto("/dashboard/#/stations")
+        card = page.locator(f".station-card[data-station-id='{station['id']}']")
+        card.locator(".station-online[data-online='true']").wait_for()
+        assert card.locator(".station-runner[data-runner='satnogs']").inner_text() == "SatNOGS client"
+        assert card.locator(".station-online").inner_text() == "online"
+        assert card.locator(".station-last-seen").inner_text() == f"last seen {seen_text}"
+        page.screenshot(path=artifacts_dir() / "stations-satnogs-en-desktop.png", full_page=True)
+
+        # Its editor says the same.
+        page.goto(f"/dashboard/#/stations/{station['id']}/edit")
+        page.wait_for_selector("#station-satnogs .station-state[data-online='true']")
+        assert page.locator("#station-last-seen").inner_text() == seen_text
+
+    # The same token anywhere else is refused.
+    for scheme in ("Bearer", "Token"):
+        me = httpx.get(f"{base}/orgs/me", headers={"Authorization": f"{scheme} {secret}"}, timeout=30)
+        assert me.status_code == 401, (scheme, me.text)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from groundshare.api.routes import (
     policies,
     requests,
     satellites,
+    satnogs,
     schedule,
     stations,
     tokens,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
                                             schedule, agent, frames, artifacts, ledger, exports, clock, events,
-                                            webhooks)]
+                                            webhooks, satnogs)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -9,6 +9,11 @@
   unexpired ``ApiToken`` matched by hash; ``AuthenticationError`` (401) otherwise.  The
   request gate (``api.limits.RequestGate``) calls it in a worker thread before the body
   is read, and passes the id on in the request scope (``TOKEN_ID_KEY``).
+- Station-scoped tokens (``ApiToken.station_id``): under ``SATNOGS_PREFIX`` (the SatNOGS
+  Network API that satnogs-client calls) the header is ``Authorization: Token <key>``, as
+  the client sends it, and only a scoped token is accepted there; a scoped token anywhere
+  else, and a Bearer header or an unscoped token under the prefix, are 401 saying so
+  (``token_scheme``, ``check_scope``).
 - ``CurrentToken`` / ``CurrentOrg``: that token's row, loaded by id in the request's unit
   of work (checked again: revoked or expired since answers 401).
 - ``WriterToken``: the same, refusing viewer tokens with 403 (``PolicyError``).
@@ -33,6 +38,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
+from starlette.routing import get_route_path
 
 from groundshare.api.errors import AuthenticationError
 from groundshare.errors import PolicyError
@@ -55,6 +61,27 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,19}")
 _MISSING = ("missing Authorization header; send 'Authorization: Bearer <token>' with the token printed by "
             "'groundshare admin create-token'")
 _UNKNOWN = "the bearer token is unknown or revoked; ask your organisation's admin for a new one"
+#: Where station-scoped tokens work, and the only place they do: the SatNOGS Network API (``api.routes.satnogs``).
+SATNOGS_PREFIX = "/satnogs/api/"
+#: How a station-scoped token is created (named in the 401s of the SatNOGS prefix).
+_SCOPED_HOW = ("an admin of the station's organisation creates one with POST /tokens {\"label\": ..., \"role\": "
+               "\"operator\", \"station_id\": <station id>} and sets it as SATNOGS_API_TOKEN")
+
+
+def token_scheme(path: str) -> str:
+    """Return the Authorization scheme of a request path: ``Token`` under ``SATNOGS_PREFIX``, ``Bearer`` elsewhere."""
+    return "Token" if path.startswith(SATNOGS_PREFIX) else "Bearer"
+
+
+def check_scope(station_id: int | None, scheme: str) -> None:
+    """Refuse (401) a station-scoped token off ``SATNOGS_PREFIX``, and an unscoped one under it."""
+    if scheme == "Bearer" and station_id is not None:
+        raise AuthenticationError(f"this token is scoped to SatNOGS station {station_id}; use it only under "
+                                  f"{SATNOGS_PREFIX} (as that station's SATNOGS_API_TOKEN), and a bearer token of "
+                                  "your organisation everywhere else")
+    if scheme == "Token" and station_id is None:
+        raise AuthenticationError(f"under {SATNOGS_PREFIX} only a station-scoped token is accepted, and this one is "
+                                  f"not scoped to a station; {_SCOPED_HOW}", scheme="Token")
 
 
 #: Request-scope key set by ``ReadsOnly``: the request's unit of work only reads.
@@ -70,6 +97,19 @@ def declare_reads_only(request: Request) -> None:
 #: before the session that the token check opens): that session begins as a read, whatever the method.
 ReadsOnly = Depends(declare_reads_only)
 
+#: Request-scope key set by ``Writes``: the request's unit of work writes, whatever the method.
+WRITES_KEY = "groundshare.writes"
+
+
+def declare_writes(request: Request) -> None:
+    """Declare that the request's unit of work writes, though its method reads (``Writes``)."""
+    request.scope[WRITES_KEY] = True
+
+
+#: A GET that writes (satnogs-client's job poll records when the station was last seen): its session begins as
+#: a write (``BEGIN IMMEDIATE`` on SQLite), so it never has to upgrade a read to a write.
+Writes = Depends(declare_writes)
+
 
 def get_session(request: Request) -> Iterator[Session]:
     """Yield the request's session; commit after the route returns, roll back if it raises.
@@ -78,7 +118,8 @@ def get_session(request: Request) -> Iterator[Session]:
     a planning run that solves for seconds before booking) gets a read session, so
     SQLite's write lock is not held while it computes.
     """
-    write = request.method not in READ_METHODS and not request.scope.get(READS_ONLY_KEY, False)
+    write = (request.method not in READ_METHODS and not request.scope.get(READS_ONLY_KEY, False)) \
+        or request.scope.get(WRITES_KEY, False)
     with session_scope(request.app.state.session_factory, write=write) as session:
         yield session
 
@@ -87,12 +128,15 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def bearer_token(header: str | None) -> str:
+def bearer_token(header: str | None, scheme: str = "Bearer") -> str:
     """Return the token of an ``Authorization: Bearer <token>`` header, or raise ``AuthenticationError``.
 
-    The message never repeats the header's value beyond a scheme word: a token sent
-    without "Bearer " is still a secret.
+    With ``scheme="Token"`` (``SATNOGS_PREFIX``) the header must be ``Token <key>``
+    instead.  The message never repeats the header's value beyond a scheme word: a token
+    sent without "Bearer " is still a secret.
     """
+    if scheme == "Token":
+        return _satnogs_token(header)
     if not header or not header.strip():
         raise AuthenticationError(_MISSING)
     scheme, separator, token = header.strip().partition(" ")
@@ -107,6 +151,27 @@ def bearer_token(header: str | None) -> str:
     else:
         problem = "it does not start with 'Bearer ' (a token sent alone needs the word Bearer and a space before it)"
     raise AuthenticationError(f"the Authorization header must be 'Bearer <token>'; {problem}")
+
+
+def _satnogs_token(header: str | None) -> str:
+    """Return the key of an ``Authorization: Token <key>`` header (satnogs-client's), or raise (401, scheme Token)."""
+    if not header or not header.strip():
+        raise AuthenticationError(f"missing Authorization header; under {SATNOGS_PREFIX} send 'Authorization: Token "
+                                  f"<key>' with a station-scoped token (satnogs-client sends its SATNOGS_API_TOKEN "
+                                  f"so); {_SCOPED_HOW}", scheme="Token")
+    scheme, separator, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() == "token" and token:
+        return token
+    if scheme.lower() == "token":
+        raise AuthenticationError("the Authorization header says 'Token' but carries no key; send 'Authorization: "
+                                  "Token <key>'", scheme="Token")
+    if separator and _SCHEME.fullmatch(scheme):
+        problem = f"it uses the {scheme!r} scheme"
+    else:
+        problem = "it does not start with 'Token ' (a key sent alone needs the word Token and a space before it)"
+    raise AuthenticationError(f"under {SATNOGS_PREFIX} the Authorization header must be 'Token <key>' with a "
+                              f"station-scoped token, as satnogs-client sends it; {problem}", scheme="Token")
 
 
 class _TokenState(Protocol):
@@ -131,6 +196,7 @@ class KnownToken:
     expires_at: datetime | None
     last_used_at: datetime | None
     seen_s: float  # time.monotonic() of the lookup
+    station_id: int | None = None  # the station it is scoped to (``ApiToken.station_id``)
 
 
 class TokenCache:
@@ -173,42 +239,49 @@ TOKEN_CACHE_S = 10.0
 
 
 def authenticate(factory: sessionmaker[Session], header: str | None, *, now: datetime | None = None,
-                 cache: TokenCache | None = None) -> int:
+                 cache: TokenCache | None = None, scheme: str = "Bearer") -> int:
     """Return the id of the live token in the Authorization ``header``; ``AuthenticationError`` otherwise.
 
     Looks the token up by hash in a read-only unit of work (unless ``cache`` knows it),
     then records ``last_used_at`` if it is older than ``LAST_USED_RESOLUTION_S``.
-    Blocking (database I/O): the request gate runs it in a worker thread when the cache
-    misses (``cached_token_id``).  A database failure propagates (503 upstream).
+    ``scheme`` is the path's (``token_scheme``): a token used outside its scope is 401
+    (``check_scope``).  Blocking (database I/O): the request gate runs it in a worker
+    thread when the cache misses (``cached_token_id``).  A database failure propagates
+    (503 upstream).
     """
-    text = bearer_token(header)
+    text = bearer_token(header, scheme)
     now = now or utc_now()
     token_hash = hash_token(text)
     with session_scope(factory, write=False) as session:
         row = session.execute(
-            select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
+            select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, ApiToken.station_id)
             .where(ApiToken.token_hash == token_hash)
         ).one_or_none()
         engine = session.get_bind()
     _refuse_unusable(row, now)
     assert row is not None
+    check_scope(row.station_id, scheme)
     last_used_at = row.last_used_at
     due = last_used_at is None or now - last_used_at >= timedelta(seconds=LAST_USED_RESOLUTION_S)
     if due and record_last_used(engine, row.id, now):
         last_used_at = now
     if cache is not None:
-        cache.put(token_hash, KnownToken(row.id, row.expires_at, last_used_at, time.monotonic()))
+        cache.put(token_hash, KnownToken(row.id, row.expires_at, last_used_at, time.monotonic(), row.station_id))
     return row.id
 
 
-def cached_token_id(cache: TokenCache, header: str | None, *, now: datetime | None = None) -> int | None:
+def cached_token_id(cache: TokenCache, header: str | None, *, now: datetime | None = None,
+                    scheme: str = "Bearer") -> int | None:
     """Return the token id ``cache`` vouches for (no database, no blocking), or None to look it up.
 
     None too when ``last_used_at`` is due for recording, so that the lookup records it.
+    A token known but used outside its scope is 401 (``check_scope``).
     """
-    token_hash = hash_token(bearer_token(header))
+    token_hash = hash_token(bearer_token(header, scheme))
     now = now or utc_now()
     known = cache.get(token_hash, now)
+    if known is not None:
+        check_scope(known.station_id, scheme)
     if known is None or known.last_used_at is None:
         return None
     if now - known.last_used_at >= timedelta(seconds=LAST_USED_RESOLUTION_S):
@@ -254,14 +327,16 @@ def current_token(request: Request, session: SessionDep) -> ApiToken:
     without a gate (an application built otherwise) the header is checked here.
     """
     now = utc_now()
+    scheme = token_scheme(get_route_path(request.scope))
     token_id = request.scope.get(TOKEN_ID_KEY)
     if token_id is None:
-        token = session.scalars(select(ApiToken).where(
-            ApiToken.token_hash == hash_token(bearer_token(request.headers.get("authorization"))))).one_or_none()
+        token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(
+            bearer_token(request.headers.get("authorization"), scheme)))).one_or_none()
     else:  # with its organisation, which nearly every route needs: one query
         token = session.get(ApiToken, token_id, options=[joinedload(ApiToken.organisation)])
     _refuse_unusable(token, now)  # revoked or expired since the gate let it through (or its cache)
     assert token is not None
+    check_scope(token.station_id, scheme)
     return token
 
 

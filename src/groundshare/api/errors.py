@@ -53,11 +53,16 @@ RETRY_AFTER_UNAVAILABLE_S = 2
 
 
 class AuthenticationError(GroundshareError):
-    """The request carries no valid ``Authorization: Bearer <token>`` header."""
+    """The request carries no valid ``Authorization: Bearer <token>`` header (``Token <key>`` under /satnogs/api/).
 
-    def __init__(self, message: str, *, loc: tuple[str, ...] = ("header", "Authorization")) -> None:
+    ``scheme`` is the one the 401's ``WWW-Authenticate`` names.
+    """
+
+    def __init__(self, message: str, *, loc: tuple[str, ...] = ("header", "Authorization"),
+                 scheme: str = "Bearer") -> None:
         super().__init__(message)
         self.loc = loc
+        self.scheme = scheme
 
 
 class BodyTooLargeError(HTTPException):
@@ -261,7 +266,7 @@ def response_for(exc: BaseException, outage: OutageLog | None = None) -> JSONRes
             extra: dict[str, Any] = {}
             if isinstance(exc, DoubleBookingError) and exc.contact_id is not None:
                 extra["ctx"] = {"contact_id": exc.contact_id}
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            headers = {"WWW-Authenticate": getattr(exc, "scheme", "Bearer")} if status == 401 else None
             return JSONResponse(error_body(_loc(exc), _message(exc), type_, **extra), status_code=status,
                                 headers=headers)
     logger.error("unhandled %s", type(exc).__name__, exc_info=exc)

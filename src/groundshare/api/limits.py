@@ -14,8 +14,13 @@ application's routes), then, before a byte of the body is read:
    The token's id goes on in the request scope (``deps.TOKEN_ID_KEY``), so
    ``CurrentToken`` loads it by id.  A database that
    cannot be reached answers 503 here already (``errors.response_for``).
+   Under ``deps.SATNOGS_PREFIX`` the header is ``Authorization: Token <key>`` with a
+   station-scoped token (satnogs-client's); a scoped token anywhere else is 401
+   (``deps.check_scope``).
 2. **Size**: a body may be at most ``Settings.max_body_bytes`` (8 MiB), an element-set
-   upload ``Settings.max_element_upload_bytes`` (``UPLOAD_ROUTES``).  A larger
+   upload ``Settings.max_element_upload_bytes`` (``UPLOAD_ROUTES``), a SatNOGS file
+   upload (one whole recording per request) ``Settings.max_satnogs_upload_bytes``, at most
+   ``Settings.max_artifact_bytes`` (``SATNOGS_UPLOAD_ROUTES``).  A larger
    ``Content-Length`` answers 413 at once; a body without one (chunked) is counted as it
    arrives, and the read that crosses the limit raises ``BodyTooLargeError`` (413), so at
    most the limit is ever buffered.  The server discards the rest of a refused body as it
@@ -52,18 +57,25 @@ from groundshare.api.deps import (
     bearer_token,
     cached_token_id,
     current_token,
+    token_scheme,
 )
 from groundshare.api.errors import BodyTooLargeError, OutageLog, body_too_large_response, response_for
 from groundshare.api.settings import Settings
 
 #: Routes whose body is an element-set upload, limited by ``Settings.max_element_upload_bytes``: (method, path).
 UPLOAD_ROUTES = frozenset({("POST", "/satellites/{satellite_id}/elements")})
+#: Routes whose body is one whole file of a satnogs-client (it cannot split them), limited by
+#: ``Settings.max_satnogs_upload_bytes`` (and ``max_artifact_bytes``): (method, path).
+SATNOGS_UPLOAD_ROUTES = frozenset({("PUT", "/satnogs/api/observations/{observation_id}/")})
 #: JSON bodies up to this size are parsed on the event loop (well under a millisecond); larger ones in a thread.
 INLINE_JSON_BYTES = 64 * 1024
 
 #: How a 413 names the body, and what it suggests: (what, advice).
 _REQUEST_BODY = ("a request body", "send less in one request")
 _UPLOAD_BODY = ("an element-set upload", "split the element sets into several uploads")
+_SATNOGS_BODY = ("a SatNOGS upload (one recording, waterfall or frame)",
+                 "record less (a shorter or narrower observation), or ask the network's operator to raise "
+                 "max_satnogs_upload_bytes")
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,7 @@ class RouteGate:
     needs_token: bool
     max_body_bytes: int
     what: tuple[str, str]  # how a 413 names the body, and its advice
+    scheme: str = "Bearer"  # the Authorization scheme (``deps.token_scheme``)
 
     def matches(self, method: str, path: str) -> bool:
         return method in self.methods and self.path_regex.match(path) is not None
@@ -89,16 +102,21 @@ def route_gates(routes: Iterable[BaseRoute], settings: Settings) -> list[RouteGa
     """Return the gate of each API route in ``routes``; every ``UPLOAD_ROUTES`` entry must be among them."""
     gates = []
     uploads_found = set()
+    satnogs_limit_bytes = min(settings.max_satnogs_upload_bytes, settings.max_artifact_bytes)
     for route in routes:
         if not isinstance(route, APIRoute):
             continue
         methods = frozenset(route.methods or ())
         uploads = {(m, p) for m, p in UPLOAD_ROUTES if p == route.path and m in methods}
+        satnogs = {(m, p) for m, p in SATNOGS_UPLOAD_ROUTES if p == route.path and m in methods}
         uploads_found |= uploads
-        gates.append(RouteGate(
-            route.path_regex, methods, needs_token(route.dependant),
-            settings.max_element_upload_bytes if uploads else settings.max_body_bytes,
-            _UPLOAD_BODY if uploads else _REQUEST_BODY))
+        limit_bytes, what = settings.max_body_bytes, _REQUEST_BODY
+        if uploads:
+            limit_bytes, what = settings.max_element_upload_bytes, _UPLOAD_BODY
+        elif satnogs:
+            limit_bytes, what = satnogs_limit_bytes, _SATNOGS_BODY
+        gates.append(RouteGate(route.path_regex, methods, needs_token(route.dependant), limit_bytes, what,
+                               token_scheme(route.path)))
     if missing := UPLOAD_ROUTES - uploads_found:
         raise AssertionError(f"UPLOAD_ROUTES names routes the application does not have: {sorted(missing)}")
     return gates
@@ -130,16 +148,18 @@ class RequestGate:
         try:
             header = Headers(scope=scope).get("authorization")
             if gate is not None and gate.needs_token:
-                bearer_token(header)  # a missing or malformed header needs no database
+                bearer_token(header, gate.scheme)  # a missing or malformed header needs no database
             length = _content_length(scope)
             if length is not None and length > limit_bytes:
                 raise BodyTooLargeError(limit_bytes, what=what[0], advice=what[1], received_bytes=length)
             if gate is not None and gate.needs_token:
                 # During an outage every request asks the database, so that the first to find it back ends it.
-                token_id = None if self.outage.in_outage else cached_token_id(self.tokens, header)
+                token_id = None if self.outage.in_outage else cached_token_id(self.tokens, header,
+                                                                                scheme=gate.scheme)
                 if token_id is None:
                     began = self.outage.now()
-                    token_id = await run_in_threadpool(authenticate, self.session_factory, header, cache=self.tokens)
+                    token_id = await run_in_threadpool(authenticate, self.session_factory, header, cache=self.tokens,
+                                                       scheme=gate.scheme)
                     self.outage.available(since=began)  # the database answered: an outage, if any, is over
                 scope[TOKEN_ID_KEY] = token_id
         except BodyTooLargeError as exc:

@@ -69,3 +69,11 @@ class Settings:
     artifact_storage_url: str | None = None
     #: Largest artifact, bytes (all its chunks together); each chunk is one request, at most ``max_body_bytes``.
     max_artifact_bytes: int = MAX_ARTIFACT_BYTES
+    #: Largest file a satnogs-client may upload (PUT /satnogs/api/observations/{id}/), bytes: it sends each
+    #: recording whole in one request (an Ogg of a 15-minute pass is a few MB); never more than max_artifact_bytes.
+    max_satnogs_upload_bytes: int = 256 * MIB
+
+    # -- SatNOGS stations (``api.routes.satnogs``) -----------------------------------------------------
+    #: A satnogs-run station is online when its last job poll is at most this old, seconds (by the network's
+    #: clock): ten of satnogs-client's default 60 s polls.
+    satnogs_online_s: float = 600.0

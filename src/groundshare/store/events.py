@@ -37,7 +37,7 @@ from groundshare.timeutil import require_utc, utc_now
 
 #: Event kinds groundshare records.
 EVENT_KINDS = frozenset({"elements.updated", "source.failed", "source.disabled", "contact.drifted", "contact.kept",
-                         "contact.updated", "contact.moved", "contact.cancelled", "contact.added"})
+                         "contact.updated", "contact.moved", "contact.cancelled", "contact.added", "station.moved"})
 #: Most events one ``visible_events`` call returns.
 MAX_EVENTS_PAGE = 1000
 

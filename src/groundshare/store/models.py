@@ -134,6 +134,13 @@ class ContactStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class StationRunner(StrEnum):
+    """What runs a station: groundshare's own agent, or an unmodified satnogs-client (``api.routes.satnogs``)."""
+
+    AGENT = "agent"
+    SATNOGS = "satnogs"
+
+
 class RequestStatus(StrEnum):
     OPEN = "open"
     SCHEDULED = "scheduled"
@@ -164,7 +171,12 @@ def hash_token(token: str) -> str:
 
 
 class ApiToken(Base):
-    """A bearer token of one organisation with one role; only its hash is stored."""
+    """A bearer token of one organisation with one role; only its hash is stored.
+
+    ``station_id`` scopes it to one station of the organisation: such a token works only
+    under ``/satnogs/api/`` (sent as ``Authorization: Token <key>`` by satnogs-client) and
+    only for that station; everywhere else it is refused (``api.deps``).
+    """
 
     __tablename__ = "api_token"
 
@@ -179,14 +191,16 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     # When a request last authenticated with it (kept to the minute, so reads do not write on every request).
     last_used_at: Mapped[datetime | None]
+    # The one station it is scoped to (a SatNOGS station's SATNOGS_API_TOKEN); None: an ordinary bearer token.
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id", ondelete="CASCADE"), index=True)
 
     organisation: Mapped[Organisation] = relationship()
 
     @classmethod
-    def issue(cls, org_id: int, role: Role, *, label: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, org_id: int, role: Role, *, label: str = "", station_id: int | None = None) -> tuple[ApiToken, str]:
         """Return a new token row and its plain text, which is shown once and never stored."""
         token = "gs_" + secrets.token_urlsafe(32)
-        return cls(org_id=org_id, role=role, token_hash=hash_token(token), label=label), token
+        return cls(org_id=org_id, role=role, token_hash=hash_token(token), label=label, station_id=station_id), token
 
 
 class Station(Base):
@@ -212,6 +226,15 @@ class Station(Base):
     # [[az_deg, min_el_deg], ...] as passes.HorizonMask takes it; azimuth clockwise from north.
     horizon_mask: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # What runs it: groundshare's agent, or satnogs-client polling /satnogs/api/ (``api.routes.satnogs``).
+    runner: Mapped[StationRunner] = mapped_column(_enum(StationRunner, "station_runner"), default=StationRunner.AGENT,
+                                                  server_default=StationRunner.AGENT.value)
+    # Its satnogs-client's last job poll, by the network's clock (None: never polled).
+    last_seen_at: Mapped[datetime | None]
+    # The satnogs-client version its last observation reported (None: not reported).
+    satnogs_client_version: Mapped[str | None] = mapped_column(String(100))
+    # What its last job poll served and left out, and why (None: never polled).
+    satnogs_status: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation] = relationship(back_populates="stations")
     antennas: Mapped[list[Antenna]] = relationship(back_populates="station")
@@ -298,6 +321,12 @@ class Satellite(Base):
     uplink_org_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     # The satnogs-decoders decoder of its frames (e.g. "painani"; ``groundshare.telemetry``); None: not decoded.
     decoder: Mapped[str | None] = mapped_column(String(100))
+    # What a SatNOGS job carries of its downlink (``groundshare.satnogs``): the client's flowgraph mode (one of
+    # ``satnogs.modes.SATNOGS_MODES``), the baud rate (for CW: words per minute) and the transmitter's drift in
+    # parts per billion (the job's frequency is the downlink's times 1 + drift / 1e9).
+    mode: Mapped[str | None] = mapped_column(String(32))
+    baud: Mapped[float | None] = mapped_column(Float)
+    downlink_drift_ppb: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation] = relationship(back_populates="satellites")
 
@@ -634,6 +663,27 @@ class ArtifactUpload(Base):
     received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class SatnogsUpload(Base):
+    """One file a satnogs-client uploaded for a contact (``api.routes.satnogs``): the same file again is refused.
+
+    ``kind`` is the client's form field (payload, waterfall, demoddata); ``filename`` the
+    name it sent.  ``size_bytes`` counts towards the contact's ``bytes_received``.
+    """
+
+    __tablename__ = "satnogs_upload"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "kind", "filename"),
+        CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class Event(Base):

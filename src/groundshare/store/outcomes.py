@@ -50,11 +50,13 @@ REPORTABLE = frozenset({ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS})
 #: What an agent may say of how it ran a contact (``Contact.execution``): pointing error in degrees
 #: (``pointing_error_rms_deg``, ``pointing_error_max_deg``), what it sent to and read from the rotator and
 #: radio (counts), reconnections to them, the reasons of failures, its clock's offset from UTC in seconds
-#: (``clock_offset_s``: positive when the station clock is ahead) and which agent it was (``agent_id``).
+#: (``clock_offset_s``: positive when the station clock is ahead) and which agent it was (``agent_id``); a SatNOGS
+#: station's satnogs-client reports its ``client_version`` and ``client_metadata`` (``api.routes.satnogs``).
 #: The API validates the values (``api.schemas.ContactExecution``); the store checks the names.
 EXECUTION_FIELDS = frozenset({
     "pointing_error_rms_deg", "pointing_error_max_deg", "positions_sent", "positions_read", "positions_refused",
-    "frequency_commands", "reconnects", "failures", "clock_offset_s", "agent_id"})
+    "frequency_commands", "reconnects", "failures", "clock_offset_s", "agent_id", "client_version",
+    "client_metadata"})
 #: Largest count (positions, frequency commands) an execution report may give.
 MAX_EXECUTION_COUNT = 10_000_000
 #: Most failure reasons an execution report may list, and the longest reason (characters).

@@ -1,7 +1,10 @@
 """Ground stations and their antennas: create, read, list, update and delete.
 
 Writes are the owner's (a partner that sees a shared station or antenna gets 403, and
-anyone else 404).  Deleting keeps history: a station or antenna with contacts is 409,
+anyone else 404).  ``runner`` says what runs a station (groundshare's agent, or
+satnogs-client through ``/satnogs/api/``); a SatNOGS station's ``online`` is whether its
+client polled for jobs within ``Settings.satnogs_online_s`` (10 minutes), by the network's
+clock, as ``last_seen_at`` is recorded.  Deleting keeps history: a station or antenna with contacts is 409,
 and deleting an antenna deletes its sharing policies.
 """
 
@@ -42,8 +45,19 @@ from groundshare.api.schemas import (
     StationUpdate,
     UtcTime,
 )
+from groundshare.api.settings import Settings
 from groundshare.errors import ConflictError
-from groundshare.store import Antenna, Band, Contact, Organisation, Satellite, SharingPolicy, Station
+from groundshare.store import (
+    Antenna,
+    Band,
+    Contact,
+    Organisation,
+    Satellite,
+    SharingPolicy,
+    Station,
+    StationRunner,
+    network_now,
+)
 from groundshare.units import HOUR_S
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -70,21 +84,35 @@ def create_station(body: StationCreate, session: SessionDep, token: WriterToken)
     station = Station(org_id=token.org_id, **body.model_dump())
     session.add(station)
     session.flush()
-    return StationPublic.model_validate(station)
+    return station_public(session, station)
 
 
 @router.get("")
-def list_stations(session: SessionDep, org: CurrentOrg, offset: Offset = 0, limit: Limit = 100) -> StationsPublic:
+def list_stations(request: Request, session: SessionDep, org: CurrentOrg, offset: Offset = 0,
+                  limit: Limit = 100) -> StationsPublic:
     """List the stations the caller may see: its own and partners' shared ones."""
     rows, count = page(session, visible_stations(session, org), offset=offset, limit=limit, order_by=[Station.id])
-    return StationsPublic(data=[StationPublic.model_validate(s) for s in rows], count=count)
+    return StationsPublic(data=stations_public(session, list(rows), request.app.state.settings), count=count)
 
 
 @router.get("/{station_id}")
-def read_station(station_id: PathId, session: SessionDep, org: CurrentOrg) -> StationPublic:
+def read_station(station_id: PathId, request: Request, session: SessionDep, org: CurrentOrg) -> StationPublic:
     """Return one visible station (404 if it does not exist or is not shared with the caller)."""
-    return StationPublic.model_validate(get_visible(session, visible_stations(session, org), Station, station_id,
-                                                    "station"))
+    station = get_visible(session, visible_stations(session, org), Station, station_id, "station")
+    return station_public(session, station, request.app.state.settings)
+
+
+def stations_public(session: Session, stations: list[Station], settings: Settings | None = None) -> list[StationPublic]:
+    """Return each station's body, with ``online`` by the network's clock (read once for all)."""
+    online_s = settings.satnogs_online_s if settings is not None else Settings.satnogs_online_s
+    now = network_now(session) if any(s.last_seen_at is not None for s in stations) else None
+    return [StationPublic.model_validate(s).model_copy(update={"online": bool(
+        now is not None and s.runner is StationRunner.SATNOGS and s.last_seen_at is not None
+        and (now - s.last_seen_at).total_seconds() <= online_s)}) for s in stations]
+
+
+def station_public(session: Session, station: Station, settings: Settings | None = None) -> StationPublic:
+    return stations_public(session, [station], settings)[0]
 
 
 @router.get("/{station_id}/antennas")
@@ -121,7 +149,7 @@ def update_station(station_id: PathId, body: StationUpdate, session: SessionDep,
     for field, value in changes.items():
         setattr(station, field, value)
     session.flush()
-    return StationPublic.model_validate(station)
+    return station_public(session, station)
 
 
 @router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,10 @@ after it, the token answers 401 saying so.  Listings show when each was last use
 minute).  Revoking is for good (the token then answers 401); revoking a revoked token changes
 nothing.  The organisation's last unrevoked admin token cannot be revoked (409), so an
 organisation cannot lock itself out of managing its tokens.
+
+A token created with ``station_id`` (a station of the caller's organisation; role
+``operator``) is scoped to that station: it is a SatNOGS station's ``SATNOGS_API_TOKEN``,
+accepted only under ``/satnogs/api/`` as ``Authorization: Token <key>`` (``api.deps``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from groundshare.api.deps import AdminToken, CurrentOrg, SessionDep
 from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import get_visible, own_tokens, page
 from groundshare.api.schemas import TokenCreate, TokenCreated, TokenPublic, TokensPublic
-from groundshare.errors import ConflictError, InvalidInputError
-from groundshare.store import ApiToken, Role
+from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
+from groundshare.store import ApiToken, Role, Station
 from groundshare.timeutil import format_utc, utc_now
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -35,7 +39,16 @@ def create_token(body: TokenCreate, session: SessionDep, org: CurrentOrg, _token
     elif expires_at is not None and expires_at <= now:
         raise InvalidInputError(f"expires_at {format_utc(expires_at)} is not in the future (now is {format_utc(now)}); "
                                 "send a later time, or expires_in_days", loc=("expires_at",))
-    row, text = ApiToken.issue(org.id, body.role, label=body.label)
+    if body.station_id is not None:
+        if body.role is not Role.OPERATOR:
+            raise InvalidInputError(f"a station-scoped token (station_id {body.station_id}) has role 'operator' (its "
+                                    f"satnogs-client polls jobs and uploads); got {body.role.value!r}",
+                                    loc=("body", "role"))
+        station = session.get(Station, body.station_id)
+        if station is None or station.org_id != org.id:
+            raise NotFoundError(f"station_id: station {body.station_id} does not exist or is not your "
+                                "organisation's; a token can be scoped only to a station you own (GET /stations)")
+    row, text = ApiToken.issue(org.id, body.role, label=body.label, station_id=body.station_id)
     row.expires_at = expires_at
     session.add(row)
     session.flush()

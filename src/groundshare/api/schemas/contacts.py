@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,10 @@ class ContactExecution(BaseModel):
         default=None, description="The station clock minus UTC, in seconds (positive: the station is ahead).")
     agent_id: Annotated[str, Field(max_length=MAX_EXECUTION_AGENT_ID_LENGTH)] | None = Field(
         default=None, description="The agent that ran the contact (as in its lease).")
+    client_version: Annotated[str, Field(max_length=100)] | None = Field(
+        default=None, description="A SatNOGS station's satnogs-client version (its observation's report).")
+    client_metadata: dict[str, Any] | None = Field(
+        default=None, description="A SatNOGS station's client_metadata: its flowgraph's parameters and position.")
 
 
 class ContactPublic(BaseModel):

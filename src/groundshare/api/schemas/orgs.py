@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from groundshare.api.schemas.common import Page, RowModel, UtcTime
+from groundshare.api.schemas.common import Page, RowId, RowModel, UtcTime
 from groundshare.store import OrgKind, Role
 
 Label = Annotated[str, Field(max_length=200)]
@@ -44,6 +44,10 @@ class TokenCreate(BaseModel):
         "expires_in_days, for a token that does not expire."))
     expires_in_days: float | None = Field(default=None, gt=0, le=MAX_TOKEN_DAYS, allow_inf_nan=False, description=(
         f"The token stops working this many days from now (up to {MAX_TOKEN_DAYS}); instead of expires_at."))
+    station_id: RowId | None = Field(default=None, description=(
+        "Scope the token to this station of your organisation, for its satnogs-client (SATNOGS_API_TOKEN): it then "
+        "works only under /satnogs/api/ (as 'Authorization: Token <key>') and only for that station. Role "
+        "'operator'."))
 
     @model_validator(mode="after")
     def _one_expiry(self) -> TokenCreate:
@@ -64,6 +68,8 @@ class TokenPublic(RowModel):
     expires_at: datetime | None = Field(description="When it stops working (null: it does not expire).")
     last_used_at: datetime | None = Field(description=(
         "When a request last authenticated with it, to the minute (null: never used)."))
+    station_id: int | None = Field(default=None, description=(
+        "The SatNOGS station it is scoped to (usable only under /satnogs/api/), or null: an ordinary bearer token."))
 
 
 class TokenCreated(TokenPublic):

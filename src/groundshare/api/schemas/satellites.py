@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundshare.api.schemas.common import Eirp, Name, Page, RowId, RowModel, UpdateModel, UtcTime
+from groundshare.satnogs import SATNOGS_CLIENT_VERSION, SATNOGS_MODES
 from groundshare.store import Band, InForce, SourceKind, SourceQueryKind
 
 #: Largest catalog number accepted: nine digits (OMM carries any; numbers above 99999 cannot be written in a TLE
@@ -21,6 +22,15 @@ DataRateBps = Annotated[float, Field(gt=0, le=1e11, description="Data rate in bi
 DecoderName = Annotated[str, Field(min_length=1, max_length=100, description=(
     "The satnogs-decoders decoder of its frames (e.g. 'painani'); frames are decoded on arrival. Needs the "
     "server's decoders extra; null: frames are kept undecoded."))]
+#: A satnogs-client flowgraph mode (``groundshare.satnogs.SATNOGS_MODES``).
+SatnogsMode = Annotated[Literal[*SATNOGS_MODES], Field(description=(  # type: ignore[valid-type]
+    f"The downlink's mode as a SatNOGS job carries it: one of satnogs-client {SATNOGS_CLIENT_VERSION}'s flowgraph "
+    "modes; a SatNOGS station needs it (null: none set, the satellite's contacts are not served as jobs)."))]
+Baud = Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False, description=(
+    "The downlink's baud rate as a SatNOGS job carries it (for CW: words per minute)."))]
+DriftPpb = Annotated[int, Field(ge=-1_000_000, le=1_000_000, description=(
+    "The transmitter's frequency drift in parts per billion, as SatNOGS DB gives it: a SatNOGS job's frequency "
+    "is round(downlink_frequency_hz * (1 + drift / 1e9))."))]
 UplinkOrgIds = Annotated[list[RowId], Field(max_length=100, description=(
     "Organisations besides the operator that may book contacts that uplink to the satellite (ids)."))]
 
@@ -38,11 +48,15 @@ class SatelliteCreate(BaseModel):
     uplink_frequency_hz: FrequencyHz | None = None
     uplink_org_ids: UplinkOrgIds = Field(default_factory=list)
     decoder: DecoderName | None = None
+    mode: SatnogsMode | None = None
+    baud: Baud | None = None
+    downlink_drift_ppb: DriftPpb | None = None
 
 
 class SatelliteUpdate(UpdateModel):
     nullable: ClassVar[frozenset[str]] = frozenset({"band", "downlink_frequency_hz", "downlink_eirp_dbw",
-                                                    "data_rate_bps", "uplink_frequency_hz", "decoder"})
+                                                    "data_rate_bps", "uplink_frequency_hz", "decoder", "mode", "baud",
+                                                    "downlink_drift_ppb"})
 
     norad_id: int | None = Field(default=None, ge=1, le=MAX_NORAD_ID)
     name: Name | None = None
@@ -54,6 +68,9 @@ class SatelliteUpdate(UpdateModel):
     uplink_frequency_hz: FrequencyHz | None = None
     uplink_org_ids: UplinkOrgIds | None = None
     decoder: DecoderName | None = None
+    mode: SatnogsMode | None = None
+    baud: Baud | None = None
+    downlink_drift_ppb: DriftPpb | None = None
 
 
 class SatellitePublic(RowModel):
@@ -71,6 +88,10 @@ class SatellitePublic(RowModel):
     uplink_org_ids: list[int] = Field(description="Organisations besides the operator that may book uplink "
                                                   "contacts of it.")
     decoder: str | None = Field(default=None, description="The satnogs-decoders decoder of its frames, or null.")
+    mode: str | None = Field(default=None, description="The downlink's satnogs-client flowgraph mode, or null.")
+    baud: float | None = Field(default=None, description="The downlink's baud rate (CW: words per minute), or null.")
+    downlink_drift_ppb: int | None = Field(default=None, description=(
+        "The transmitter's drift in parts per billion, or null (none)."))
     elements_in_force: ElementsInForce | None = Field(default=None, description=(
         "The element set in force now (highest-priority live source, newest epoch), or null without one."))
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundshare.api.schemas.common import Eirp, Name, Page, RowModel, UpdateModel
-from groundshare.store import Band
+from groundshare.store import Band, StationRunner
 from groundshare.units import DAY_S
 
 # Mount and receiver bounds: wide enough for any real antenna, narrow enough to refuse nonsense.
@@ -29,6 +29,9 @@ class StationCreate(BaseModel):
     alt_m: float = Field(default=0.0, ge=-500, le=10_000)
     min_elevation_deg: float = Field(default=0.0, ge=-10, le=89)
     horizon_mask: HorizonMask | None = Field(default=None, max_length=MAX_MASK_POINTS)
+    runner: StationRunner = Field(default=StationRunner.AGENT, description=(
+        "What runs the station: 'agent' (groundshare agent) or 'satnogs' (an unmodified satnogs-client polling "
+        "/satnogs/api/ with a station-scoped token)."))
 
 
 class StationUpdate(UpdateModel):
@@ -40,6 +43,7 @@ class StationUpdate(UpdateModel):
     alt_m: float | None = Field(default=None, ge=-500, le=10_000)
     min_elevation_deg: float | None = Field(default=None, ge=-10, le=89)
     horizon_mask: HorizonMask | None = Field(default=None, max_length=MAX_MASK_POINTS)
+    runner: StationRunner | None = None
 
 
 class StationPublic(RowModel):
@@ -52,6 +56,17 @@ class StationPublic(RowModel):
     min_elevation_deg: float
     horizon_mask: list[Any] | None
     created_at: datetime
+    runner: StationRunner = Field(default=StationRunner.AGENT, description=(
+        "What runs it: 'agent' (groundshare agent) or 'satnogs' (satnogs-client through /satnogs/api/)."))
+    last_seen_at: datetime | None = Field(default=None, description=(
+        "Its satnogs-client's last job poll, by the network's clock (null: never)."))
+    satnogs_client_version: str | None = Field(default=None, description=(
+        "The satnogs-client version its last observation reported (null: none yet)."))
+    satnogs_status: str | None = Field(default=None, description=(
+        "What its last job poll served, and which contacts were left out and why (null: never polled)."))
+    online: bool = Field(default=False, description=(
+        "Whether its satnogs-client polled for jobs within the last 10 minutes (the server's satnogs_online_s, by "
+        "the network's clock); always false for a station run by the agent."))
 
 
 class StationsPublic(Page[StationPublic]):

@@ -1,7 +1,9 @@
 // The Stations and Satellites pages: parameters, antennas, sharing policies, upcoming
 // contacts, and the age of each satellite's orbit in force (age.js: the API's state, fresh,
 // stale or expired, at the network's clock) beside each satellite and each contact (each
-// satellite's name opens its own page: satellite.js).
+// satellite's name opens its own page: satellite.js).  Each station says who runs it (the
+// groundshare agent or a SatNOGS client); a SatNOGS station's job poll is its heartbeat, so its
+// card shows whether it is online and when it was last seen (UTC, at the network's clock).
 
 import { get, getAll, iso, utcText } from "./api.js";
 import { ageBadge, contactAge, refreshSatellites, satelliteAge, STATES } from "./age.js";
@@ -15,6 +17,34 @@ const UPCOMING = 5;
 const num = (v, digits = 1) => (v === null || v === undefined ? "—" : numberText(Number(v), digits));
 const when = (v) => utcText(new Date(v), false);
 const data = (text) => `<span translate="no">${esc(text)}</span>`;
+/** The SatNOGS station software's name: a data value inside translated sentences. */
+const CLIENT = "SatNOGS";
+
+/** Who runs `station`, and for a SatNOGS station its online/offline badge and when it was last seen. */
+function runnerHtml(station) {
+  const runner = station.runner ?? "agent";
+  if (runner !== "satnogs") {
+    return `<span class="station-runner" data-runner="${esc(runner)}">${tHtml("pages.runner.agent", { program: "groundshare" })}</span>`;
+  }
+  const online = Boolean(station.online);
+  const name = tHtml("pages.runner.satnogs", { client: CLIENT });
+  const badge = `<span class="age-badge ${online ? "age-fresh" : "age-none"} station-online" data-online="${online}">${
+    esc(t(online ? "pages.online" : "pages.offline"))}</span>`;
+  const seen = station.last_seen_at
+    ? tHtml("pages.last_seen", { time: utcText(new Date(station.last_seen_at)) })
+    : esc(t("pages.never_seen"));
+  return `<span class="station-runner" data-runner="satnogs">${name}</span> ${badge}
+    <span class="muted station-last-seen">${seen}</span>`;
+}
+
+/** Bring the shared context's stations up to date (runner, last seen, online change while the dashboard is open). */
+async function refreshStations(ctx) {
+  const fresh = await getAll("/stations");
+  for (const station of fresh) {
+    const known = ctx.stations.find((s) => s.id === station.id);
+    if (known) Object.assign(known, station);
+  }
+}
 
 /** Whether the signed-in organisation may write (operators and administrators; viewers only read). */
 export function mayWrite(ctx) {
@@ -27,6 +57,7 @@ export async function renderStations(root, ctx, visit) {
     getAll("/policies"),
     Promise.all(ctx.stations.map((s) => get("/contacts", { station_id: s.id, start: iso(now), limit: UPCOMING }))),
     refreshSatellites(ctx),
+    refreshStations(ctx),
   ]);
   if (!visit.live) return;
   const writer = mayWrite(ctx);
@@ -47,6 +78,7 @@ export async function renderStations(root, ctx, visit) {
         <dt>${esc(t("pages.position"))}</dt><dd translate="no">${num(station.lat_deg, 4)}°, ${num(station.lon_deg, 4)}°, ${num(station.alt_m, 0)} m</dd>
         <dt>${esc(t("pages.min_el"))}</dt><dd translate="no">${num(station.min_elevation_deg)}°</dd>
         <dt>${esc(t("pages.mask"))}</dt><dd>${esc(mask)}</dd>
+        <dt>${esc(t("pages.runner"))}</dt><dd>${runnerHtml(station)}</dd>
       </dl>
       ${tableHtml(t("pages.antennas"), [{ label: t("pages.col.antenna") }, { label: t("pages.col.band") },
         { label: t("pages.col.setup"), num: true }, { label: t("pages.col.turnaround"), num: true },

@@ -4,13 +4,69 @@
 // element sets (TLE/3LE or OMM text, typed, pasted or read from a file).  A refused upload
 // shows the API's reasons and quotes the line they name.  Frequencies are typed in MHz and
 // sent in Hz.  Saving updates ctx.satellites so every other page sees the change at once.
+//
+// For SatNOGS stations (run by an unmodified satnogs-client), a satellite also needs what a
+// SatNOGS job carries: the mode of the client's flowgraph that decodes it, the baud rate (words
+// per minute for CW), and the transmitter's drift in parts per billion (the job's frequency is
+// the downlink frequency corrected by it).
 
 import { ApiError, get, send, utcText } from "./api.js";
 import { t } from "./i18n.js";
 import { esc, showFormError } from "./ui.js";
-import { BANDS, bandText, canWrite, data, formProblem, readNumber, showStatus } from "./sharing.js";
+import { BANDS, bandText, canWrite, data, formProblem, readNumber, showStatus, tData } from "./sharing.js";
 
 const MHZ = 1e6;
+
+/**
+ * The modes a SatNOGS client's flowgraphs decode: the keys of SATNOGS_FLOWGRAPH_MODES in
+ * satnogs-client 2.1.4 (satnogsclient/radio/flowgraphs.py), the values the API's Satellite.mode takes.
+ */
+export const SATNOGS_MODES = ["AFSK", "APT", "BPSK", "BPSK PMT-A3", "CW", "DUV", "FM", "FSK", "FSK AX.100 Mode 5",
+  "FSK AX.100 Mode 6", "GFSK", "GFSK Rktr", "GFSK/BPSK", "GMSK", "MSK", "MSK AX.100 Mode 5", "MSK AX.100 Mode 6", "SSTV"];
+/** The SatNOGS station software's name: a data value inside translated sentences. */
+const CLIENT = "satnogs-client";
+
+function satnogsHtml(sat) {
+  const mode = sat?.mode ?? "";
+  const modes = [`<option value="">${esc(t("manage.sat.no_mode"))}</option>`,
+    ...SATNOGS_MODES.map((m) => `<option value="${esc(m)}"${m === mode ? " selected" : ""}>${esc(m)}</option>`)].join("");
+  const value = (v) => esc(v === null || v === undefined ? "" : String(v));
+  return `<fieldset id="satnogs-fieldset"><legend>${tData("manage.sat.satnogs", { client: CLIENT })}</legend>
+      <p class="hint muted">${tData("manage.sat.satnogs_hint", { client: CLIENT })}</p>
+      <div class="form-row">
+        <p><label for="sat-mode">${esc(t("manage.sat.mode"))}</label><select id="sat-mode">${modes}</select></p>
+        <p><label for="sat-baud">${esc(t("manage.sat.baud"))} <span class="unit" translate="no">(Bd)</span></label>
+          <input id="sat-baud" type="number" min="0" step="any" value="${value(sat?.baud)}" aria-describedby="sat-baud-hint">
+          <span id="sat-baud-hint" class="hint muted">${esc(t("manage.sat.baud_hint"))}</span></p>
+        <p><label for="sat-drift">${esc(t("manage.sat.drift"))} <span class="unit" translate="no">(ppb)</span></label>
+          <input id="sat-drift" type="number" step="1" value="${value(sat?.downlink_drift_ppb)}" aria-describedby="sat-drift-hint">
+          <span id="sat-drift-hint" class="hint muted">${esc(t("manage.sat.drift_hint"))}</span></p>
+      </div>
+    </fieldset>`;
+}
+
+/**
+ * The SatNOGS fields typed into `body` (a blank one is sent as null only to clear what `saved`, the
+ * satellite as stored, holds); returns a translated problem naming the field, or null.
+ */
+function readSatnogs(visit, saved, body) {
+  const clears = (field) => saved?.[field] !== null && saved?.[field] !== undefined;
+  const mode = visit.el("sat-mode").value;
+  if (mode || clears("mode")) body.mode = mode || null;
+  const baud = readNumber(visit.el("sat-baud"));
+  if (Number.isNaN(baud) || (baud !== null && baud < 0)) {
+    visit.el("sat-baud").focus();
+    return t("manage.error.number", { field: t("manage.sat.baud") });
+  }
+  if (baud !== null || clears("baud")) body.baud = baud;
+  const drift = readNumber(visit.el("sat-drift"));
+  if (Number.isNaN(drift) || (drift !== null && !Number.isInteger(drift))) {
+    visit.el("sat-drift").focus();
+    return t("manage.sat.error_drift");
+  }
+  if (drift !== null || clears("downlink_drift_ppb")) body.downlink_drift_ppb = drift;
+  return null;
+}
 
 /** A frequency in Hz as the MHz text of its input (up to 1 Hz of precision). */
 function mhzValue(hz) {
@@ -54,13 +110,15 @@ function satelliteFormHtml(sat) {
             <span id="sat-decoder-hint" class="hint muted">${esc(t("manage.sat.decoder_hint"))}</span></p>
         </div>
       </fieldset>
+      ${satnogsHtml(sat)}
       <p><button type="submit" class="primary" id="satellite-submit">${esc(t(sat ? "manage.sat.save" : "manage.sat.create"))}</button></p>
       <p role="alert" class="form-error" id="satellite-error" hidden></p>
     </form>`;
 }
 
 /** The satellite typed in the form: {body} or {problem}; blank radio fields are null (left out on create). */
-function readSatellite(visit, editing) {
+function readSatellite(visit, saved) {
+  const editing = Boolean(saved);
   const norad = readNumber(visit.el("sat-norad"));
   if (norad === null || Number.isNaN(norad) || !Number.isInteger(norad)) {
     visit.el("sat-norad").focus();
@@ -82,7 +140,8 @@ function readSatellite(visit, editing) {
   }
   const decoder = visit.el("sat-decoder").value.trim();
   if (decoder || editing) body.decoder = decoder || null;
-  return { body };
+  const problem = readSatnogs(visit, saved, body);
+  return problem ? { problem } : { body };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +271,7 @@ export async function render(root, ctx, visit, id = null) {
   visit.el("satellite-form").addEventListener("submit", visit.guard(async (event) => {
     event.preventDefault();
     const box = visit.el("satellite-error");
-    const read = readSatellite(visit, Boolean(sat));
+    const read = readSatellite(visit, sat);
     if (read.problem) return formProblem(box, read.problem);
     let saved;
     try {

@@ -8,11 +8,18 @@
 // with the station as [[azimuth_deg, elevation_deg], ...] in azimuth order (the API's
 // StationCreate.horizon_mask).  Saving updates the dashboard's shared context (ctx.stations,
 // ctx.antennas) so every other page sees the change at once.
+//
+// A station is run either by `groundshare agent` or by an unmodified SatNOGS client
+// (satnogs-client), saved as the station's `runner`.  A SatNOGS station polls the network's
+// /satnogs/api/ for its jobs with a station token (Tokens page); each poll is its heartbeat,
+// so its editor shows when it was last seen (UTC, at the network's clock), whether it is
+// online, and the client version it last reported.
 
-import { ApiError, get, send } from "./api.js";
+import { ApiError, get, send, utcText } from "./api.js";
 import { t } from "./i18n.js";
 import { esc, showFormError } from "./ui.js";
-import { BANDS, bandText, canWrite, confirmInline, data, formProblem, numberValue, readNumber, showStatus } from "./sharing.js";
+import { BANDS, bandText, canWrite, confirmInline, data, formProblem, numberValue, readNumber, showStatus, tData }
+  from "./sharing.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const R = 100; // plot radius of elevation 0° (SVG units)
@@ -238,6 +245,43 @@ class MaskEditor {
 // ---------------------------------------------------------------------------------------------
 // The station form
 
+/** Who runs a station (the API's StationCreate.runner): its own agent, or an unmodified SatNOGS client. */
+export const RUNNERS = ["agent", "satnogs"];
+/** The SatNOGS station software's name, a data value inside translated sentences. */
+const CLIENT = "satnogs-client";
+
+function runnerHtml(station) {
+  const runner = station?.runner ?? "agent";
+  const options = RUNNERS.map((r) => `<option value="${r}"${r === runner ? " selected" : ""}>${
+    esc(t(`manage.runner.${r}`))}</option>`).join("");
+  return `<div class="form-row"><p><label for="station-runner">${esc(t("manage.runner.label"))}</label>
+      <select id="station-runner" aria-describedby="station-runner-hint">${options}</select></p></div>
+    <p id="station-runner-hint" class="hint muted">${tData("manage.runner.hint", { client: CLIENT })}</p>`;
+}
+
+/**
+ * What a SatNOGS station last told the network: last seen (UTC), online or offline, the client
+ * version it reported, and what its last job poll served (the API's words, as data).
+ */
+function satnogsStateHtml(station) {
+  if (station?.runner !== "satnogs") return "";
+  const seen = station.last_seen_at ? data(utcText(new Date(station.last_seen_at))) : esc(t("manage.satnogs.never"));
+  const online = Boolean(station.online);
+  const badge = `<span class="age-badge ${online ? "age-fresh" : "age-none"} station-state" data-online="${online}">${
+    esc(t(online ? "manage.satnogs.online" : "manage.satnogs.offline"))}</span>`;
+  const version = station.satnogs_client_version ? data(station.satnogs_client_version) : esc(t("manage.satnogs.unknown"));
+  return `<h3>${tData("manage.satnogs.title", { client: CLIENT })}</h3>
+    <dl class="facts">
+      <dt>${esc(t("manage.satnogs.state"))}</dt><dd>${badge}</dd>
+      <dt>${esc(t("manage.satnogs.last_seen"))}</dt><dd id="station-last-seen">${seen}</dd>
+      <dt>${esc(t("manage.satnogs.version"))}</dt><dd id="station-client-version">${version}</dd>
+      ${station.satnogs_status ? `<dt>${esc(t("manage.satnogs.last_poll"))}</dt>
+        <dd id="station-poll-status">${data(station.satnogs_status)}</dd>` : ""}
+    </dl>
+    <p class="muted">${tData("manage.satnogs.connect", { client: CLIENT })}
+      <a href="#/tokens">${esc(t("manage.satnogs.tokens_link"))}</a></p>`;
+}
+
 function stationFormHtml(station) {
   const field = (id, key, value, attrs, unit = "") => `<p><label for="${id}">${esc(t(key))}${unit
     ? ` <span class="unit" translate="no">(${unit})</span>` : ""}</label>
@@ -251,6 +295,8 @@ function stationFormHtml(station) {
         ${field("station-alt", "manage.station.alt", station?.alt_m ?? 0, 'min="-500" max="10000" step="any"', "m")}
         ${field("station-min-el", "manage.station.min_el", station?.min_elevation_deg ?? 0, 'min="-10" max="89" step="any"', "°")}
       </div>
+      ${runnerHtml(station)}
+      <div id="station-satnogs" class="satnogs-state">${satnogsStateHtml(station)}</div>
       <fieldset class="mask-fieldset"><legend>${esc(t("manage.mask.title"))}</legend>
         <div id="mask-editor-box"></div></fieldset>
       <p><button type="submit" class="primary" id="station-submit">${esc(t(station ? "manage.station.save" : "manage.station.create"))}</button></p>
@@ -274,6 +320,7 @@ function readStation(visit, mask) {
     if (value !== null) body[field] = value;
   }
   body.horizon_mask = mask.value();
+  body.runner = visit.el("station-runner").value;
   return { body };
 }
 
@@ -493,6 +540,7 @@ export async function render(root, ctx, visit, id = null) {
     showStatus(visit.el("station-status"), created ? "manage.station.created" : "manage.station.saved", { name: saved.name });
     visit.el("station-title").innerHTML = `${esc(t("manage.station.edit_title"))} ${data(saved.name)}`;
     visit.el("station-submit").textContent = t("manage.station.save");
+    visit.el("station-satnogs").innerHTML = satnogsStateHtml(saved);
     if (created) {
       history.replaceState(null, "", `#/stations/${saved.id}/edit`); // the address of what is now edited (no reroute)
       section = new AntennaSection(ctx, visit, station, []);
