@@ -71,6 +71,8 @@ bench: $(TEST_STAMP)
 	$(PY) bench/gnss.py
 	$(PY) bench/scale.py
 	$(PY) bench/elements.py
+	$(PY) bench/leop.py
+	$(PY) bench/leop_identify.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -23,7 +23,8 @@ PACKAGE = Path(groundshare.__file__).parent
 
 #: The numeric core (and the small shared modules it stands on): no database, no web, no service.
 CORE = ("orbits", "passes", "link", "schedule", "gnss", "units", "timeutil", "errors", "tomlfile", "parallel",
-        "stations", "contact", "roles", "extras", "data", "telemetry", "frames", "sources", "satnogs")
+        "stations", "contact", "roles", "extras", "data", "telemetry", "frames", "sources", "satnogs",
+        "leop")
 #: Top-level parts each part must never import.
 FORBIDDEN: dict[str, frozenset[str]] = {
     **{part: frozenset({"store", "api", "web", "agent", "cli"}) for part in CORE},

@@ -73,6 +73,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "doppler": (),
     "gnss dop": (),
     "gnss plan": (),
+    "leop plan": (),
+    "leop identify": (),
+    "leop fit": (),
     "db upgrade": ("server",),
     "admin create-org": ("server",),
     "admin create-token": ("server",),
@@ -475,6 +478,52 @@ def run_gnss_plan(install: Install, network: Network) -> None:
     assert done.stdout.startswith("time,n_visible,") and svg.read_text().startswith("<svg")
 
 
+#: A launch cluster of the shipped active catalogue (the Nuri launch of 2025-11-27: CAS500-3 and its CubeSats).
+LEOP_LAUNCH = "2025-274"
+
+
+def _leop_files(install: Install) -> tuple[Path, int, Path]:
+    """Write the launch's element sets and receptions of its first member over the demo stations (its passes' TCAs)."""
+    lines = (install.data / "celestrak_active_2026-03-19.tle").read_text().splitlines()
+    cluster = [lines[i:i + 3] for i in range(0, len(lines) - 2, 3)
+               if lines[i + 1].startswith("1 ") and lines[i + 1][9:17].strip().startswith(LEOP_LAUNCH[2:4]
+                                                                                         + LEOP_LAUNCH[5:])]
+    candidates = install.work / "launch.tle"
+    candidates.write_text("".join(line + "\n" for record in cluster for line in record))
+    truth = int(cluster[0][2][2:7])
+    own = install.work / "own.tle"
+    own.write_text("".join(line + "\n" for line in cluster[0]))
+    passes = json.loads(_ok(install.run("passes", "-e", str(own), "-s", str(install.data / "demo_stations.toml"),
+                                        "--start", "2026-03-19T08:00Z", "--days", "1", "--format", "json")).stdout)
+    receptions = install.work / "receptions.csv"
+    receptions.write_text("station,received_at\n" + "".join(f"{p['station']},{p['tca']}\n" for p in passes))
+    return candidates, truth, receptions
+
+
+def run_leop_plan(install: Install, network: Network) -> None:
+    done = _ok(install.run("leop", "plan", "-e", str(install.data / "celestrak_active_2026-03-19.tle"),
+                           "--norad", "66650", "-s", str(install.data / "demo_stations.toml"),
+                           "--deploy-uncertainty-s", "600", "--separation-dv-m-s", "0.5", "--hours", "12",
+                           "--format", "json"))
+    windows = json.loads(done.stdout)
+    assert windows and all(w["earliest_aos"] <= w["latest_los"] for w in windows) and "windows over" in done.stderr
+
+
+def run_leop_identify(install: Install, network: Network) -> None:
+    candidates, truth, receptions = _leop_files(install)
+    done = _ok(install.run("leop", "identify", "--candidates", str(candidates), "--receptions", str(receptions),
+                           "-s", str(install.data / "demo_stations.toml"), "--format", "json"))
+    assert json.loads(done.stdout)[0]["norad_id"] == truth
+
+
+def run_leop_fit(install: Install, network: Network) -> None:
+    candidates, truth, receptions = _leop_files(install)
+    output = install.work / "fitted.json"
+    _ok(install.run("leop", "fit", "--elements", str(candidates), "--norad", str(truth), "--receptions",
+                    str(receptions), "-s", str(install.data / "demo_stations.toml"), "--output", str(output)))
+    assert output.is_file() and str(truth) in output.read_text()
+
+
 def run_serve_and_agent(install: Install, network: Network) -> None:
     """Serve from the server install; run the agent from the agent install, as on a station's machine."""
     server, agent = install, network.installs["agent"]
@@ -561,6 +610,9 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "schedule plan": run_schedule_plan,
     "gnss dop": run_gnss_dop,
     "gnss plan": run_gnss_plan,
+    "leop plan": run_leop_plan,
+    "leop identify": run_leop_identify,
+    "leop fit": run_leop_fit,
     "serve": run_serve_and_agent,
     "agent": run_serve_and_agent,
     "frames": run_serve_and_agent,
@@ -568,7 +620,7 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "elements sync": run_elements_sync,
     "worker": run_worker,
 }
-GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss", "elements")
+GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss", "elements", "leop")
 
 
 def test_every_command_has_a_real_invocation_and_its_extras_here(plain: Install) -> None:
