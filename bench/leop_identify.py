@@ -56,22 +56,9 @@ def deployment_estimate(members) -> tuple[datetime, float]:
     return best + timedelta(seconds=float(t[np.argmin(s)])), float(s.min())
 
 
-def pass_numbers(receptions: Receptions) -> np.ndarray:
-    """Return each reception's pass number (0, 1, ...) in order of the passes' first reception."""
-    t = receptions.received_at
-    order = np.lexsort((t, receptions.station))
-    new = np.ones(t.size, dtype=bool)
-    new[1:] = (receptions.station[order][1:] != receptions.station[order][:-1]) | (
-        np.diff(t[order]) > np.timedelta64(300, "s"))
-    number = np.empty(t.size, dtype=int)
-    number[order] = np.cumsum(new) - 1
-    firsts = np.array([t[number == k].min() for k in range(number.max() + 1)])
-    return np.argsort(np.argsort(firsts))[number]
-
-
 def passes_to_identify(members, truth, sites, receptions, doppler) -> tuple[int | None, bool]:
     """Return the first pass count giving a clear, correct identification (None: never), and whether one was wrong."""
-    number = pass_numbers(receptions)
+    number = receptions.pass_numbers()
     wrong = False
     for k in range(1, number.max() + 2):
         take = number < k

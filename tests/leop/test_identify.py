@@ -51,21 +51,6 @@ def evidence(truth, sites):
                               rng=np.random.default_rng(20))
 
 
-def passes_of(receptions: Receptions) -> np.ndarray:
-    """Return a pass number per reception: a new pass at each station change or break over 5 min."""
-    t = receptions.received_at
-    order = np.lexsort((t, receptions.station))
-    new = np.ones(t.size, dtype=bool)
-    new[1:] = (receptions.station[order][1:] != receptions.station[order][:-1]) | (
-        np.diff(t[order]) > np.timedelta64(300, "s"))
-    number = np.empty(t.size, dtype=int)
-    number[order] = np.cumsum(new) - 1
-    # Renumber by first reception time.
-    firsts = np.array([t[number == k].min() for k in range(number.max() + 1)])
-    rank = np.argsort(np.argsort(firsts))
-    return rank[number]
-
-
 def test_launch_designator_and_members(active, cluster):
     assert launch_designator("2026-052B") == LAUNCH
     assert launch_designator("1998-067ABC") == "1998-067"
@@ -148,7 +133,7 @@ def test_receptions_only_one_day_after_deployment(cluster, sites, truth):
     """A day after deployment the cluster spans ~330 km (45 s): a few passes of receptions already single B out."""
     receptions, _ = synthetic_evidence(truth, sites, DEPLOYED + timedelta(days=1), 43_200.0,
                                        rng=np.random.default_rng(3), jitter_s=0.2)
-    number = passes_of(receptions)
+    number = receptions.pass_numbers()
     for k in range(1, number.max() + 2):
         take = number < k
         result = identify(cluster, sites, Receptions(receptions.station[take], receptions.received_at[take]),

@@ -92,6 +92,23 @@ class Receptions:
     def empty(cls, source: str = "") -> Receptions:
         return cls(np.array([], dtype=str), np.array([], dtype="datetime64[us]"), source)
 
+    def pass_numbers(self, gap_s: float = 300.0) -> np.ndarray:
+        """Return each reception's pass (0, 1, ... in the order the passes began).
+
+        A new pass starts at each change of station, or after ``gap_s`` without a reception.
+        """
+        if len(self) == 0:
+            return np.zeros(0, dtype=int)
+        t = self.received_at
+        order = np.lexsort((t, self.station))
+        new = np.ones(t.size, dtype=bool)
+        new[1:] = (self.station[order][1:] != self.station[order][:-1]) | (
+            np.diff(t[order]) > np.timedelta64(int(gap_s * 1e6), "us"))
+        number = np.empty(t.size, dtype=int)
+        number[order] = np.cumsum(new) - 1
+        firsts = np.array([t[number == k].min() for k in range(number.max() + 1)])
+        return np.argsort(np.argsort(firsts))[number]
+
 
 @dataclass(frozen=True)
 class DopplerSeries:
