@@ -443,3 +443,44 @@ def test_upgrade_to_0009_gives_stations_a_runner_tokens_a_scope_and_satellites_a
             assert has_guards(connection)
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0010_adds_leop_campaigns_and_the_new_source_kinds_keeping_the_sources(empty_url: str) -> None:
+    from groundshare.store import ElementSource, LeopCampaign, SourceKind
+
+    engine = create_engine_for(empty_url)
+    try:
+        upgrade_to(engine, "0009")
+        assert "leop_campaign" not in inspect(engine).get_table_names()
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'AEM', 'agency', "
+                "'2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (1, 1, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO element_source (id, satellite_id, kind, priority, enabled, created_at) "
+                "VALUES (5, 1, 'celestrak', 50, true, '2025-11-01 00:00:00+00:00')",
+            ):
+                connection.exec_driver_sql(sql)
+            with pytest.raises(DBAPIError):  # before: the kind's CHECK refuses 'fit'
+                with connection.begin_nested():
+                    connection.exec_driver_sql("INSERT INTO element_source (satellite_id, kind, priority, enabled, "
+                                               "created_at) VALUES (1, 'fit', 90, true, '2025-11-01 00:00:00+00:00')")
+        assert upgrade(empty_url) == head()
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            assert session.get(ElementSource, 5).kind is SourceKind.CELESTRAK
+            session.add(ElementSource(satellite_id=1, kind=SourceKind.FIT, priority=90))
+            session.add(ElementSource(satellite_id=1, kind=SourceKind.LEOP, priority=40))
+            session.add(LeopCampaign(org_id=1, satellite_id=1, deploy_time=datetime(2026, 3, 1, tzinfo=UTC),
+                                     deployment_text="x", deployment_format="tle"))
+        with factory() as session:
+            assert sorted(s.kind.value for s in session.query(ElementSource)) == ["celestrak", "fit", "leop"]
+            assert session.query(LeopCampaign).one().stations_per_orbit == 2
+        with engine.connect() as connection:
+            with pytest.raises(DBAPIError):  # the campaign's CHECK refuses 0 stations per orbit
+                connection.exec_driver_sql("UPDATE leop_campaign SET stations_per_orbit = 0")
+            connection.rollback()
+            assert has_guards(connection)
+    finally:
+        engine.dispose()

@@ -48,10 +48,16 @@ from groundshare.units import DAY_S
 #: Priority of each kind of source when the operator does not say (higher wins).
 DEFAULT_PRIORITY: dict[SourceKind, int] = {
     SourceKind.UPLOAD: 100,
+    # Fitted to the satellite's own receptions: above the published sets until one agrees with it.
+    SourceKind.FIT: 90,
     SourceKind.SUPGP: 80,
     SourceKind.SPACETRACK: 60,
     SourceKind.CELESTRAK: 50,
+    # The launch provider's prediction: in force until the catalogue publishes the object.
+    SourceKind.LEOP: 40,
 }
+#: Kinds whose sets come from groundshare itself or the operator (no query, never fetched).
+LOCAL_KINDS = (SourceKind.UPLOAD, SourceKind.FIT, SourceKind.LEOP)
 #: Lowest and highest priority a source may have.
 MIN_PRIORITY, MAX_PRIORITY = 0, 1000
 #: Most sources one satellite may have.
@@ -61,6 +67,8 @@ MAX_FUTURE_EPOCH_S = DAY_S
 #: The queries each fetched kind accepts (the sites' own parameters: CATNR, INTDES, GROUP, FILE; norad_cat_id, ...).
 QUERY_KINDS: dict[SourceKind, tuple[SourceQueryKind, ...]] = {
     SourceKind.UPLOAD: (),
+    SourceKind.FIT: (),
+    SourceKind.LEOP: (),
     SourceKind.CELESTRAK: (SourceQueryKind.CATNR, SourceQueryKind.INTDES, SourceQueryKind.GROUP),
     SourceKind.SUPGP: (SourceQueryKind.CATNR, SourceQueryKind.INTDES, SourceQueryKind.FILE),
     SourceKind.SPACETRACK: (SourceQueryKind.CATNR, SourceQueryKind.INTDES),
@@ -222,12 +230,19 @@ def ensure_default_sources(session: Session, satellite: Satellite) -> None:
 
 def upload_source(session: Session, satellite: Satellite) -> ElementSource:
     """Return the satellite's ``upload`` source, made (priority 100, enabled) if it has none."""
+    return local_source(session, satellite, SourceKind.UPLOAD)
+
+
+def local_source(session: Session, satellite: Satellite, kind: SourceKind) -> ElementSource:
+    """Return the satellite's source of a local ``kind`` (upload, fit, leop), made (default priority) if it has none."""
+    if kind not in LOCAL_KINDS:
+        raise InvalidInputError(f"{kind.value} sources are fetched, not local", loc=("kind",))
     source = session.scalars(select(ElementSource).where(ElementSource.satellite_id == satellite.id,
-                                                         ElementSource.kind == SourceKind.UPLOAD)
+                                                         ElementSource.kind == kind)
                              .order_by(ElementSource.id).limit(1)).first()
     if source is None:
-        source = ElementSource(satellite_id=satellite.id, kind=SourceKind.UPLOAD, query_kind=None, query_value=None,
-                               priority=DEFAULT_PRIORITY[SourceKind.UPLOAD], enabled=True)
+        source = ElementSource(satellite_id=satellite.id, kind=kind, query_kind=None, query_value=None,
+                               priority=DEFAULT_PRIORITY[kind], enabled=True)
         session.add(source)
         session.flush()
     return source
@@ -250,10 +265,10 @@ def check_source_spec(spec: SourceSpec, satellite: Satellite, *, index: int = 0)
         raise InvalidInputError(f"{where}.kind: {spec.kind!r} is not a source kind; use one of "
                                 f"{', '.join(k.value for k in SourceKind)}", loc=(*loc, "kind")) from None
     query_kind: SourceQueryKind | None
-    if kind == SourceKind.UPLOAD:
+    if kind in LOCAL_KINDS:
         if spec.query_kind is not None or spec.query_value is not None:
-            raise InvalidInputError(f"{where}: an upload source takes no query (the operator's uploads are its sets); "
-                                    "leave query_kind and query_value out", loc=(*loc, "query_kind"))
+            raise InvalidInputError(f"{where}: {'an' if kind is SourceKind.UPLOAD else 'a'} {kind.value} source takes no query (its sets are stored here, not "
+                                    "fetched); leave query_kind and query_value out", loc=(*loc, "query_kind"))
         query_kind, query_value = None, None
     elif spec.query_kind is None and spec.query_value is None:
         query_kind, query_value = SourceQueryKind.CATNR, str(satellite.norad_id)
@@ -280,8 +295,8 @@ def check_source_spec(spec: SourceSpec, satellite: Satellite, *, index: int = 0)
     priority = DEFAULT_PRIORITY[kind] if spec.priority is None else spec.priority
     if isinstance(priority, bool) or not isinstance(priority, int) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
         raise InvalidInputError(f"{where}.priority: {priority!r} is not a whole number from {MIN_PRIORITY} to "
-                                f"{MAX_PRIORITY} (higher wins; defaults: upload 100, supgp 80, spacetrack 60, "
-                                "celestrak 50)", loc=(*loc, "priority"))
+                                f"{MAX_PRIORITY} (higher wins; defaults: upload 100, fit 90, supgp 80, spacetrack 60, "
+                                "celestrak 50, leop 40)", loc=(*loc, "priority"))
     expires_at = require_utc(spec.expires_at, f"{where}.expires_at") if spec.expires_at is not None else None
     return SourceSpec(kind=kind, query_kind=query_kind, query_value=query_value, priority=priority,
                       enabled=bool(spec.enabled), expires_at=expires_at)
@@ -353,6 +368,8 @@ def source_label(source: ElementSource) -> str:
     """Return the text kept in ``ElementSetRecord.source`` for a set of ``source``, e.g. ``celestrak catnr=25544``."""
     if source.kind == SourceKind.UPLOAD:
         return "api upload"
+    if source.kind in LOCAL_KINDS:
+        return source.kind.value
     return f"{source.kind.value} {source.query_kind.value if source.query_kind else ''}={source.query_value or ''}"
 
 

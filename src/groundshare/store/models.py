@@ -113,6 +113,8 @@ class SourceKind(StrEnum):
     CELESTRAK = "celestrak"  # CelesTrak GP
     SUPGP = "supgp"  # CelesTrak supplemental GP (operator or launch-provider data)
     SPACETRACK = "spacetrack"  # Space-Track GP
+    LEOP = "leop"  # the launch provider's deployment prediction (a LEOP campaign's, ``store.leop``)
+    FIT = "fit"  # fitted to the satellite's own receptions and Doppler (``leop fit``)
 
 
 class SourceQueryKind(StrEnum):
@@ -139,6 +141,13 @@ class StationRunner(StrEnum):
 
     AGENT = "agent"
     SATNOGS = "satnogs"
+
+
+class LeopStatus(StrEnum):
+    """Life of a LEOP campaign: active (its contacts are booked and run) -> ended."""
+
+    ACTIVE = "active"
+    ENDED = "ended"
 
 
 class RequestStatus(StrEnum):
@@ -526,6 +535,12 @@ class Contact(Base):
     uplink: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # How many frames the station's agent says it received (None: not reported); ``store.frames`` holds them.
     frames_received: Mapped[int | None] = mapped_column(BigInteger)
+    # The LEOP campaign that booked it (None: a routine contact); a campaign's contacts outrank routine ones.
+    leop_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("leop_campaign.id", ondelete="SET NULL"),
+                                                         index=True)
+    # Where the antenna waits and which arc it sweeps while the satellite's timing is uncertain
+    # (``leop.search``; None: track the element set).
+    search_pattern: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
 
     antenna: Mapped[Antenna] = relationship()
     satellite: Mapped[Satellite] = relationship()
@@ -534,6 +549,48 @@ class Contact(Base):
     def __repr__(self) -> str:
         return (f"Contact(id={self.id!r}, antenna_id={self.antenna_id!r}, satellite_id={self.satellite_id!r}, "
                 f"start_time={self.start_time!r}, end_time={self.end_time!r}, status={self.status!r})")
+
+
+class LeopCampaign(Base):
+    """A newly deployed satellite's launch and early orbit: its deployment, and how its first contacts are booked.
+
+    The deployment is kept as given (``deployment_text`` in ``deployment_format``: ``tle``
+    or ``json`` (OMM) for an element set, ``kvn`` for a CCSDS OPM/OEM state vector), with
+    the nominal ``deploy_time`` and its uncertainty (+-``deploy_uncertainty_s``; the
+    along-track separation velocity uncertainty ``separation_dv_m_s`` makes it grow with
+    every orbit).  Its contacts are the windows of the first ``hours`` over that
+    uncertainty, booked ``stations_per_orbit`` stations per orbit where possible
+    (``store.leop``).  ``last_booking`` is what the last booking run did, ``identification``
+    the last ranking of the launch's objects (``leop identify``).
+    """
+
+    __tablename__ = "leop_campaign"
+    __table_args__ = (
+        CheckConstraint("stations_per_orbit BETWEEN 1 AND 20", name="stations_per_orbit_range"),
+        CheckConstraint("hours > 0 AND hours <= 240", name="hours_range"),
+        CheckConstraint("deploy_uncertainty_s >= 0 AND separation_dv_m_s >= 0", name="uncertainty_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    deploy_time: Mapped[datetime]
+    deploy_uncertainty_s: Mapped[float] = mapped_column(Float, default=0.0)
+    separation_dv_m_s: Mapped[float] = mapped_column(Float, default=0.0)
+    hours: Mapped[float] = mapped_column(Float, default=48.0)
+    stations_per_orbit: Mapped[int] = mapped_column(Integer, default=2)
+    step_s: Mapped[float] = mapped_column(Float, default=30.0)
+    deployment_text: Mapped[str] = mapped_column(Text)
+    deployment_format: Mapped[str] = mapped_column(String(16))
+    status: Mapped[LeopStatus] = mapped_column(_enum(LeopStatus, "leop_status"), default=LeopStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    booked_at: Mapped[datetime | None]
+    last_booking: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
+    identification: Mapped[dict[str, Any] | None] = mapped_column(_NULLABLE_JSON)
+
+    organisation: Mapped[Organisation] = relationship()
+    satellite: Mapped[Satellite] = relationship()
 
 
 class AgentLease(Base):
