@@ -73,6 +73,7 @@ bench: $(TEST_STAMP)
 	$(PY) bench/elements.py
 	$(PY) bench/leop.py
 	$(PY) bench/leop_identify.py
+	$(PY) bench/leop_booking.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist src/*.egg-info .pytest_cache .ruff_cache

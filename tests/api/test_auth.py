@@ -49,6 +49,11 @@ ROUTES = [
     ("GET", "/events"), ("GET", "/webhooks"), ("POST", "/webhooks"), ("DELETE", "/webhooks/1"),
     # The operator's console.
     ("GET", "/satellites/1/opportunities"),
+    # Launch and early orbit: evidence.
+    ("POST", "/leop/campaigns/1/identify"), ("POST", "/leop/campaigns/1/fit"),
+    # Launch and early orbit: campaigns.
+    ("POST", "/leop/plan"), ("POST", "/leop/campaigns"), ("GET", "/leop/campaigns"), ("GET", "/leop/campaigns/1"),
+    ("GET", "/leop/campaigns/1/windows"), ("POST", "/leop/campaigns/1/book"), ("POST", "/leop/campaigns/1/end"),
 ]
 #: The SatNOGS Network API (``api.routes.satnogs``): 'Authorization: Token <key>' with a station-scoped token.
 SATNOGS_ROUTES = [("GET", "/satnogs/api/jobs/"), ("PUT", "/satnogs/api/observations/1/")]

@@ -462,10 +462,9 @@ def test_upgrade_to_0010_adds_leop_campaigns_and_the_new_source_kinds_keeping_th
                 "VALUES (5, 1, 'celestrak', 50, true, '2025-11-01 00:00:00+00:00')",
             ):
                 connection.exec_driver_sql(sql)
-            with pytest.raises(DBAPIError):  # before: the kind's CHECK refuses 'fit'
-                with connection.begin_nested():
-                    connection.exec_driver_sql("INSERT INTO element_source (satellite_id, kind, priority, enabled, "
-                                               "created_at) VALUES (1, 'fit', 90, true, '2025-11-01 00:00:00+00:00')")
+            with pytest.raises(DBAPIError), connection.begin_nested():  # before: the kind's CHECK refuses 'fit'
+                connection.exec_driver_sql("INSERT INTO element_source (satellite_id, kind, priority, enabled, "
+                                           "created_at) VALUES (1, 'fit', 90, true, '2025-11-01 00:00:00+00:00')")
         assert upgrade(empty_url) == head()
         factory = make_session_factory(engine)
         with session_scope(factory) as session:

@@ -14,7 +14,9 @@ agent's lead (the pre-positioning lead, ``execution.contact_lead_s``) to LOS plu
   per read from the socket, a few milliseconds at most apart from the frame's end) and
   written to the journal *before anything else* happens to it, so that an API outage,
   a crash or a ``kill -9`` after that write loses nothing;
-- corrupt KISS (bad escapes, truncated or over-long frames) is dropped and counted.
+- corrupt KISS (bad escapes, truncated or over-long frames) is dropped and counted;
+- the first data frame's stamp is signalled (``first_frame``, an ``agent.search.FirstFrame``):
+  a launch-and-early-orbit contact's executor stops searching when it comes.
 
 The capture thread only ever reads the clock (``now``); waiting is done in real time, so
 it never moves a test's jumping clock.
@@ -51,6 +53,7 @@ from groundshare.agent.execution import Execution
 from groundshare.agent.hamlib import parse_address
 from groundshare.agent.journal import Journal, JournalArtifact
 from groundshare.agent.recording import Recording
+from groundshare.agent.search import FirstFrame
 from groundshare.contact import ScheduledContact
 from groundshare.errors import GroundshareError, InvalidInputError
 from groundshare.frames.kiss import KissDecoder
@@ -146,6 +149,8 @@ class FrameCapture:
         self.connections = 0
         self.bad_escapes = self.over_long = self.truncated = self.empty = 0
         self.failures: list[str] = []
+        #: When the first data frame was read (the agent's clock); the pass executor reads it from its thread.
+        self.first_frame = FirstFrame()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"kiss-capture-{contact_id}", daemon=True)
 
@@ -248,6 +253,7 @@ class FrameCapture:
     def _keep(self, payloads: list[bytes]) -> None:
         """Write frames to the journal, stamped now by the agent's clock, then wake the uploader."""
         when = self.clock.now()
+        self.first_frame.set(when)  # heard, whether or not the journal can keep it
         try:
             self.journal.add_frames(self.contact_id, [(when, payload) for payload in payloads])
         except sqlite3.Error as exc:  # a full disk: say so loudly; the frames could not be kept
@@ -479,6 +485,11 @@ class ContactCapture:
             start_at=contact.start - timedelta(seconds=lead_s), stop_at=self.stop_at, log=log, on_frames=on_frames)
         self.recording = None if options.capture_command is None else Recording(
             options.capture_command, contact, options.capture_dir, log=log)
+
+    @property
+    def first_frame(self) -> FirstFrame | None:
+        """The first-frame signal of the contact's frame capture (None without KISS capture)."""
+        return self.frames.first_frame if self.frames is not None else None
 
     def begin(self) -> None:
         if self.frames is not None:

@@ -14,6 +14,14 @@ reports what it did; ``groundshare track`` drives it by hand):
    statistics kept against where the antenna should point;
 3. at LOS the antenna parks.
 
+A launch-and-early-orbit contact carries a search pattern (``contact.search``); it runs
+in two phases (``agent.search``): from the window's start the antenna sweeps the arc
+where the satellite rises, until the first frame is heard (``FirstFrame``, from the frame
+capture; without capture, until ``wait.until``); then it tracks the element set shifted
+by the timing offset that frame implies (or the middle of the admissible range when
+nothing was heard) to the window's end.  The outcome's ``execution.search`` says when
+the frame came and which shift was tracked.
+
 What happened (times, pointing error, commands, failures with reasons) comes back as an
 ``Execution``, whose ``outcome`` is the body of the API's outcome report.  A rotator or
 radio that drops out is reconnected (``agent.hamlib``); if it never comes back before LOS
@@ -34,6 +42,7 @@ import numpy as np
 
 from groundshare.agent.clock import Clock
 from groundshare.agent.hamlib import HamlibError, Rig, Rotator, RotatorLimits
+from groundshare.agent.search import FirstFrame, search_report, shifted_elements, sweep_table
 from groundshare.agent.tables import (
     PRE_POSITION_MARGIN_S,
     AzimuthPath,
@@ -42,7 +51,7 @@ from groundshare.agent.tables import (
     pointing_table,
     slew_time_s,
 )
-from groundshare.contact import ScheduledContact, StationSnapshot
+from groundshare.contact import ScheduledContact, SearchPattern, StationSnapshot
 from groundshare.errors import GroundshareError
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.timeutil import format_utc
@@ -91,6 +100,9 @@ class Execution:
     #: payloads plus the capture command's files (``agent.capture``, ``agent.recording``).
     frames_received: int | None = None
     bytes_received: int = 0
+    #: A search pattern's contact: when the first frame was heard, the shift tracked, how long the search lasted
+    #: (``agent.search.search_report``); None for a routine contact.
+    search: dict[str, Any] | None = None
 
     @classmethod
     def not_executed(cls, contact_id: int, reason: str, *, at: datetime,
@@ -129,7 +141,7 @@ class Execution:
                      "positions_sent": self.positions_sent, "positions_read": self.positions_read,
                      "positions_refused": self.positions_refused, "frequency_commands": self.frequency_commands,
                      "reconnects": self.reconnects, "failures": list(self.failures), "agent_id": agent_id,
-                     "clock_offset_s": _rounded(self.clock_offset_s)}
+                     "clock_offset_s": _rounded(self.clock_offset_s), "search": self.search}
         body = {"status": self.status, "bytes_received": self.bytes_received, "notes": notes[:10_000],
                 "started_at": format_utc(self.started_at) if self.started_at else None,
                 "finished_at": format_utc(self.finished_at) if self.finished_at else None,
@@ -175,26 +187,43 @@ class PassExecutor:
         The element set is the one the contact was planned with (its ``element_set``
         text) unless ``elements`` is given.
         """
-        if elements is None:
-            if contact.element_set is None:
-                raise GroundshareError(f"contact {contact.contact_id} carries no element set to point with")
-            elements = parse_elements(contact.element_set.text, source=f"contact {contact.contact_id}",
-                                      on_error="raise").elements[0]
+        elements = self._elements(contact, elements)
+        table = self._table(contact, elements, contact.start, contact.end)
+        return table, plan_azimuth_path(table.az_deg, table.el_deg, self._limits())
+
+    def _elements(self, contact: ScheduledContact, elements: ElementSet | None) -> ElementSet:
+        if elements is not None:
+            return elements
+        if contact.element_set is None:
+            raise GroundshareError(f"contact {contact.contact_id} carries no element set to point with")
+        return parse_elements(contact.element_set.text, source=f"contact {contact.contact_id}",
+                              on_error="raise").elements[0]
+
+    def _table(self, contact: ScheduledContact, elements: ElementSet, start: datetime, end: datetime) -> PointingTable:
         satellite = contact.satellite
-        table = pointing_table(elements, self.station.to_site(), contact.start, contact.end, step_s=self.options.step_s,
-                               downlink_hz=satellite.downlink_frequency_hz, uplink_hz=satellite.uplink_frequency_hz)
-        limits = DEFAULT_LIMITS
+        return pointing_table(elements, self.station.to_site(), start, end, step_s=self.options.step_s,
+                              downlink_hz=satellite.downlink_frequency_hz, uplink_hz=satellite.uplink_frequency_hz)
+
+    def _limits(self) -> RotatorLimits:
         if self.rotator is not None:
             try:
-                limits = self.rotator.limits()
+                return self.rotator.limits()
             except HamlibError as exc:
                 self.log(f"warning: rotator limits unknown ({exc}); assuming {DEFAULT_LIMITS}")
-        return table, plan_azimuth_path(table.az_deg, table.el_deg, limits)
+        return DEFAULT_LIMITS
 
     def run(self, contact: ScheduledContact, *, elements: ElementSet | None = None,
-            on_start: Callable[[datetime], None] = lambda when: None) -> Execution:
-        """Prepare, pre-position, track and park for ``contact``; return what happened."""
+            on_start: Callable[[datetime], None] = lambda when: None, heard: FirstFrame | None = None) -> Execution:
+        """Prepare, pre-position, track and park for ``contact``; return what happened.
+
+        A contact with a search pattern searches first (see the module docstring);
+        ``heard`` is the first-frame signal of its frame capture (None: no capture, so
+        nothing is heard and the search lasts until ``wait.until``).
+        """
         contact_id = contact.contact_id
+        if contact.search_pattern is not None:
+            return self._run_search(contact, contact.search_pattern, elements=elements, on_start=on_start,
+                                    heard=heard)
         run = Execution(contact_id)
         start, end = contact.start, contact.end
         try:
@@ -210,6 +239,70 @@ class PassExecutor:
         run.started_at = self.clock.now()
         on_start(run.started_at)
         self._track(table, path, run)
+        self._park(run)
+        run.finished_at = self.clock.now()
+        if run.fatal is None and self.rotator is not None and run.positions_sent == 0:
+            run.fatal = "the rotator accepted no position during the pass: " + "; ".join(run.failures or ["no reason"])
+        return run
+
+    def _run_search(self, contact: ScheduledContact, pattern: SearchPattern, *, elements: ElementSet | None,
+                    on_start: Callable[[datetime], None], heard: FirstFrame | None) -> Execution:
+        """Sweep the search arc until the first frame (or ``wait.until``), then track the shifted elements."""
+        contact_id = contact.contact_id
+        run = Execution(contact_id)
+        start, end = contact.start, contact.end
+        until = min(max(pattern.wait.until, start), end)
+        middle_s = pattern.middle_shift_s
+        try:
+            elements = self._elements(contact, elements)
+            middle = self._table(contact, shifted_elements(elements, middle_s), start, end)
+            sweep = sweep_table(pattern, start, until, step_s=self.options.step_s, reference=middle)
+            limits = self._limits()
+        except GroundshareError as exc:
+            return Execution.not_executed(contact_id, str(exc), at=self.clock.now())
+        # The sweep is planned together with the middle copy's pass, so that tracking goes on in the same frame.
+        risen = middle.el_deg > 0.0
+        whole = plan_azimuth_path(np.concatenate([sweep.az_deg, middle.az_deg[risen]]),
+                                  np.concatenate([sweep.el_deg, middle.el_deg[risen]]), limits)
+        n = len(sweep)
+        search_path = AzimuthPath(whole.az_cmd_deg[:n], whole.el_cmd_deg[:n], flipped=whole.flipped,
+                                  crosses_stop=whole.crosses_stop, note=whole.note)
+        arc = pattern.sweep
+        self.log(f"contact {contact_id}: searching from {format_utc(start)} until {format_utc(until)} at el "
+                 f"{arc.elevation_deg:.1f} deg over az {arc.azimuth_min_deg:.1f}..{arc.azimuth_max_deg:.1f} deg "
+                 f"(shift {pattern.shift_min_s:+.0f}..{pattern.shift_max_s:+.0f} s)")
+        self._pre_position(contact, search_path, start, run)
+        self.clock.sleep_until(start)
+        run.started_at = self.clock.now()
+        on_start(run.started_at)
+        self._follow(sweep, search_path, run, stop=(lambda: heard.at() is not None) if heard is not None else None)
+        heard_at = heard.at() if heard is not None else None
+        shift_s = pattern.shift_for(heard_at) if heard_at is not None else middle_s
+        switch_at = max(self.clock.now(), start)
+        run.search = search_report(heard_at, shift_s, (switch_at - run.started_at).total_seconds())
+        if heard_at is not None:
+            message = (f"first frame heard at {format_utc(heard_at)}: the satellite is {shift_s:+.1f} s off the "
+                       f"element set; tracking it shifted from {format_utc(switch_at)}")
+        else:
+            message = (f"no signal during the search (until {format_utc(until)}): tracking the middle shift "
+                       f"{shift_s:+.1f} s from {format_utc(switch_at)}")
+        self.log(f"contact {contact_id}: {message}")
+        run.notes.append(message)
+        if switch_at < end:
+            try:
+                table = self._table(contact, shifted_elements(elements, shift_s), switch_at, end)
+            except GroundshareError as exc:
+                run.fatal = f"cannot track the shifted element set: {exc}"
+            else:
+                # Planned from the sweep's arc on, so that the azimuth goes on in the frame the search used.
+                lead = np.array([arc.azimuth_min_deg, arc.azimuth_max_deg])
+                whole = plan_azimuth_path(np.concatenate([lead, table.az_deg]),
+                                          np.concatenate([np.full(2, arc.elevation_deg), table.el_deg]), limits)
+                path = AzimuthPath(whole.az_cmd_deg[2:], whole.el_cmd_deg[2:], flipped=whole.flipped,
+                                   crosses_stop=whole.crosses_stop, note=whole.note)
+                if path.note:
+                    run.notes.append(path.note)
+                self._track(table, path, run)
         self._park(run)
         run.finished_at = self.clock.now()
         if run.fatal is None and self.rotator is not None and run.positions_sent == 0:
@@ -247,7 +340,19 @@ class PassExecutor:
         run.notes.append(f"the antenna was {off_deg:.1f} deg short of the AOS position at AOS")
 
     def _track(self, table: PointingTable, path: AzimuthPath, run: Execution) -> None:
-        """Send each sample's position and frequencies at its time; read the position back."""
+        """Send each sample's position and frequencies at its time; read the position back; fail on an outage."""
+        rotator_down, rig_down = self._follow(table, path, run)
+        if rotator_down:
+            run.fatal = f"the rotator never came back before LOS: {rotator_down}"
+        elif rig_down:
+            run.fatal = f"the radio never came back before LOS: {rig_down}"
+
+    def _follow(self, table: PointingTable, path: AzimuthPath, run: Execution, *,
+                stop: Callable[[], bool] | None = None) -> tuple[str | None, str | None]:
+        """Play ``table`` on the rotator and radio until its end (or ``stop()`` says so at a sample).
+
+        Returns the rotator's and the radio's outage reasons at the end (None: up).
+        """
         step = timedelta(seconds=self.options.step_s)
         rotator_down: str | None = None
         rig_down: str | None = None
@@ -268,6 +373,8 @@ class PassExecutor:
                 continue
             self.clock.sleep_until(due)
             self.on_sample()
+            if stop is not None and stop():
+                break
             if self.rotator is not None:
                 target = (float(path.az_cmd_deg[i]), float(path.el_cmd_deg[i]))
                 # Move only when the target is a tolerance away from the last position sent (and at LOS),
@@ -281,10 +388,7 @@ class PassExecutor:
                     sent, sent_at = target, offset_s
             if self.rig is not None:
                 rig_down = self._tune(run, table, i, down=rig_down)
-        if rotator_down:
-            run.fatal = f"the rotator never came back before LOS: {rotator_down}"
-        elif rig_down:
-            run.fatal = f"the radio never came back before LOS: {rig_down}"
+        return rotator_down, rig_down
 
     def _command(self, run: Execution, az_deg: float, el_deg: float, *, count: bool = True, move: bool = True,
                  down: str | None = None) -> str | None:

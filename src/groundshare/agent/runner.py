@@ -25,7 +25,8 @@
    and Doppler tables before AOS, positions and frequencies by the clock, park at LOS);
    with ``CaptureOptions``, frames from the station's TNC over KISS TCP go to the journal
    from AOS minus the lead to LOS plus the tail, and the capture command runs from AOS
-   (``agent.capture``, ``agent.recording``); its outcome (times, pointing error,
+   (``agent.capture``, ``agent.recording``); a launch-and-early-orbit contact searches
+   until the capture's first frame (``agent.search``); its outcome (times, pointing error,
    commands, frames and bytes received, failures with reasons) goes to the journal,
    then to the API.
 4. Captured data goes up in the background (``agent.capture.DataUploader``): frames in
@@ -424,7 +425,8 @@ class StationAgent:
             if capture is not None:
                 capture.begin()
             try:
-                run = self.executor().run(contact, on_start=started)
+                run = self.executor().run(contact, on_start=started,
+                                          heard=capture.first_frame if capture is not None else None)
             except GroundshareError as exc:  # a contact the executor cannot use fails alone, with the reason
                 run = Execution.not_executed(contact_id, str(exc), at=self.clock.now())
             finally:

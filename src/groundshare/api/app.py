@@ -24,6 +24,8 @@ from groundshare.api.routes import (
     exports,
     frames,
     ledger,
+    leop,
+    leop_evidence,
     orgs,
     policies,
     requests,
@@ -77,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
                                             schedule, agent, frames, artifacts, ledger, exports, clock, events,
-                                            webhooks, satnogs)]
+                                            webhooks, satnogs, leop, leop_evidence)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -5,6 +5,8 @@
   ``snapshot`` column and read back by the API;
 - ``scheduled``: a contact as ``GET /agent/schedule`` lists it (``ScheduledContact``),
   built by the API and read by the station agent;
+- ``search``: the antenna search pattern of a launch-and-early-orbit contact
+  (``SearchPattern``), part of its schedule entry;
 - ``fields``: the field-by-field reads their ``from_json`` share, with errors naming
   the field.
 
@@ -21,6 +23,7 @@ from groundshare.contact.scheduled import (
     ScheduledContact,
     ScheduledSatellite,
 )
+from groundshare.contact.search import SearchPattern, SearchSweep, SearchWait
 from groundshare.contact.snapshot import (
     AntennaSnapshot,
     BookingSnapshot,
@@ -42,6 +45,9 @@ __all__ = [
     "ScheduledAntenna",
     "ScheduledContact",
     "ScheduledSatellite",
+    "SearchPattern",
+    "SearchSweep",
+    "SearchWait",
     "SnapshotError",
     "StationSnapshot",
 ]

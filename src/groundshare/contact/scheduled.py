@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from groundshare.contact.fields import JsonFields, shown
+from groundshare.contact.search import SearchPattern
 from groundshare.contact.snapshot import ElementSetSnapshot
 from groundshare.errors import InvalidInputError
 from groundshare.timeutil import format_utc
@@ -107,9 +108,11 @@ class ScheduledContact:
     """One contact the agent may execute: its window, antenna, satellite and the element set it was planned with.
 
     ``element_set`` is None where the contact was booked without one (or the API sent
-    no text).  ``body`` is the entry as the API sent it: ``to_json`` gives it back (so a
-    field this agent does not know survives its journal) with ``contact_id`` and the
-    window as this contact holds them, times as ``format_utc`` writes them.
+    no text).  ``search_pattern`` is the antenna search pattern of a launch-and-early-orbit
+    contact (``contact.search``), None for a routine one.  ``body`` is the entry as the
+    API sent it: ``to_json`` gives it back (so a field this agent does not know survives
+    its journal) with ``contact_id`` and the window as this contact holds them, times as
+    ``format_utc`` writes them.
     """
 
     contact_id: int
@@ -121,6 +124,7 @@ class ScheduledContact:
     antenna: ScheduledAntenna = field(default_factory=ScheduledAntenna)
     satellite: ScheduledSatellite = field(default_factory=ScheduledSatellite)
     element_set: ElementSetSnapshot | None = None
+    search_pattern: SearchPattern | None = None
     body: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -184,6 +188,7 @@ class ScheduledContact:
         element_set = fields.object(body, "element_set")
         # An element set without text is no element set to point with: the contact then fails alone.
         text = fields.text(element_set, "element_set.text", MAX_ELEMENT_TEXT)
+        pattern = body.get("search_pattern")
         return cls(
             contact_id=contact_id, start=start, end=end,
             status=fields.text(body, "status", 20), org_id=fields.whole(body, "org_id", minimum=1),
@@ -192,6 +197,7 @@ class ScheduledContact:
             satellite=ScheduledSatellite.from_json(satellite, fields=fields),
             element_set=ElementSetSnapshot.from_json(element_set, fields=fields, max_text=MAX_ELEMENT_TEXT)
             if text is not None else None,
+            search_pattern=SearchPattern.from_json(pattern, fields=fields) if pattern is not None else None,
             body=body)
 
     def to_json(self) -> dict[str, Any]:
@@ -200,5 +206,6 @@ class ScheduledContact:
                  "start": format_utc(self.start), "end": format_utc(self.end),
                  "busy_until": format_utc(self.busy_until) if self.busy_until is not None else None,
                  "antenna": self.antenna.to_json(), "satellite": self.satellite.to_json(),
-                 "element_set": self.element_set.to_json() if self.element_set is not None else None}
+                 "element_set": self.element_set.to_json() if self.element_set is not None else None,
+                 "search_pattern": self.search_pattern.to_json() if self.search_pattern is not None else None}
         return {**typed, **self.body, "contact_id": self.contact_id, "start": typed["start"], "end": typed["end"]}

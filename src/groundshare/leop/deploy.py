@@ -18,6 +18,17 @@ mean elements the standard way:
 The fit reproduces the state to well under a metre; B* is not observable from one state
 and is taken as given (0 by default).
 
+An OEM is an ephemeris, not one state: its elements are fitted to all of it
+(``fit_sgp4_ephemeris``).  Starting from the single-state fit at the state nearest the
+deployment, Gauss-Newton with a Levenberg-Marquardt damping minimises the positions'
+and the velocities' (scaled by ``VELOCITY_SCALE_S``) differences between SGP4 and every
+state (at most ``MAX_OEM_STATES``, evenly thinned beyond), so that one outlying state no
+longer decides the orbit; the RMS position residual over the ephemeris is
+``Deployment.fit_residual_m``.  SGP4's own model error against a numerically integrated
+ephemeris is a few hundred metres over a day; a state more than ``OEM_DISAGREE_KM`` from
+the best SGP4 orbit (a manoeuvre in the middle, two objects in one file) is named in the
+notes with its epoch.
+
 Other frames (ITRF, TOD, ...), other centres, other time systems than UTC/TAI/GPS/TT,
 non-km units and XML/JSON forms are refused, naming the line.  A position of a few
 million "km" is taken for metres and refused with that explanation.
@@ -54,6 +65,14 @@ MAX_RADIUS_KM = 500_000.0
 FIT_TOL_KM = 1e-6
 FIT_TOL_KM_S = 1e-9
 FIT_MAX_ITERATIONS = 30
+#: Most OEM states one fit uses (evenly thinned beyond: a day at 60 s is 1,441).
+MAX_OEM_STATES = 2000
+#: Velocity residuals weigh as positions over this many seconds (1 m/s counts as 1 km).
+VELOCITY_SCALE_S = 1000.0
+#: A state this far (km) from the best SGP4 orbit is not one SGP4 orbit with the others: named in the notes.
+OEM_DISAGREE_KM = 10.0
+#: Iterations of the ephemeris fit.
+OEM_MAX_ITERATIONS = 20
 #: Arcseconds to radians.
 _AS = math.pi / (180.0 * 3600.0)
 _DEG = math.pi / 180.0
@@ -169,17 +188,53 @@ def deployment_from_state_file(path: str | Path, *, deploy_time: datetime | None
                                bstar: float = 0.0) -> Deployment:
     """Return the deployment of a CCSDS OPM or OEM (KVN): SGP4 elements fitted to its state.
 
-    For an OEM the state nearest ``deploy_time`` (the first without one) is used.
+    For an OEM the elements (of the epoch of the state nearest ``deploy_time``, the first
+    without one) are fitted over the whole ephemeris (``deployment_from_ephemeris``).
     """
     text = _read(path)
     kind = "oem" if re.search(r"^\s*CCSDS_OEM_VERS\b", text, re.M) else "opm"
     states = parse_oem_kvn(text, source=str(path)) if kind == "oem" else [parse_opm_kvn(text, source=str(path))]
+    if kind == "oem":
+        return deployment_from_ephemeris(states, deploy_time=deploy_time, norad_id=norad_id, bstar=bstar)
+    return deployment_from_state(states[0], deploy_time=deploy_time, norad_id=norad_id, bstar=bstar, kind=kind)
+
+
+def deployment_from_ephemeris(states: Sequence[StateVector], *, deploy_time: datetime | None = None,
+                              norad_id: int = 0, bstar: float = 0.0, kind: str = "oem") -> Deployment:
+    """Return the deployment of an ephemeris (an OEM's states): SGP4 elements fitted over all of them.
+
+    The elements' epoch is that of the state nearest ``deploy_time`` (the first without
+    one); ``fit_residual_m`` is the RMS position residual over the states used.
+    """
+    if not states:
+        raise InvalidInputError("the ephemeris holds no state", loc=("state",))
     if deploy_time is not None:
         deploy_time = require_utc(deploy_time, "deploy_time")
-        state = min(states, key=lambda s: abs((s.epoch - deploy_time).total_seconds()))
+        anchor = min(states, key=lambda s: abs((s.epoch - deploy_time).total_seconds()))
     else:
-        state = states[0]
-    return deployment_from_state(state, deploy_time=deploy_time, norad_id=norad_id, bstar=bstar, kind=kind)
+        anchor = states[0]
+    single = deployment_from_state(anchor, deploy_time=deploy_time, norad_id=norad_id, bstar=bstar, kind=kind)
+    if len(states) < 2:
+        return single
+    used = list(states)
+    if len(used) > MAX_OEM_STATES:
+        keep = np.unique(np.linspace(0, len(used) - 1, MAX_OEM_STATES).round().astype(int))
+        used = [used[i] for i in keep]
+    teme = [state_to_teme(s) for s in used]
+    r = np.array([rv[0] for rv in teme])
+    v = np.array([rv[1] for rv in teme])
+    t_s = np.array([(s.epoch - anchor.epoch).total_seconds() for s in used])
+    elements, rms_km, worst_km, worst_index, iterations = fit_sgp4_ephemeris(r, v, t_s, single.elements, bstar=bstar)
+    span_h = (t_s.max() - t_s.min()) / 3600.0
+    notes = [*single.notes, f"fitted over {len(used)} of the ephemeris's {len(states)} states ({span_h:.1f} h): "
+                            f"RMS {rms_km * 1000.0:.1f} m, worst {worst_km * 1000.0:.1f} m at "
+                            f"{format_utc(used[worst_index].epoch)}"]
+    if worst_km > OEM_DISAGREE_KM:
+        notes.append(f"the ephemeris is not one SGP4 orbit: its state at {format_utc(used[worst_index].epoch)} is "
+                     f"{worst_km:.1f} km from the best fit (more than {OEM_DISAGREE_KM:g} km); a manoeuvre, or "
+                     "states of two objects? Give the states after the last manoeuvre only")
+    return Deployment(elements, single.deploy_time, kind, single.source, state=anchor,
+                      fit_residual_m=rms_km * 1000.0, fit_iterations=single.fit_iterations + iterations, notes=notes)
 
 
 def deployment_from_state(state: StateVector, *, deploy_time: datetime | None = None, norad_id: int = 0,
@@ -536,3 +591,80 @@ def fit_sgp4_elements(r_teme_km: np.ndarray, v_teme_km_s: np.ndarray, epoch: dat
         mean_anomaly_deg=math.degrees((u - w) % TAU), bstar=bstar, object_id=object_id,
         source=source or "state vector")
     return elements, residual, iterations
+
+
+def _elements_vector(e: ElementSet) -> np.ndarray:
+    n = e.mean_motion_rev_day * TAU / 1440.0
+    w, m = math.radians(e.arg_perigee_deg), math.radians(e.mean_anomaly_deg)
+    return np.array([n, e.eccentricity * math.cos(w), e.eccentricity * math.sin(w), math.radians(e.inclination_deg),
+                     math.radians(e.raan_deg), (m + w) % TAU])
+
+
+def _ephemeris_residuals(xs: np.ndarray, epoch: datetime, t_s: np.ndarray, target: np.ndarray, bstar: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Return SGP4 error flags (k,) and scaled residuals (k, m * 6) of each element row of ``xs`` over the states."""
+    days = sgp4_epoch_days(epoch)
+    sats = SatrecArray([_satrec(x, days, bstar) for x in xs])
+    jd, fr = jd_fr(epoch, t_s)
+    err, r, v = sats.sgp4(jd, fr)
+    resid = np.concatenate([target[None, :, :3] - r, (target[None, :, 3:] - v) * VELOCITY_SCALE_S], axis=2)
+    return err.any(axis=1), resid.reshape(len(xs), -1)
+
+
+def fit_sgp4_ephemeris(r_teme_km: np.ndarray, v_teme_km_s: np.ndarray, t_s: np.ndarray, initial: ElementSet, *,
+                       bstar: float = 0.0) -> tuple[ElementSet, float, float, int, int]:
+    """Return SGP4 elements (at ``initial``'s epoch) fitted to TEME states at ``epoch + t_s``, by least squares.
+
+    Returns the elements, the RMS and the largest position residual (km), the index of
+    the worst state and the iterations.  Positions and velocities (x ``VELOCITY_SCALE_S``)
+    of every state weigh alike; Levenberg-Marquardt from ``initial``.
+    """
+    epoch = initial.epoch
+    target = np.concatenate([np.asarray(r_teme_km, float), np.asarray(v_teme_km_s, float)], axis=1)
+    t_s = np.asarray(t_s, dtype=float)
+    x = _elements_vector(initial)
+    steps = np.full(6, 1e-7)
+    bad, res = _ephemeris_residuals(x[None, :], epoch, t_s, target, bstar)
+    if bad[0]:
+        raise InvalidInputError("SGP4 cannot propagate the deployment over the ephemeris: the orbit decays or is "
+                                "not one SGP4 models", loc=("state",))
+    r0 = res[0]
+    cost = float(r0 @ r0)
+    lam = 1e-3
+    iterations = 0
+    for iterations in range(1, OEM_MAX_ITERATIONS + 1):  # noqa: B007
+        _, probes = _ephemeris_residuals(x + np.diag(steps), epoch, t_s, target, bstar)
+        jac = (probes - r0).T / steps  # d(residual)/dx, (m*6, 6)
+        g = jac.T @ r0
+        h = jac.T @ jac
+        improved = False
+        for _ in range(10):
+            dx = np.linalg.solve(h + lam * np.diag(np.diag(h)), -g)
+            trial = x + dx
+            if math.hypot(trial[1], trial[2]) >= 0.99:
+                lam *= 10.0
+                continue
+            bad, res = _ephemeris_residuals(trial[None, :], epoch, t_s, target, bstar)
+            new_cost = float(res[0] @ res[0])
+            if not bad[0] and new_cost < cost:
+                improved = True
+                break
+            lam *= 10.0
+        if not improved:
+            break
+        done = cost - new_cost <= 1e-12 * max(cost, 1e-30)
+        x, r0, cost, lam = trial, res[0], new_cost, max(lam / 10.0, 1e-12)
+        if done:
+            break
+    position = r0.reshape(-1, 6)[:, :3]
+    distance = np.linalg.norm(position, axis=1)
+    worst = int(np.argmax(distance))
+    n, ex, ey, inc, node, u = (float(c) for c in x)
+    e = math.hypot(ex, ey)
+    w = math.atan2(ey, ex) if e > 0.0 else 0.0
+    elements = ElementSet(
+        norad_id=initial.norad_id, name=initial.name, epoch=epoch, mean_motion_rev_day=n * 1440.0 / TAU,
+        eccentricity=e, inclination_deg=math.degrees(inc), raan_deg=math.degrees(node % TAU),
+        arg_perigee_deg=math.degrees(w % TAU), mean_anomaly_deg=math.degrees((u - w) % TAU), bstar=bstar,
+        object_id=initial.object_id, source=initial.source)
+    return elements, float(np.sqrt(np.mean(distance ** 2))), float(distance[worst]), worst, iterations

@@ -6,7 +6,10 @@ Three relaxations, each an upper bound on its own, and ``upper_bound`` returns t
   over its busy intervals ``[start - setup_s, end + teardown_s)``, satellites ignored;
 - **satellite DP**: each satellite alone under its own rule (``[start, end)`` never
   overlap unless redundant) and its daily cap, per UTC day (overlaps across midnight
-  ignored), antennas ignored;
+  ignored), antennas ignored; a satellite with a total cap (``max_contacts``) is one group
+  over the whole problem instead, capped at the least of its total cap and the sum of its
+  daily caps over the days it has passes (each a valid count bound; the per-day split is
+  then relaxed);
 - **Lagrangian decomposition**: every pass is copied to an antenna side and a satellite
   side, and the copies' agreement is priced with multipliers ``mu`` (value units):
   ``L(mu) = antenna DP(w - mu) + satellite DP(mu)`` bounds the plan value for any ``mu``;
@@ -135,7 +138,11 @@ class _SatelliteSide:
     def __init__(self, problem: Problem, idx: np.ndarray) -> None:
         caps = [s.max_contacts_per_day for s in problem.satellites]
         redundant = [s.allow_redundant for s in problem.satellites]
+        totals = [s.max_contacts for s in problem.satellites]
         sat, day = problem.satellite[idx], problem.day[idx]
+        whole = np.array([t is not None for t in totals], dtype=bool)
+        if whole.any():
+            day = np.where(whole[sat], 0, day)  # one group over the whole problem
         start, end = problem.start_s[idx], problem.end_s[idx]
         order = np.lexsort((end, day, sat))
         self.groups: list[tuple[np.ndarray, list[int], int | None, bool]] = []
@@ -144,7 +151,12 @@ class _SatelliteSide:
         for members in np.split(order, cuts):
             s = int(sat[members[0]])
             pred = np.searchsorted(end[members], start[members], side="right").tolist()
-            cap = None if caps[s] is None else problem.daily_cap(s, int(day[members[0]]))
+            if totals[s] is not None:
+                days = np.unique(problem.day[idx[members]]).tolist()
+                daily = [problem.daily_cap(s, d) for d in days] if caps[s] is not None else []
+                cap = min([totals[s], sum(daily)] if daily else [totals[s]])
+            else:
+                cap = None if caps[s] is None else problem.daily_cap(s, int(day[members[0]]))
             self.groups.append((members, pred, cap, redundant[s]))
 
     def solve(self, w: np.ndarray) -> tuple[float, np.ndarray]:

@@ -9,8 +9,9 @@ Violation kinds: ``unknown_pass``, ``duplicate``, ``not_allowed`` (no sharing po
 a blackout meets the antenna's busy interval), ``antenna_overlap`` (busy intervals
 ``[start - setup_s, end + teardown_s)`` meet on one antenna), ``satellite_overlap``
 (``[start, end)`` meet for one satellite that does not allow redundant contacts),
-``daily_cap``, ``weekly_hours`` (a policy's ``hours_per_week`` for a guest organisation on
-an antenna is exceeded) and ``locked_missing``.
+``daily_cap``, ``total_cap`` (more chosen passes of a satellite than its ``max_contacts``),
+``weekly_hours`` (a policy's ``hours_per_week`` for a guest organisation on an antenna is
+exceeded) and ``locked_missing``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def check_schedule(problem: Problem, contacts: Sequence[str]) -> list[Violation]
     out += _antenna_overlaps(problem, chosen)
     out += _satellite_overlaps(problem, chosen)
     out += _daily_caps(problem, chosen)
+    out += _total_caps(problem, chosen)
     out += _weekly_hours(problem, chosen)
     return out
 
@@ -161,6 +163,23 @@ def _daily_caps(problem: Problem, chosen: list[int]) -> list[Violation]:
             held = f" ({cap - left} held already)" if cap != left else ""
             out.append(Violation("daily_cap", ids, f"satellite {satellite} has {len(members)} contacts on {day} "
                                                    f"(UTC), more than its cap of {cap}{held}: {', '.join(ids)}"))
+    return out
+
+
+def _total_caps(problem: Problem, chosen: list[int]) -> list[Violation]:
+    spec = {s.id: s for s in problem.satellites}
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i in chosen:
+        p = problem.passes[i]
+        if spec[p.satellite].max_contacts is not None:
+            groups[p.satellite].append(i)
+    out = []
+    for satellite, members in sorted(groups.items()):
+        cap = spec[satellite].max_contacts
+        if len(members) > cap:
+            ids = tuple(problem.passes[i].id for i in members)
+            out.append(Violation("total_cap", ids, f"satellite {satellite} has {len(members)} contacts, more than "
+                                                   f"its total cap of {cap}: {', '.join(ids)}"))
     return out
 
 

@@ -9,6 +9,7 @@ milliseconds, as pass tables and problem files carry them, are exact):
   ``[busy_start_s, busy_end_s)`` share an instant;
 - per satellite (unless redundant): the same over ``[start_s, end_s)``;
 - per (satellite, UTC day): ``sum(x) <= max_contacts_per_day``;
+- per satellite with a total cap: ``sum(x) <= max_contacts`` over the whole problem;
 - per (antenna, guest organisation, ISO week) with a policy's ``hours_per_week``:
   ``sum(duration_ms * x) <= hours * 3 600 000``;
 - locked and ``fixed`` passes: ``x == 1``;
@@ -143,6 +144,8 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
     by_antenna: dict[int, list[int]] = defaultdict(list)
     by_satellite: dict[int, list[int]] = defaultdict(list)
     per_day: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    per_satellite: dict[int, list[Any]] = defaultdict(list)
+    totals = [s.max_contacts for s in problem.satellites]
     redundant = [s.allow_redundant for s in problem.satellites]
     caps = [s.max_contacts_per_day for s in problem.satellites]
     day = problem.day.tolist()
@@ -154,6 +157,8 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
             by_satellite[satellite[i]].append(i)
         if caps[satellite[i]] is not None:
             per_day[(satellite[i], day[i])].append(x[i])
+        if totals[satellite[i]] is not None:
+            per_satellite[satellite[i]].append(x[i])
     for starts, ends, groups in ((busy_lo, busy_hi, by_antenna), (lo, hi, by_satellite)):
         for members in groups.values():
             for clique in overlap_cliques([starts[i] for i in members], [ends[i] for i in members]):
@@ -162,6 +167,9 @@ def build_model(problem: Problem, *, hint: Sequence[str] | Plan | None = None, f
         cap = problem.daily_cap(s, d)
         if cap is not None and len(members) > cap:
             model.add(sum(members) <= cap)
+    for s, members in per_satellite.items():
+        if len(members) > totals[s]:
+            model.add(sum(members) <= totals[s])
     _add_weekly_hours(problem, model, x)
 
     for pass_id in dict.fromkeys([*problem.locked, *fixed]):

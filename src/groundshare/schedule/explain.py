@@ -14,7 +14,8 @@ and each cause becomes a ``Reason``:
   organisation no policy, or it meets a blackout (both named);
 - ``busy``: a booking made before this plan holds the antenna or the satellite (named
   as the caller of ``explain_unserved`` may see it; see ``LeftOut``);
-- ``cap``: the satellite already has its ``max_contacts_per_day`` that UTC day;
+- ``cap``: the satellite already has its ``max_contacts_per_day`` that UTC day, or its
+  ``max_contacts`` over the whole problem;
 - ``policy_hours``: the policy's ``hours_per_week`` would be exceeded that week (with the
   policy as stored and the hours already booked when ``policy_notes`` says so);
 - ``blocked``: a chosen contact holds the antenna (busy intervals with setup/teardown
@@ -235,6 +236,11 @@ def _cause(problem: Problem, chosen: np.ndarray, i: int,
         if np.count_nonzero(same_day) >= left:
             return "cap", (f"pass {p.id}: satellite {sat.id} already has its {sat.max_contacts_per_day} "
                            f"contact(s) that UTC day"), []
+    if sat.max_contacts is not None:
+        mine = chosen & (problem.satellite == problem.satellite[i])
+        if np.count_nonzero(mine) >= sat.max_contacts:
+            return "cap", (f"pass {p.id}: satellite {sat.id} already has its {sat.max_contacts} contact(s) in "
+                           "the whole plan"), []
     policy = problem.policy_for(p.antenna, org) if problem.antenna_org[i] != org else None
     if policy is not None and policy.hours_per_week is not None:
         same = (chosen & (problem.antenna == problem.antenna[i]) & (problem.satellite_org == org)

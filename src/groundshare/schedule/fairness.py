@@ -12,7 +12,9 @@ Definitions (all values are in objective units, ``value * priority``; hours are 
 - **requested** (``requested``): what an organisation's satellites could use if the network
   were theirs alone: per satellite, the best value under its own rules (no overlap unless
   redundant, the daily cap) over the passes it is allowed, computed by a dynamic programme
-  per satellite and UTC day. It ignores antenna setup/teardown between its own passes,
+  per satellite and UTC day (per satellite over the whole problem when it has a total cap,
+  ``max_contacts``, at most that many and at most its daily caps' sum). It ignores antenna
+  setup/teardown between its own passes,
   weekly policy hours, and overlaps across midnight, so it is an **upper bound** of the
   organisation's demand.
 - **entitlement value**: ``share' * pool`` where ``share'`` is the share renormalised over
@@ -144,10 +146,15 @@ def satellite_demand(problem: Problem) -> np.ndarray:
     usable = problem.allowed & (problem.weight > 0)
     for s, sat in enumerate(problem.satellites):
         mine = np.flatnonzero(usable & (problem.satellite == s))
-        for day in np.unique(problem.day[mine]):
-            idx = mine[problem.day[mine] == day]
-            left = problem.daily_cap(s, int(day))
-            cap = len(idx) if left is None else min(len(idx), left)
+        days = np.unique(problem.day[mine])
+        groups = [(mine, None)] if sat.max_contacts is not None else [(mine[problem.day[mine] == d], d) for d in days]
+        for idx, day in groups:
+            if day is None:
+                daily = [problem.daily_cap(s, int(d)) for d in days] if sat.max_contacts_per_day is not None else []
+                cap = min([len(idx), sat.max_contacts] + ([sum(daily)] if daily else []))
+            else:
+                left = problem.daily_cap(s, int(day))
+                cap = len(idx) if left is None else min(len(idx), left)
             if cap == 0:
                 continue
             w = problem.weight[idx]

@@ -4,9 +4,10 @@ Order: locked passes (in start order), then allowed passes by ``value * priority
 descending (ties: earlier start, then id). A pass goes in when its antenna is free over
 its busy interval ``[start - setup_s, end + teardown_s)``, its satellite is free over
 ``[start, end)`` (unless redundant), the satellite's daily cap leaves room on its UTC day
-and a guest's policy hours leave room in its ISO week. Per antenna and per satellite the
-taken intervals are kept as sorted lists (bisect), so 100 000 candidates take well under
-a second. It is the fallback when CP-SAT runs out of time, and CP-SAT's default hint.
+(and its total cap, ``max_contacts``, over the problem) and a guest's policy hours leave
+room in its ISO week. Per antenna and per satellite the taken intervals are kept as sorted
+lists (bisect), so 100 000 candidates take well under a second. It is the fallback when
+CP-SAT runs out of time, and CP-SAT's default hint.
 
 ``greedy_plan`` is the heuristic alone (no bound); ``schedule.solve_greedy`` adds the
 plan's honest upper bound (``schedule.bound``, which aims its own steps with this plan).
@@ -71,6 +72,7 @@ def greedy_plan(problem: Problem, *, locked: bool = True) -> Plan:
     day, week = problem.day.tolist(), problem.week.tolist()
     hours_cap_s = guest_hours_cap_s(problem).tolist()
     caps = [s.max_contacts_per_day for s in problem.satellites]
+    totals = [s.max_contacts for s in problem.satellites]
     redundant = [s.allow_redundant for s in problem.satellites]
     allowed = problem.allowed
     locked_idx = problem.indexes(problem.locked) if locked else np.zeros(0, dtype=np.int64)
@@ -83,6 +85,7 @@ def greedy_plan(problem: Problem, *, locked: bool = True) -> Plan:
     antenna_time = [_Timeline() for _ in problem.antennas]
     satellite_time = [_Timeline() for _ in problem.satellites]
     per_day: dict[tuple[int, int], int] = defaultdict(int)
+    per_satellite: dict[int, int] = defaultdict(int)
     used_s: dict[tuple[int, str, int], float] = defaultdict(float)
     org = [s.organisation for s in problem.satellites]
     chosen: list[int] = []
@@ -96,6 +99,8 @@ def greedy_plan(problem: Problem, *, locked: bool = True) -> Plan:
             return False
         if caps[s] is not None and per_day[(s, day[i])] >= problem.daily_cap(s, day[i]):
             return False
+        if totals[s] is not None and per_satellite[s] >= totals[s]:
+            return False
         duration = end[i] - start[i]
         key = (a, org[s], week[i])
         if duration + used_s[key] > hours_cap_s[i]:
@@ -104,6 +109,7 @@ def greedy_plan(problem: Problem, *, locked: bool = True) -> Plan:
         if not redundant[s]:
             satellite_time[s].add(start[i], end[i])
         per_day[(s, day[i])] += 1
+        per_satellite[s] += 1
         used_s[key] += duration
         chosen.append(i)
         return True

@@ -13,6 +13,8 @@ set of pass ids. It must keep:
 - **the daily cap**: at most ``max_contacts_per_day`` chosen passes per satellite per UTC
   day (a pass counts on the day it starts), less the contacts it already holds that day
   outside the problem (``contacts_held``);
+- **the total cap**: at most ``max_contacts`` chosen passes per satellite over the whole
+  problem (LEOP booking: one pseudo-satellite per revolution, at most k stations each);
 - **locked passes** (already booked inside the frozen window) are in every plan;
 - **sharing policies** (when the problem has any): a pass on an antenna of another
   organisation needs a policy granting the satellite's organisation that antenna; a
@@ -31,7 +33,8 @@ JSON form (``Problem.from_json`` / ``to_json``), times ISO 8601 UTC::
                  "start": "2025-11-07T00:15:28Z", "end": "2025-11-07T00:22:58Z", "value": 450}]}
 
 Extra keys extend it: per pass ``priority`` (a weight, default 1); per satellite
-``allow_redundant`` (default false); ``locked`` (pass ids); ``policies``
+``allow_redundant`` (default false) and ``max_contacts`` (the total cap, default none);
+``locked`` (pass ids); ``policies``
 (``[{"antenna", "organisation", "hours_per_week"}]``); ``blackouts``
 (``[{"antenna", "start", "end"}]``); ``entitlements`` (``{organisation: share}``); per
 antenna ``az_slew_deg_s`` and per pass ``aos_azimuth_deg``/``los_azimuth_deg`` (not used
@@ -79,7 +82,8 @@ class SatelliteSpec:
     """A satellite: its owner, its daily contact cap (None: no cap), whether it may use two antennas at once.
 
     ``contacts_held``: (UTC day, count) of contacts it already holds outside the problem;
-    they count against the daily cap of their day.
+    they count against the daily cap of their day.  ``max_contacts``: the most chosen passes
+    over the whole problem (None: no total cap).
     """
 
     id: str
@@ -87,6 +91,7 @@ class SatelliteSpec:
     max_contacts_per_day: int | None = None
     allow_redundant: bool = False
     contacts_held: tuple[tuple[date, int], ...] = ()
+    max_contacts: int | None = None
 
     def cap_on(self, day: date) -> int | None:
         """Return how many more contacts it may have on UTC ``day`` (None: no cap)."""
@@ -242,6 +247,10 @@ class Problem:
         """Return how many passes satellite index ``satellite`` may have on day index ``day`` (None: no cap)."""
         return self.satellites[satellite].cap_on(self.day_date(day))
 
+    def total_cap(self, satellite: int) -> int | None:
+        """Return the most passes satellite index ``satellite`` may have in the whole problem (None: no cap)."""
+        return self.satellites[satellite].max_contacts
+
     @cached_property
     def day(self) -> np.ndarray:
         """UTC day of each pass start, counted from the UTC day of ``self.start``."""
@@ -328,7 +337,8 @@ class Problem:
         satellites = [SatelliteSpec(id=_text(s, "id", loc), organisation=_text(s, "organisation", loc),
                                     max_contacts_per_day=_optional_count(s, "max_contacts_per_day", loc),
                                     allow_redundant=_flag(s, "allow_redundant", loc),
-                                    contacts_held=_held(s, loc))
+                                    contacts_held=_held(s, loc),
+                                    max_contacts=_optional_count(s, "max_contacts", loc))
                       for loc, s in _items(data, "satellites")]
         passes = [Candidate(id=_text(p, "id", loc), satellite=_text(p, "satellite", loc),
                             antenna=_text(p, "antenna", loc), start=_time(p, "start", loc), end=_time(p, "end", loc),
@@ -388,6 +398,7 @@ class Problem:
             "satellites": [_drop_none({"id": s.id, "organisation": s.organisation,
                                        "max_contacts_per_day": s.max_contacts_per_day,
                                        "allow_redundant": s.allow_redundant or None,
+                                       "max_contacts": s.max_contacts,
                                        "contacts_held": {d.isoformat(): n for d, n in s.contacts_held} or None})
                            for s in self.satellites],
             "passes": [_drop_none({"id": p.id, "satellite": p.satellite, "antenna": p.antenna,

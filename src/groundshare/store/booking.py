@@ -107,8 +107,15 @@ UNCHECKED = BookingRules(within_pass=False)
 
 def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id: int, start: datetime,
                  end: datetime, rules: BookingRules, idempotency_key: str | None = None,
-                 request_id: int | None = None, notes: str = "", uplink: bool = False) -> Contact:
+                 request_id: int | None = None, notes: str = "", uplink: bool = False,
+                 leop_campaign_id: int | None = None, leop_window: tuple[datetime, datetime] | None = None,
+                 search_pattern: dict[str, Any] | None = None) -> Contact:
     """Return a new scheduled contact of the satellite on the antenna over ``[start, end)``.
+
+    A LEOP contact (``leop_campaign_id``, booked by ``store.leop`` for the satellite's
+    operator) is checked against its campaign window ``leop_window`` (earliest AOS, latest
+    LOS over the timing uncertainty) instead of "within a pass" of the orbit in force, and
+    keeps its ``search_pattern``.
 
     The antenna is held until ``end`` plus its ``turnaround_s``; a contact that starts
     exactly when another's hold ends does not overlap it.  The contact snapshots the
@@ -177,13 +184,15 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
             raise _uplink_taken(satellite, start, end, commanding, org_id)
     # The pass search last: it is the dearest check (a few milliseconds).
     newest = newest_element_set(session, satellite.id)
-    if rules.within_pass and not rules.allow_outside_pass:
+    if leop_window is not None:
+        _check_within_leop_window(satellite, org_id, leop_window, start, end, rules.pass_tolerance_s)
+    elif rules.within_pass and not rules.allow_outside_pass:
         _check_within_pass(antenna, satellite, newest, start, end, rules.pass_tolerance_s)
 
     contact = Contact(antenna_id=antenna_id, satellite_id=satellite_id, org_id=org_id, request_id=request_id,
                       start_time=start, end_time=end, busy_until=busy_until, status=ContactStatus.SCHEDULED,
                       snapshot=_snapshot(antenna, satellite, newest), idempotency_key=idempotency_key,
-                      notes=notes, uplink=uplink)
+                      notes=notes, uplink=uplink, leop_campaign_id=leop_campaign_id, search_pattern=search_pattern)
     # The savepoint (whose start flushes the unit's earlier changes, outside this try) holds
     # only this insert: if the guard refuses it, the rest of the unit of work stays intact.
     savepoint = session.begin_nested()
@@ -318,6 +327,20 @@ def _check_within_pass(antenna: Antenna, satellite: Satellite, record: ElementSe
         f"({station.name!r}, {mask}), computed from the element set of epoch {format_utc(record.epoch)}\n\n"
         f"{hint}; GET /satellites/{satellite.id}/passes lists them.  The satellite's operator may send "
         "allow_outside_pass: true to search for a satellite whose orbit is uncertain", loc=("start",))
+
+
+def _check_within_leop_window(satellite: Satellite, org_id: int, window: tuple[datetime, datetime], start: datetime,
+                              end: datetime, tolerance_s: float) -> None:
+    """Refuse a LEOP contact outside its campaign window, or booked by another than the satellite's operator."""
+    if org_id != satellite.org_id:
+        raise PolicyError(f"LEOP contacts of satellite {satellite.id} are booked by its operator (organisation "
+                          f"{satellite.org_id}) through its campaign")
+    slack = timedelta(seconds=tolerance_s)
+    lo, hi = window
+    if start < lo - slack or end > hi + slack:
+        raise InvalidInputError(f"{format_utc(start)} to {format_utc(end)} is not within the LEOP window "
+                                f"{format_utc(lo)} to {format_utc(hi)}; book inside the campaign's window",
+                                loc=("start",))
 
 
 def _contact_by_key(session: Session, org_id: int, idempotency_key: str) -> Contact | None:

@@ -12,6 +12,16 @@ older source), the first that has a stored set; of that source, the set of newes
 whose source was removed) are in force only when no source has one, newest first; so a
 satellite that only ever had uploads keeps its newest upload in force, as before.
 
+**A fit ends when a published set agrees.**  A ``fit`` source (``store.leop_evidence``: the
+satellite's own receptions and Doppler, fitted through SGP4) outranks the published sets
+until one of them agrees with it: when ``store_element_sets`` stores a set from a fetched
+source (CelesTrak, SupGP, Space-Track) of a satellite whose fit is in force, both are
+propagated through SGP4 from ``now`` over ``AGREE_SPAN_S`` (24 h) every ``AGREE_STEP_S``
+(60 s); if they are never more than ``AGREE_KM`` apart, the fit's source expires at
+``now`` (``last_status`` says which set agreed, and an ``elements.fit_superseded`` event
+is recorded), otherwise the fit stays in force and its ``last_status`` notes by how much
+the published set disagreed.
+
 Booking, planning, passes and tracks all use this rule (``models.newest_element_set(s)``
 are thin wrappers over ``orbits_in_force``).  ``store_element_sets`` is the one way in
 for new sets, uploads and fetches alike; it records an ``elements.updated`` event when
@@ -21,17 +31,20 @@ the orbit in force changes.  Nothing here commits: the caller's unit of work doe
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from groundshare.errors import InvalidInputError
 from groundshare.orbits import ElementSet, omm_json_record
 from groundshare.orbits.age import DEFAULT_ERROR_S, DEFAULT_WARNING_S, element_age_s, element_age_state
+from groundshare.orbits.propagate import propagate_teme, satrec_array
 from groundshare.store.clock import network_now
 from groundshare.store.events import record_event
 from groundshare.store.models import (
@@ -64,6 +77,20 @@ MIN_PRIORITY, MAX_PRIORITY = 0, 1000
 MAX_SOURCES_PER_SATELLITE = 20
 #: A set whose epoch is further than this after ``now`` is refused (seconds): a clock or data error.
 MAX_FUTURE_EPOCH_S = DAY_S
+#: Kinds whose sets are published by a catalogue (fetched); one of them agreeing with a fit ends the fit.
+PUBLISHED_KINDS = (SourceKind.CELESTRAK, SourceKind.SUPGP, SourceKind.SPACETRACK)
+#: A published set agrees with a fit when the two are never further apart than this (km) over ``AGREE_SPAN_S``.
+#: Two independent SGP4 determinations of a LEO CubeSat differ by a few km a day after their data (a fresh
+#: catalogue set is good to ~1 km at its epoch and drifts with drag; a fit to 12 h of passes with 50 Hz of Doppler
+#: noise came within 8.4 km of the truth a day later in ``tests/api/test_leop_evidence.py``), so a tighter bound
+#: would keep fits forever.  10 km is 0.3 to 1.1 deg seen from a station at 2000 to 500 km: inside a UHF Yagi's
+#: beam (tens of degrees) and a 3 m S-band dish's half beam (~1.2 deg) but at the lowest ranges; and far below what
+#: separates the objects of one launch by the time the catalogue publishes them (hundreds of km a day apart), so
+#: the set of a neighbour never agrees.
+AGREE_KM = 10.0
+#: The comparison's span and step, seconds: the next day, every minute (1,441 SGP4 states per set).
+AGREE_SPAN_S = DAY_S
+AGREE_STEP_S = 60.0
 #: The queries each fetched kind accepts (the sites' own parameters: CATNR, INTDES, GROUP, FILE; norad_cat_id, ...).
 QUERY_KINDS: dict[SourceKind, tuple[SourceQueryKind, ...]] = {
     SourceKind.UPLOAD: (),
@@ -267,8 +294,10 @@ def check_source_spec(spec: SourceSpec, satellite: Satellite, *, index: int = 0)
     query_kind: SourceQueryKind | None
     if kind in LOCAL_KINDS:
         if spec.query_kind is not None or spec.query_value is not None:
-            raise InvalidInputError(f"{where}: {'an' if kind is SourceKind.UPLOAD else 'a'} {kind.value} source takes no query (its sets are stored here, not "
-                                    "fetched); leave query_kind and query_value out", loc=(*loc, "query_kind"))
+            article = "an" if kind is SourceKind.UPLOAD else "a"
+            raise InvalidInputError(f"{where}: {article} {kind.value} source takes no query (its sets are stored "
+                                    "here, not fetched); leave query_kind and query_value out",
+                                    loc=(*loc, "query_kind"))
         query_kind, query_value = None, None
     elif spec.query_kind is None and spec.query_value is None:
         query_kind, query_value = SourceQueryKind.CATNR, str(satellite.norad_id)
@@ -431,6 +460,10 @@ def store_element_sets(session: Session, satellite: Satellite, sets: Sequence[El
     report.duplicate_ids.extend(record.id for record in repeated)  # repeated within the batch: stored once
     if source.last_fetched_at is None or fetched_at > source.last_fetched_at:
         source.last_fetched_at = fetched_at
+    if source.kind in PUBLISHED_KINDS and report.records and before is not None and before.source is not None \
+            and before.source.kind == SourceKind.FIT:
+        newest = max(report.records, key=lambda r: (r.epoch, r.id))
+        _judge_fit(session, satellite, before, newest, source_label(source), now=now)
     after = orbit_in_force(session, satellite.id, now=now)
     report.in_force = after
     if after is not None:
@@ -450,3 +483,49 @@ def store_element_sets(session: Session, satellite: Satellite, sets: Sequence[El
                      "source_id": after.source.id if after.source else None, "source_kind": after.source_kind,
                      "previous_element_set_id": previous.id if previous else None})
     return report
+
+
+# --- a fit superseded -----------------------------------------------------------------------------------
+
+
+def fit_disagreement_km(fit: ElementSet, published: ElementSet, *, now: datetime,
+                        span_s: float = AGREE_SPAN_S, step_s: float = AGREE_STEP_S) -> tuple[float, float]:
+    """Return the largest along-track and total distance (km) between two sets over ``[now, now + span_s]``.
+
+    Both are propagated through SGP4 (``orbits.propagate``) every ``step_s``; along track
+    is the difference's component along the published set's velocity.  A set SGP4 cannot
+    propagate over the span disagrees (``inf``).
+    """
+    t_s = np.arange(0.0, span_s + 0.5 * step_s, step_s)
+    err, r_km, v_km_s = propagate_teme(satrec_array([fit, published]), now, t_s)
+    if err.any():
+        return math.inf, math.inf
+    d = r_km[0] - r_km[1]
+    along = np.einsum("ij,ij->i", d, v_km_s[1] / np.linalg.norm(v_km_s[1], axis=1)[:, None])
+    return float(np.max(np.abs(along))), float(np.max(np.linalg.norm(d, axis=1)))
+
+
+def _judge_fit(session: Session, satellite: Satellite, fit: InForce, published: ElementSetRecord, label: str, *,
+               now: datetime) -> None:
+    """End the fit in force when ``published`` agrees with it within ``AGREE_KM``; else note the disagreement."""
+    assert fit.source is not None
+    along_km, total_km = fit_disagreement_km(fit.record.to_element_set(), published.to_element_set(), now=now)
+    previous = fit.source.last_status or ""
+    fitted = previous[previous.find("fitted at"):] if "fitted at" in previous else previous
+    span = f"over the next {AGREE_SPAN_S / 3600:.0f} h"
+    if total_km <= AGREE_KM:
+        fit.source.expires_at = now
+        fit.source.last_status = (f"superseded: {label} agrees within {total_km:.2f} km ({span}; along track "
+                                  f"{along_km:.2f} km) at {now:%Y-%m-%dT%H:%M:%SZ}; {fitted}")[:2000]
+        record_event(session, "elements.fit_superseded", satellite=satellite, at=now,
+                     message=(f"satellite {satellite.id} (NORAD {satellite.norad_id}): the published set "
+                              f"{published.id} ({label}) agrees with the fit {fit.record.id} within {total_km:.2f} km "
+                              f"{span}; the fit ends and the published sets are in force again"),
+                     payload={"fit_element_set_id": fit.record.id, "element_set_id": published.id,
+                              "fit_source_id": fit.source.id, "max_km": round(total_km, 3),
+                              "max_along_track_km": round(along_km, 3), "agree_km": AGREE_KM})
+    else:
+        what = "cannot be propagated" if math.isinf(total_km) else f"differs by up to {total_km:.1f} km"
+        fit.source.last_status = (f"kept at {now:%Y-%m-%dT%H:%M:%SZ}: {label} (set {published.id}) {what} {span} "
+                                  f"(along track {along_km:.1f} km), more than {AGREE_KM:g} km; {fitted}")[:2000]
+    session.flush()

@@ -52,11 +52,12 @@ REPORTABLE = frozenset({ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS})
 #: radio (counts), reconnections to them, the reasons of failures, its clock's offset from UTC in seconds
 #: (``clock_offset_s``: positive when the station clock is ahead) and which agent it was (``agent_id``); a SatNOGS
 #: station's satnogs-client reports its ``client_version`` and ``client_metadata`` (``api.routes.satnogs``).
+#: A launch-and-early-orbit contact's agent reports its ``search`` (heard_at, shift_s, searched_s, signal).
 #: The API validates the values (``api.schemas.ContactExecution``); the store checks the names.
 EXECUTION_FIELDS = frozenset({
     "pointing_error_rms_deg", "pointing_error_max_deg", "positions_sent", "positions_read", "positions_refused",
     "frequency_commands", "reconnects", "failures", "clock_offset_s", "agent_id", "client_version",
-    "client_metadata"})
+    "client_metadata", "search"})
 #: Largest count (positions, frequency commands) an execution report may give.
 MAX_EXECUTION_COUNT = 10_000_000
 #: Most failure reasons an execution report may list, and the longest reason (characters).

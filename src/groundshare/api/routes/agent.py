@@ -7,7 +7,8 @@ through a sharing policy is a 403; one it cannot see at all is a 404.
 
 - ``GET /agent/schedule``: the live (scheduled or in-progress) contacts on the station's
   antennas, in start order, with the element set each was planned with, so the agent
-  can propagate offline; the default window starts at the network's now
+  can propagate offline, and a launch-and-early-orbit contact's antenna search pattern
+  (``search_pattern``, null otherwise); the default window starts at the network's now
   (``store.network_now``: shifted on the demo network), as the agent's own clock does;
 - ``POST /agent/contacts/{id}/start`` and ``POST /agent/contacts/{id}/outcome``: the life
   cycle of ``store.outcomes`` (409 for an illegal move; a repeated report is harmless);
@@ -111,6 +112,9 @@ class AgentContact(BaseModel):
     antenna: AgentAntenna
     satellite: AgentSatellite
     element_set: AgentElementSet | None
+    search_pattern: dict[str, Any] | None = Field(default=None, description=(
+        "A launch-and-early-orbit contact's antenna search pattern (where to wait, which arc to sweep, the "
+        "admissible timing shifts; ``contact.search.SearchPattern``); null for a routine contact."))
 
 
 class AgentSchedule(BaseModel):
@@ -213,7 +217,7 @@ def outcome(contact_id: PathId, body: ContactOutcome, session: SessionDep, org: 
     Repeating the same report returns the contact unchanged; a different one is a 409.
     """
     own_contact(session, org, contact_id, "report its outcome")
-    execution = body.execution.model_dump(exclude_none=True) if body.execution is not None else None
+    execution = body.execution.model_dump(mode="json", exclude_none=True) if body.execution is not None else None
     contact = report_outcome(session, contact_id, status=body.status, bytes_received=body.bytes_received,
                              frames_received=body.frames_received, notes=body.notes, started_at=body.started_at,
                              finished_at=body.finished_at,
@@ -268,4 +272,4 @@ def _agent_contact(contact: Contact) -> AgentContact:
         satellite=AgentSatellite(id=satellite.id, norad_id=satellite.norad_id, name=satellite.name,
                                  downlink_frequency_hz=satellite.downlink_frequency_hz,
                                  uplink_frequency_hz=satellite.uplink_frequency_hz),
-        element_set=element_set)
+        element_set=element_set, search_pattern=contact.search_pattern)

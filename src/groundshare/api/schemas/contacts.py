@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from groundshare.api.schemas.common import Page, RowId, UtcTime
 from groundshare.store import Contact, ContactStatus
@@ -40,6 +40,20 @@ ExecutionCount = Annotated[int, Field(ge=0, le=MAX_EXECUTION_COUNT)]
 PointingErrorDeg = Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)]
 
 
+class ExecutionSearch(BaseModel):
+    """How a launch-and-early-orbit contact's search went (its search pattern: ``contact.search``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heard_at: UtcTime | None = Field(default=None, description="When the first frame was heard (null: nothing).")
+    shift_s: Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)] = Field(
+        description="The timing shift tracked: the satellite is the contact's element set this many seconds late.")
+    searched_s: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = Field(
+        description="Seconds the antenna waited and swept before tracking.")
+    signal: bool = Field(description="Whether a frame was heard during the search (false: the middle shift was "
+                                     "tracked).")
+
+
 class ContactExecution(BaseModel):
     """What the station's agent did during a contact, as it reports it (every field optional)."""
 
@@ -66,6 +80,17 @@ class ContactExecution(BaseModel):
         default=None, description="A SatNOGS station's satnogs-client version (its observation's report).")
     client_metadata: dict[str, Any] | None = Field(
         default=None, description="A SatNOGS station's client_metadata: its flowgraph's parameters and position.")
+    search: ExecutionSearch | None = Field(
+        default=None, description="A launch-and-early-orbit contact's search: when the first frame was heard and "
+                                  "the timing shift tracked (absent for a routine contact).")
+
+    @model_serializer(mode="wrap")
+    def _search_only_when_searched(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``search`` out of a routine contact's execution, which reads as it did before LEOP contacts."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("search") is None:
+            data.pop("search", None)
+        return data
 
 
 class ContactPublic(BaseModel):

@@ -8,6 +8,7 @@ import * as gnss from "./gnss.js";
 import * as book from "./book.js";
 import { LANGUAGES, language, loadCatalogue, setLanguage, t, tHtml, translateDocument } from "./i18n.js";
 import * as ledger from "./ledger.js";
+import * as leop from "./leop.js";
 import * as map from "./map.js";
 import * as pages from "./pages.js";
 import * as plan from "./plan.js";
@@ -32,6 +33,7 @@ const ROUTES = {
   "#/passes": book.render,
   "#/requests": requests.render,
   "#/plan": plan.render,
+  "#/leop": leop.render,
   "#/sharing": sharing.render,
   "#/tokens": tokens.render,
   "#/stations/new": (root, context, visit) => stationEditor.render(root, context, visit, null),
@@ -43,6 +45,8 @@ const ITEM_ROUTES = [
     render: (root, context, visit, match) => satellite.render(root, context, visit, Number(match[1])) },
   { pattern: /^#\/satellites\/(\d+)\/edit$/, nav: "#/satellites",
     render: (root, context, visit, match) => satelliteEditor.render(root, context, visit, Number(match[1])) },
+  { pattern: /^#\/leop\/(\d+)$/, nav: "#/leop",
+    render: (root, context, visit, match) => leop.render(root, context, visit, Number(match[1])) },
   { pattern: /^#\/stations\/(\d+)\/edit$/, nav: "#/stations",
     render: (root, context, visit, match) => stationEditor.render(root, context, visit, Number(match[1])) },
 ];
