@@ -29,6 +29,8 @@ CORE = ("orbits", "passes", "link", "schedule", "gnss", "units", "timeutil", "er
 FORBIDDEN: dict[str, frozenset[str]] = {
     **{part: frozenset({"store", "api", "web", "agent", "cli"}) for part in CORE},
     "store": frozenset({"api", "web", "agent", "cli"}),
+    # The executive report reads the store (figures) and renders documents; the API and the CLI call it.
+    "report": frozenset({"api", "web", "agent", "cli"}),
     "agent": frozenset({"store", "api", "web", "cli"}),
     "api": frozenset({"agent", "cli"}),
     "web": frozenset({"store", "agent", "cli"}),

@@ -80,6 +80,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "admin create-org": ("server",),
     "admin create-token": ("server",),
     "demo load": ("server",),
+    "demo simulate": ("server", "schedule"),
     "serve": ("server",),
     "schedule solve": ("schedule",),
     "schedule plan": ("server", "schedule"),
@@ -88,6 +89,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "frames": ("agent",),
     "elements sync": ("server",),
     "worker": ("server", "schedule"),
+    "report": ("server", "report"),
 }
 #: The extras installed one per venv; "plain" is the install without extras, "run" what ``make run`` installs.
 ONE_EXTRA = ("server", "schedule", "agent")
@@ -596,6 +598,34 @@ def run_track(install: Install, network: Network) -> None:
         daemon.wait(timeout=10)
 
 
+def run_demo_simulate(install: Install, network: Network) -> None:
+    """A day of the demo network simulated in a database of its own (the shared network's clock stays put)."""
+    url = f"sqlite:///{install.work / 'simulated.db'}"
+    _ok(install.run("db", "upgrade", "--database-url", url))
+    _ok(install.run("demo", "load", "--tokens-file", str(install.work / "simulated-tokens.toml"),
+                    "--database-url", url))
+    done = _ok(install.run("demo", "simulate", "--days", "1", "--seed", "3", "--database-url", url))
+    report = json.loads(done.stdout)
+    assert (report["start"], report["end"], report["seed"]) == ("2025-11-07T00:00:00.000Z", "2025-11-08T00:00:00.000Z",
+                                                                3)
+    assert report["contacts_completed"] > 0 and report["frames_new"] > 0
+    assert "network time 2025-11-07T00:00:00.000Z -> 2025-11-08T00:00:00.000Z" in done.stderr
+
+
+def run_report(install: Install, network: Network) -> None:
+    """The demo network's report as JSON (the figures) and as a PDF, from make run's install (server and report)."""
+    figures = install.work / "report.json"
+    done = _ok(install.run("report", "--org", KARI, "--period", "2025-11", "--format", "json", "--output",
+                           str(figures), "--database-url", network.url))
+    report = json.loads(figures.read_text())
+    assert report["organisation"]["name"] == KARI and report["period"]["label"] == "2025-11"
+    assert f"report of {KARI} for 2025-11 (json, en) written to" in done.stderr
+    document = install.work / "report.pdf"
+    _ok(install.run("report", "--org", KARI, "--period", "2025-11", "--lang", "ko", "--output", str(document),
+                    "--database-url", network.url))
+    assert document.read_bytes().startswith(b"%PDF")
+
+
 #: One real invocation per command, from the install with just its extras (``agent`` and ``serve`` share one:
 #: the agent talks to that server).
 REAL: dict[str, Callable[[Install, Network], None]] = {
@@ -606,6 +636,7 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "admin create-org": run_admin_create_org,
     "admin create-token": run_admin_create_token,
     "demo load": run_demo_load,
+    "demo simulate": run_demo_simulate,
     "schedule solve": run_schedule_solve,
     "schedule plan": run_schedule_plan,
     "gnss dop": run_gnss_dop,
@@ -619,6 +650,7 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "track": run_track,
     "elements sync": run_elements_sync,
     "worker": run_worker,
+    "report": run_report,
 }
 GROUPS = ("link", "db", "admin", "demo", "schedule", "gnss", "elements", "leop")
 
@@ -655,6 +687,8 @@ REFUSED: dict[str, Callable[[Install], list[str]]] = {
     "demo load": lambda i: ["demo", "load", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
     "demo load --plan-days": lambda i: ["demo", "load", "--plan-days", "1", "--database-url",
                                         f"sqlite:///{i.work / 'untouched.db'}"],
+    "demo simulate": lambda i: ["demo", "simulate", "--days", "1", "--database-url",
+                                f"sqlite:///{i.work / 'untouched.db'}"],
     "serve": lambda i: ["serve", "--port", str(_free_port()), "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
     "schedule solve": lambda i: ["schedule", "solve", "--problem", str(i.data / "demo_problem.json")],
     "schedule plan": lambda i: ["schedule", "plan", "--dry-run", "--database-url",
@@ -665,6 +699,8 @@ REFUSED: dict[str, Callable[[Install], list[str]]] = {
                          "--token", "gs_untouched"],
     "elements sync": lambda i: ["elements", "sync", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
     "worker": lambda i: ["worker", "--once", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
+    "report": lambda i: ["report", "--org", KARI, "--period", "2025-11", "--output", str(i.work / "untouched.pdf"),
+                         "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],
     "track": lambda i: ["track", "-e", str(i.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
                         str(i.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
                         "--start", "2025-11-07T00:00Z", "--speed", "120", "--rotctld", ""],

@@ -12,7 +12,8 @@ extras of ``pyproject.toml``, named here by the modules they install:
 - ``agent``: httpx, the station agent's API client, for ``agent`` and ``track``;
 - ``dask``: Dask distributed, for ``passes --cluster``;
 - ``decoders``: satnogs-decoders (AGPL-3.0), frames decoded into telemetry;
-- ``s3``: boto3, artifacts kept in an S3-compatible object store.
+- ``s3``: boto3, artifacts kept in an S3-compatible object store;
+- ``report``: Typst, Matplotlib, Jinja2 and Babel, the executive report as PDF and HTML (``report``).
 
 ``require_extras`` is how a command that needs one refuses to start without it, naming
 the ``pip install`` to run.  The check looks modules up (``importlib.util.find_spec``)
@@ -33,6 +34,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "dask": ("dask", "distributed"),
     "decoders": ("satnogsdecoders",),
     "s3": ("boto3",),
+    "report": ("babel", "jinja2", "matplotlib", "typst"),
 }
 
 

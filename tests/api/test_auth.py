@@ -34,7 +34,7 @@ ROUTES = [
     # The station agent, the partner ledger and the exports.
     ("GET", "/agent/schedule"), ("POST", "/agent/contacts/1/start"), ("POST", "/agent/contacts/1/outcome"),
     ("POST", "/agent/stations/1/lease"), ("DELETE", "/agent/stations/1/lease"),
-    ("GET", "/ledger"), ("GET", "/ledger.csv"), ("GET", "/exports/contacts.ics"),
+    ("GET", "/ledger"), ("GET", "/ledger.csv"), ("GET", "/reports"), ("GET", "/exports/contacts.ics"),
     ("GET", "/exports/contacts.csv"), ("GET", "/exports/contacts.json"), ("GET", "/contacts/1"),
     ("POST", "/schedule/runs"),
     # The dashboard's views.

@@ -26,7 +26,8 @@ from tests.support.dashboard import DESKTOP, ORG_A, PHONE, DemoServer, all_rows,
 pytestmark = [pytest.mark.service, pytest.mark.browser, pytest.mark.slow]
 
 LANGS = ("en", "es", "ko")
-MAIN = ("map", "timeline", "passes", "requests", "plan", "leop", "ledger", "stations", "satellites", "sharing", "gnss")
+MAIN = ("map", "timeline", "passes", "requests", "plan", "leop", "ledger", "reports", "stations", "satellites",
+        "sharing", "gnss")
 #: page name -> (hash, what shows once it has drawn)
 ROUTES: dict[str, tuple[str, str]] = {
     "map": ("#/map", "#map-svg .satellite-marker"),
@@ -36,6 +37,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "plan": ("#/plan", "#upcoming-table, #plan-contacts-empty"),
     "leop": ("#/leop", "#leop-campaigns-table, #leop-campaigns-empty"),
     "ledger": ("#/ledger", "#ledger-table tr.ledger-row"),
+    "reports": ("#/reports", "#report-summary-table tr.summary-row"),
     "stations": ("#/stations", ".station-card"),
     "stations-new": ("#/stations/new", "#station-form"),
     "satellites": ("#/satellites", ".satellite-row"),

@@ -21,6 +21,7 @@ from groundshare.api.routes import (
     clock,
     contacts,
     events,
+    executive,
     exports,
     frames,
     ledger,
@@ -78,8 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifact_staging_dir = staging_dir_for(app.state.artifact_storage)
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
-                                            schedule, agent, frames, artifacts, ledger, exports, clock, events,
-                                            webhooks, satnogs, leop, leop_evidence)]
+                                            schedule, agent, frames, artifacts, ledger, executive, exports, clock,
+                                            events, webhooks, satnogs, leop, leop_evidence)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -7,8 +7,8 @@ traceback only under ``--verbose``); Typer's own usage errors exit with 2.
 
 One module per command group: ``passes`` (and ``pick_pass``, shared by ``doppler`` and
 ``track``), ``doppler``, ``link``, ``store`` (``db``, ``admin``, ``demo``), ``schedule``,
-``tracking`` (``agent``, ``track``), ``frames``, ``serve``, ``worker``, ``gnss``, ``elements`` and ``leop`` (with
-``leop_identify``);
+``tracking`` (``agent``, ``track``), ``frames``, ``report``, ``serve``, ``worker``, ``gnss``, ``elements`` and
+``leop`` (with ``leop_identify``);
 ``options`` holds the option types several share and ``console`` the error handling and output.
 Importing the command line loads neither SQLAlchemy nor FastAPI: the commands that need them import them, after
 ``console.needs_extras`` has checked that their extra (``groundshare.extras``) is installed.
@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from groundshare import __version__
-from groundshare.cli import doppler, elements, frames, gnss, leop, link, passes, schedule, serve, store
+from groundshare.cli import doppler, elements, frames, gnss, leop, link, passes, report, schedule, serve, store
 from groundshare.cli.console import CliState
 from groundshare.cli.options import HELP_OPTION_NAMES
 from groundshare.cli.tracking import agent, track
@@ -61,6 +61,7 @@ app.command()(doppler.doppler)
 app.command()(agent)
 app.command()(track)
 app.command()(frames.frames)
+app.command()(report.report)
 app.command()(serve.serve)
 app.command()(worker)
 app.add_typer(link.link_app)

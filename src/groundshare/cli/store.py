@@ -7,6 +7,7 @@ is imported inside the commands, so that ``groundshare passes`` never pays for i
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -40,6 +41,11 @@ TokensFileOpt = Annotated[Path | None, typer.Option(
     "--tokens-file", metavar="FILE", show_default=False,
     help="Where the demo's admin tokens are kept between loads (mode 0600; default: tokens.toml beside an SQLite "
          "database file, else in groundshare's data folder).")]
+
+DemoSimulateDaysOpt = Annotated[float, typer.Option(
+    "--days", metavar="N", help="Days to simulate from the network's time (more than 0, at most 92).")]
+DemoSeedOpt = Annotated[int, typer.Option(
+    "--seed", metavar="N", help="Seed of the simulated outcomes: the same seed on the same store gives the same days.")]
 
 #: Seconds between the network's now and the start of the plan ``demo load --plan-days`` books: more than
 #: the pass search and the solver's 30 s take, so no planned contact has begun when it is booked.
@@ -167,3 +173,50 @@ def _plan_demo(database_url: str | None, clock: NetworkTime, plan_days: float) -
     else:
         typer.echo(f"demo plan skipped: the network's time {format_utc(now)} is past the first "
                    f"{count(plan_days, 'day')} of the demo's requests", err=True)
+
+
+@demo_app.command("simulate")
+def demo_simulate(ctx: typer.Context, days: DemoSimulateDaysOpt = 30.0, seed: DemoSeedOpt = 0,
+                  database_url: DatabaseUrlOpt = None) -> None:
+    """Plan and run N days of the demo network: requests filed, contacts booked and executed, the clock moved on.
+
+    Each day the satellites' operators file their weekly requests, the next day is planned
+    and booked (the greedy solver), the network's clock moves to the day's end and a
+    simulated agent reports every contact that ended: most complete with frames, some fail
+    with a reason (a station outage, the rotator or radio not responding, no signal, a
+    stale element set); the model is in groundshare.store.demo_sim.  Load the demo first
+    (groundshare demo load) into a database of its own: the network's clock ends N days on.
+    Prints what happened as JSON on stdout, and a summary on stderr.
+    """
+    needs_extras(ctx, "server", "schedule")
+    import time
+
+    from groundshare.store import create_engine_for, make_session_factory
+    from groundshare.store.admin import open_store, shown_url
+    from groundshare.store.demo_sim import simulate
+
+    with user_errors(ctx):
+        with open_store(database_url):  # a migrated database, or the command that migrates it
+            pass
+        engine = create_engine_for(database_url)
+        began = time.perf_counter()
+        try:
+            report = simulate(make_session_factory(engine), days=days, seed=seed)
+        finally:
+            engine.dispose()
+        elapsed_s = time.perf_counter() - began
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        typer.echo(f"simulated {count(days, 'day')} of {shown_url(database_url)} (seed {seed}) in {elapsed_s:.1f} s: "
+                   f"network time {format_utc(report.start)} -> {format_utc(report.end)}", err=True)
+        refused = f" ({count(report.contacts_refused, 'refusal')})" if report.contacts_refused else ""
+        typer.echo(f"  {count(report.requests_created, 'request')} filed, {count(report.contacts_booked, 'contact')} "
+                   f"booked in {count(report.plans, 'plan')}{refused}", err=True)
+        typer.echo(f"  {count(report.contacts_executed, 'contact')} executed: {report.contacts_completed} completed, "
+                   f"{report.contacts_failed} failed", err=True)
+        for reason, n in sorted(report.failures.items(), key=lambda kv: (-kv[1], kv[0])):
+            typer.echo(f"    {n:5d}  {reason}", err=True)
+        for outage in report.outages:
+            typer.echo(f"  station {outage.station} offline {format_utc(outage.start)} to {format_utc(outage.end)}",
+                       err=True)
+        typer.echo(f"  {count(report.frames_new, 'frame')} stored ({count(report.receptions, 'reception')}), "
+                   f"{report.bytes_received} bytes received", err=True)

@@ -42,6 +42,29 @@ export async function getBlob(path, params = {}, bearer = token()) {
 }
 
 /**
+ * GET `path` as a file to download: {blob, name}, `name` being the file name of the answer's
+ * Content-Disposition (null when it gives none); raise ApiError as `get` does.
+ */
+export async function getFile(path, params = {}, bearer = token()) {
+  const response = await fetchOk(path, params, bearer);
+  return { blob: await response.blob(), name: dispositionName(response.headers.get("Content-Disposition")) };
+}
+
+/** The file name of a Content-Disposition header (RFC 6266: `filename*=UTF-8''...` first, else `filename`). */
+function dispositionName(header) {
+  if (!header) return null;
+  const encoded = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  if (encoded) {
+    try {
+      return decodeURIComponent(encoded[1].trim());
+    } catch { /* not percent-encoded as it should be: the plain name below */ }
+  }
+  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))/i.exec(header);
+  if (!plain) return null;
+  return (plain[1] !== undefined ? plain[1].replace(/\\(.)/g, "$1") : plain[2].trim()) || null;
+}
+
+/**
  * Send `body` (JSON; omitted when undefined) with `method` to `path` and return the answer's JSON
  * (null for 204); raise ApiError with the API's own message and items.
  * `bodyText`: send this text as-is instead (e.g. an element set), with its content type.

@@ -12,6 +12,7 @@ import * as leop from "./leop.js";
 import * as map from "./map.js";
 import * as pages from "./pages.js";
 import * as plan from "./plan.js";
+import * as reports from "./reports.js";
 import * as requests from "./requests.js";
 import * as satelliteEditor from "./satellite_editor.js";
 import * as satellite from "./satellite.js";
@@ -27,6 +28,7 @@ const ROUTES = {
   "#/map": map.render,
   "#/timeline": timeline.render,
   "#/ledger": ledger.render,
+  "#/reports": reports.render,
   "#/stations": pages.renderStations,
   "#/satellites": pages.renderSatellites,
   "#/gnss": gnss.render,

@@ -25,7 +25,7 @@ export const LANGUAGES = { en: "English", es: "Español", ko: "한국어" };
 
 /** The catalogue's sections: ../i18n/<name>.json. */
 export const SECTIONS = ["shell", "map", "timeline", "ledger", "gnss", "pages", "data",
-  "book", "requests", "plan", "leop", "sharing", "manage", "tokens"];
+  "book", "requests", "plan", "leop", "sharing", "manage", "tokens", "reports"];
 
 /** Every language's strings, merged from the sections (filled by `loadCatalogue`). */
 export const STRINGS = { en: {}, es: {}, ko: {} };

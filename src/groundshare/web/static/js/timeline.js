@@ -120,7 +120,7 @@ export async function render(root, ctx, visit) {
     ]);
     if (!visit.live || ask !== latest) return;
     const drawing = performance.now();
-    Object.assign(view, { start: startDay, end, x: drawGantt(ctx, visit, startDay, end, contacts) });
+    Object.assign(view, { start: startDay, end, x: drawGantt(ctx, visit, startDay, end, contacts), autoLeft: null });
     drawUnserved(ctx, visit, startDay, end, contacts, requests);
     const now = ctx.clock.now();
     view.following = now >= startDay && now < end;
@@ -143,6 +143,11 @@ export async function render(root, ctx, visit) {
     if (inside) {
       line.attr("x1", view.x(now)).attr("x2", view.x(now));
       line.select("title").text(t("timeline.now_title", { time: utcText(now) }));
+    }
+    // The user scrolled since our last move and its scroll event is not dispatched yet: that is the user's
+    // choice, not ours to undo (the event, when it comes, would then look like our own move).
+    if (view.following && view.autoLeft !== null && Math.abs(scroller.scrollLeft - view.autoLeft) > 1) {
+      view.following = false;
     }
     if (view.following && inside) {
       const left = Math.max(0, Math.round(view.x(now) - scroller.clientWidth * NOW_AT));
