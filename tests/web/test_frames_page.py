@@ -121,7 +121,8 @@ def open_contact(page: Any, heard: Heard, contact: dict[str, Any]) -> Any:
     page.locator("#tl-form button[type=submit]").click()
     bar = page.locator(f'.gantt .contact-bar[data-contact-id="{contact["id"]}"]')
     bar.click()
-    details = page.locator("#contact-details")
+    # This contact's panel: the one shown before may still be there until the click's answer replaces it.
+    details = page.locator(f'#contact-details[data-contact-id="{contact["id"]}"]')
     details.locator("#frames-holder tr.frame-row").first.wait_for()
     return details
 

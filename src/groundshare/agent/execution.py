@@ -239,11 +239,7 @@ class PassExecutor:
         run.started_at = self.clock.now()
         on_start(run.started_at)
         self._track(table, path, run)
-        self._park(run)
-        run.finished_at = self.clock.now()
-        if run.fatal is None and self.rotator is not None and run.positions_sent == 0:
-            run.fatal = "the rotator accepted no position during the pass: " + "; ".join(run.failures or ["no reason"])
-        return run
+        return self._finish(run)
 
     def _run_search(self, contact: ScheduledContact, pattern: SearchPattern, *, elements: ElementSet | None,
                     on_start: Callable[[datetime], None], heard: FirstFrame | None) -> Execution:
@@ -303,6 +299,10 @@ class PassExecutor:
                 if path.note:
                     run.notes.append(path.note)
                 self._track(table, path, run)
+        return self._finish(run)
+
+    def _finish(self, run: Execution) -> Execution:
+        """Park the antenna and close the run: a pass in which the rotator took no position failed."""
         self._park(run)
         run.finished_at = self.clock.now()
         if run.fatal is None and self.rotator is not None and run.positions_sent == 0:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,19 +18,7 @@ import typer
 from groundshare.cli.console import needs_extras, user_errors
 from groundshare.cli.options import DatabaseUrlOpt
 from groundshare.errors import InvalidInputError, NotFoundError
-
-
-class ReportFormat(StrEnum):
-    PDF = "pdf"
-    HTML = "html"
-    JSON = "json"
-
-
-class ReportLanguage(StrEnum):
-    EN = "en"
-    ES = "es"
-    KO = "ko"
-
+from groundshare.report.forms import ReportFormat, ReportLanguage
 
 OrgOpt = Annotated[str, typer.Option("--org", metavar="NAME", show_default=False,
                                      help="Name of the organisation the report is for.")]

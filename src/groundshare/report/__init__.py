@@ -5,6 +5,7 @@ the document is made from.  Importing this package loads only the period parser;
 figures need the store (the ``server`` extra) and the document the ``report`` extra.
 """
 
+from groundshare.report.forms import ReportFormat, ReportLanguage
 from groundshare.report.period import PeriodKind, ReportPeriod, parse_period, report_period
 
-__all__ = ["PeriodKind", "ReportPeriod", "parse_period", "report_period"]
+__all__ = ["PeriodKind", "ReportFormat", "ReportLanguage", "ReportPeriod", "parse_period", "report_period"]

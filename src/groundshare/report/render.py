@@ -58,10 +58,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from groundshare.errors import GroundshareError, InvalidInputError
+from groundshare.report.forms import ReportFormat, ReportLanguage
 
 #: The forms and languages of the document.
-FORMATS: tuple[str, ...] = ("pdf", "html", "json")
-LANGUAGES: tuple[str, ...] = ("en", "es", "ko")
+FORMATS: tuple[str, ...] = tuple(f.value for f in ReportFormat)
+LANGUAGES: tuple[str, ...] = tuple(lang.value for lang in ReportLanguage)
 #: The summary's key figures, in the order the document shows them (the spec's fixed list).
 SUMMARY_KEYS: tuple[str, ...] = ("contacts_executed", "contacts_failed", "served_share", "hours_received",
                                  "hours_given", "balance_hours", "bytes_delivered", "frames_delivered")

@@ -10,7 +10,6 @@ The module is not ``reports.py``: ``api.reports`` holds the CSV helpers of the l
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -18,22 +17,11 @@ from fastapi import APIRouter, Query, Response
 from groundshare.api.deps import CurrentOrg, SessionDep
 from groundshare.errors import InvalidInputError
 from groundshare.extras import install_command, installed
-from groundshare.report import parse_period
+from groundshare.report import ReportFormat, ReportLanguage, parse_period
 from groundshare.report.figures import MEDIA_TYPES, compute_report, report_bytes, report_filename
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-
-class ReportFormat(StrEnum):
-    PDF = "pdf"
-    HTML = "html"
-    JSON = "json"
-
-
-class ReportLanguage(StrEnum):
-    EN = "en"
-    ES = "es"
-    KO = "ko"
 
 
 PeriodQuery = Annotated[str, Query(max_length=40, description="A month (2025-11), a quarter (2025-Q4) or a range of "

@@ -46,7 +46,7 @@ from groundshare.api.schemas import (
     leop_campaign_public,
 )
 from groundshare.api.settings import Settings
-from groundshare.errors import InvalidInputError, NotFoundError
+from groundshare.errors import InvalidInputError
 from groundshare.extras import require_extras
 from groundshare.store import session_scope
 from groundshare.store.leop import (
@@ -56,6 +56,7 @@ from groundshare.store.leop import (
     campaign_plan,
     create_campaign,
     end_campaign,
+    get_campaign,
     parse_deployment,
     plan_dict,
     plan_for_org,
@@ -72,11 +73,7 @@ BOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _campaign(session: Session, org: Organisation, campaign_id: int) -> LeopCampaign:
-    campaign = session.scalars(select(LeopCampaign).where(LeopCampaign.id == campaign_id,
-                                                          LeopCampaign.org_id == org.id)).one_or_none()
-    if campaign is None:
-        raise NotFoundError(f"LEOP campaign {campaign_id} does not exist or is not your organisation's")
-    return campaign
+    return get_campaign(session, campaign_id, org.id)
 
 
 def _own_satellite(session: Session, org: Organisation, satellite_id: int) -> Satellite:

@@ -25,17 +25,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, CurrentToken, SessionDep, WriterToken, writer_token
 from groundshare.api.params import PathId
 from groundshare.api.queries import visible_stations
-from groundshare.errors import InvalidInputError, NotFoundError
+from groundshare.errors import InvalidInputError
 from groundshare.leop.identify import TOLERANCE_S, DopplerSeries, parse_doppler
 from groundshare.orbits import ElementSet, parse_elements
 from groundshare.passes import Site
 from groundshare.sources.celestrak import CELESTRAK_URL
+from groundshare.store.leop import get_campaign
 from groundshare.store.leop_evidence import (
     campaign_candidates,
     campaign_receptions,
@@ -99,11 +99,7 @@ class FitBody(BaseModel):
 
 
 def _campaign(session: Session, org: Organisation, campaign_id: int) -> LeopCampaign:
-    campaign = session.scalars(select(LeopCampaign).where(LeopCampaign.id == campaign_id,
-                                                          LeopCampaign.org_id == org.id)).one_or_none()
-    if campaign is None:
-        raise NotFoundError(f"LEOP campaign {campaign_id} does not exist or is not your organisation's")
-    return campaign
+    return get_campaign(session, campaign_id, org.id)
 
 
 def _candidates(text: str) -> list[ElementSet]:

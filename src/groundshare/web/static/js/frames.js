@@ -8,7 +8,7 @@
 
 import { ApiError, bytesText, get, getBlob, utcText } from "./api.js";
 import { numberText, t, tHtml } from "./i18n.js";
-import { esc } from "./ui.js";
+import { esc, saveBlob } from "./ui.js";
 
 export const FRAME_PAGE = 1000; // the API's largest page of frames
 export const TABLE_ROWS = 100; // rows drawn at once; "Show more" draws the next
@@ -223,20 +223,4 @@ function drawArtifacts(holder, visit, contact, artifacts) {
       button.disabled = false;
     }
   }));
-}
-
-/**
- * Hand `blob` to the browser as a download named `name`.  The file is fetched with the
- * bearer token (a plain link would carry none), so it passes through this tab's memory.
- */
-function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

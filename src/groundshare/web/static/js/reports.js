@@ -12,7 +12,7 @@
 
 import { ApiError, bytesText, get, getFile } from "./api.js";
 import { LANGUAGES, language, numberText, t, tHtml } from "./i18n.js";
-import { esc, showFormError, tableHtml } from "./ui.js";
+import { esc, saveBlob, showFormError, tableHtml } from "./ui.js";
 
 const KINDS = ["month", "quarter", "range"];
 const FORMATS = ["pdf", "html", "json"];
@@ -305,20 +305,4 @@ function drawPreview(ctx, visit, report) {
       { label: t("reports.col.cumulative_given"), num: true }, { label: t("reports.col.cumulative_received"), num: true },
       { label: t("reports.col.cumulative_balance"), num: true }],
     partners, 'id="report-reciprocity-table" class="report-reciprocity"');
-}
-
-/**
- * Hand `blob` to the browser as a download named `name`.  The file is fetched with the
- * bearer token (a plain link would carry none), so it passes through this tab's memory.
- */
-function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

@@ -371,6 +371,7 @@ async function showDetails(ctx, visit, contact) {
   const ask = ++detailsAsked;
   const panel = visit.el("contact-details");
   panel.hidden = false;
+  panel.dataset.contactId = String(contact.id); // which contact the panel shows (or is loading)
   panel.innerHTML = `<h2>${tHtml("timeline.details.loading_title", { id: contact.id })}</h2>
     <p class="muted">${esc(t("timeline.details.loading"))}</p>`;
   let geometry = null;

@@ -148,3 +148,19 @@ export function showFormError(box, headline, error = null) {
   box.replaceChildren(title, ...(items.length ? [list] : []));
   box.hidden = false;
 }
+
+/**
+ * Hand `blob` to the browser as a download named `name`.  The file is fetched with the
+ * bearer token (a plain link would carry none), so it passes through this tab's memory.
+ */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
