@@ -41,7 +41,7 @@ from groundshare.agent.clock import NetworkClock, SimulatedClock
 from groundshare.agent.execution import AgentOptions
 from groundshare.agent.hamlib import Rig, Rotator
 from groundshare.agent.journal import Journal
-from groundshare.agent.runner import ClockOffsetError, StationAgent
+from groundshare.agent.runner import SCHEDULE_STEP_S, ClockOffsetError, StationAgent
 from groundshare.agent.schedule import MAX_SCHEDULE_CONTACTS
 from groundshare.cli import app
 from groundshare.contact import ScheduledContact
@@ -309,8 +309,9 @@ def test_the_agent_says_why_it_has_nothing_to_do(network, tmp_path: Path) -> Non
                      r"either \(until (\S+)\)\n", live.stderr)
     assert said is not None, live.stderr
     start, end, until = (parse_utc(said[i], "t") for i in (1, 2, 3))
-    assert abs((start - datetime.now().astimezone()).total_seconds()) < 60
-    assert end - start == timedelta(hours=48) and until - end == timedelta(days=14)
+    # The window is aligned to SCHEDULE_STEP_S (so that unchanged polls are 304s) and covers [now, now + 48 h].
+    assert 0 <= (datetime.now().astimezone() - start).total_seconds() < SCHEDULE_STEP_S + 60
+    assert end - start == timedelta(hours=48, seconds=SCHEDULE_STEP_S) and until - end == timedelta(days=14)
     assert live.stderr.index("nothing to do") < live.stderr.index("stopped after 0 contacts")
     # Shifted three days before the demo's morning: nothing in the window, and the first contact after it named.
     first = _contacts(server, tokens)[0]
@@ -322,7 +323,7 @@ def test_the_agent_says_why_it_has_nothing_to_do(network, tmp_path: Path) -> Non
                      r"shifted [\d.]+ days behind the wall clock\): the API's schedule for that window is empty; ",
                      shifted.stderr)
     assert said is not None, shifted.stderr
-    assert abs((parse_utc(said[1], "start") - network_at).total_seconds()) < 60
+    assert -60 < (network_at - parse_utc(said[1], "start")).total_seconds() < SCHEDULE_STEP_S + 60
     assert (f"the next booked contact is {first['contact_id']} ({first['satellite']['name']}) from "
             f"{format_utc(parse_utc(first['start'], 's'))} to {format_utc(parse_utc(first['end'], 's'))}") \
         in shifted.stderr

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
+from groundshare.api.etag import body_etag, none_match
 from groundshare.api.routes.agent import AgentAntenna, AgentContact, AgentElementSet, AgentSatellite, AgentStation
 from groundshare.contact import (
     ElementSetSnapshot,
@@ -16,6 +19,8 @@ from groundshare.contact import (
     StationSnapshot,
 )
 from groundshare.store import Role, session_scope, set_network_clock
+from groundshare.timeutil import parse_utc
+from tests.support.etags import agent_api, assert_not_modified, fresher_elements
 from tests.support.shipped import NEXUS_TLE
 from tests.support.worlds import WORLD_NOW
 
@@ -394,3 +399,90 @@ def test_non_finite_execution_is_422(client, world, booked, field, value):
                            headers={**world.kasa.auth(), "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["body", "execution", field]
+
+
+# -- conditional polls (api.etag) ------------------------------------------------------------------------------
+
+
+def test_the_tag_is_the_bodys_hash_and_if_none_match_compares_weakly() -> None:
+    body = b'{"data":[]}'
+    assert body_etag(body) == '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    tag = body_etag(body)
+    assert none_match(tag, tag) and none_match(f'"other", {tag}', tag) and none_match("*", tag)
+    assert none_match(f"W/{tag}", tag)  # RFC 9110: If-None-Match compares weakly
+    assert not none_match(None, tag) and not none_match('"other"', tag) and not none_match('W/"other"', tag)
+    assert not none_match(tag.strip('"'), tag)  # unquoted is not the tag
+
+
+# -- the agent's schedule --------------------------------------------------------------------------------------
+
+
+def test_same_schedule_same_tag_and_a_304(client, world):
+    upload_nexus(client, world)
+    k = world.kasa
+    book(client, k, k.antenna_id, k.satellite_id, "2030-05-01T05:00:00Z", "2030-05-01T05:10:00Z")
+    first, again = schedule(client, world, **WINDOW), schedule(client, world, **WINDOW)
+    assert first.status_code == 200 and first.json()["count"] == 1
+    etag = first.headers["etag"]
+    assert etag == again.headers["etag"] == body_etag(first.content) and first.content == again.content
+    assert first.headers["cache-control"] == "no-cache"
+    held = client.get("/agent/schedule", params={"station_id": k.station_id, **WINDOW},
+                      headers={**k.auth(), "If-None-Match": etag})
+    assert_not_modified(held, etag)
+    for other in ('"0123"', f"W/{etag[:-2]}0\"", "*-not-a-tag"):
+        response = client.get("/agent/schedule", params={"station_id": k.station_id, **WINDOW},
+                              headers={**k.auth(), "If-None-Match": other})
+        assert response.status_code == 200 and response.content == first.content, other
+    # Another window is another answer.
+    assert schedule(client, world, start=WINDOW["start"], end="2030-05-01T12:00:00Z").headers["etag"] != etag
+
+
+def test_booking_cancelling_and_a_new_element_set_change_the_tag(client, app, world, elements):
+    k = world.kasa
+    window = WINDOW
+    empty = schedule(client, world, **window)
+    contact_id = book(client, k, k.antenna_id, k.satellite_id, "2030-05-01T05:00:00Z", "2030-05-01T05:10:00Z")
+    booked = schedule(client, world, **window)
+    assert booked.json()["count"] == 1 and booked.headers["etag"] != empty.headers["etag"]
+    stale = client.get("/agent/schedule", params={"station_id": k.station_id, **window},
+                       headers={**k.auth(), "If-None-Match": empty.headers["etag"]})
+    assert stale.status_code == 200 and stale.content == booked.content
+    fresher_elements(app, contact_id, elements["kasa"])
+    replanned = schedule(client, world, **window)
+    assert replanned.headers["etag"] != booked.headers["etag"]
+    assert replanned.json()["data"][0]["element_set"] != booked.json()["data"][0]["element_set"]
+    assert client.post(f"/contacts/{contact_id}/cancel", headers=k.auth()).status_code == 200
+    cancelled = client.get("/agent/schedule", params={"station_id": k.station_id, **window},
+                           headers={**k.auth(), "If-None-Match": replanned.headers["etag"]})
+    assert cancelled.status_code == 200 and cancelled.json()["count"] == 0
+    assert cancelled.headers["etag"] == empty.headers["etag"]  # the same answer again, the same tag
+
+
+def test_a_refused_schedule_has_no_tag(client, world):
+    response = schedule(client, world, start="2030-05-02T00:00:00Z", end="2030-05-01T00:00:00Z")
+    assert response.status_code == 422 and "etag" not in response.headers
+
+
+# -- SatNOGS jobs ---------------------------------------------------------------------------------------------
+
+
+def test_the_agents_client_sends_the_tag_and_reuses_its_schedule_on_a_304(client, world):
+    upload_nexus(client, world)
+    k = world.kasa
+    book(client, k, k.antenna_id, k.satellite_id, "2030-05-01T05:00:00Z", "2030-05-01T05:10:00Z")
+    token = k.auth()["Authorization"].removeprefix("Bearer ")
+    seen: list[httpx.Request] = []
+    start, end = (parse_utc(WINDOW[name], name) for name in ("start", "end"))
+    with agent_api(client, token, seen) as api:
+        first = api.schedule(k.station_id, start, end)
+        assert "if-none-match" not in seen[-1].headers and len(first.contacts) == 1
+        again = api.schedule(k.station_id, start, end)
+        assert seen[-1].headers["if-none-match"] and again is first and api.schedules_not_modified == 1
+        # A booking changes the answer: a 200, read afresh, and its tag kept for the next poll.
+        book(client, k, k.antenna_id, k.satellite_id, "2030-05-01T07:00:00Z", "2030-05-01T07:10:00Z")
+        changed = api.schedule(k.station_id, start, end)
+        assert len(changed.contacts) == 2 and api.schedules_not_modified == 1
+        assert api.schedule(k.station_id, start, end) is changed and api.schedules_not_modified == 2
+        # Another window is its own query: no tag sent for it.
+        api.schedule(k.station_id, start, end - timedelta(hours=1))
+        assert "if-none-match" not in seen[-1].headers

@@ -16,9 +16,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from groundshare.api.etag import body_etag
 from groundshare.satnogs import format_tle
 from groundshare.store import Contact, Event, Role, Station, session_scope
 from groundshare.store.models import Frame, Reception
+from tests.support.etags import assert_not_modified, fresher_elements
 from tests.support.worlds import WORLD_NOW, next_pass
 
 FREQUENCY_HZ = 437_500_000.0
@@ -324,3 +326,46 @@ def test_the_station_row_keeps_the_last_poll(client, app, world, station):
     jobs(client, world, station)
     with session_scope(app.state.session_factory, write=False) as session:
         assert session.get(Station, world.kasa.station_id).last_seen_at is not None
+
+
+# -- conditional polls (api.etag) ------------------------------------------------------------------------------
+
+
+def test_jobs_poll_is_a_304_while_nothing_changed_and_still_a_heartbeat(client, app, world, station):
+    first = jobs(client, world, station)
+    assert first.status_code == 200 and len(first.json()) == 1
+    etag = first.headers["etag"]
+    assert etag == body_etag(first.content) and first.headers["cache-control"] == "no-cache"
+    k = world.kasa
+    query = {"ground_station": k.station_id, "lat": 36.3725, "lon": 127.359, "alt": 50}
+    token = {"Authorization": f"Token {station['token']}"}
+    with session_scope(app.state.session_factory) as session:
+        session.get(Contact, station["contact_id"]).antenna.station.satnogs_status = None
+    held = client.get("/satnogs/api/jobs/", params=query, headers={**token, "If-None-Match": etag})
+    assert_not_modified(held, etag)
+    shown = client.get(f"/stations/{k.station_id}", headers=k.auth()).json()
+    assert shown["satnogs_status"].endswith("1 job(s) served")  # the 304 poll was recorded as any other
+    assert client.get("/satnogs/api/jobs/", params=query,
+                      headers={**token, "If-None-Match": '"elsewhere"'}).status_code == 200
+    # A new element set for the booked contact, then a second booking, then a cancellation: each a new tag.
+    fresher_elements(app, station["contact_id"], station["elements"])
+    replanned = client.get("/satnogs/api/jobs/", params=query, headers={**token, "If-None-Match": etag})
+    assert replanned.status_code == 200 and replanned.headers["etag"] != etag
+    assert replanned.json()[0]["tle2"] != first.json()[0]["tle2"]
+    p = station["pass"]
+    second = book(client, k, k.antenna_id, k.satellite_id, p.los + timedelta(hours=3),
+                  p.los + timedelta(hours=3, minutes=5))
+    two = client.get("/satnogs/api/jobs/", params=query,
+                     headers={**token, "If-None-Match": replanned.headers["etag"]})
+    assert two.status_code == 200 and len(two.json()) == 2 and two.headers["etag"] != replanned.headers["etag"]
+    assert client.post(f"/contacts/{second}/cancel", headers=k.auth()).status_code == 200
+    one = client.get("/satnogs/api/jobs/", params=query, headers={**token, "If-None-Match": two.headers["etag"]})
+    assert one.status_code == 200 and one.headers["etag"] == replanned.headers["etag"]
+
+
+def test_a_bearer_token_is_still_refused_before_any_tag(client, world, station):
+    k = world.kasa
+    response = client.get("/satnogs/api/jobs/", params={"ground_station": k.station_id},
+                          headers={**k.auth(), "If-None-Match": "*"})
+    assert response.status_code in (401, 403) and "etag" not in response.headers
+

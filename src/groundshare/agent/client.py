@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,8 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: Most frames one ``POST /agent/contacts/{id}/frames`` carries (the API takes up to 1,000; smaller batches
 #: keep each request under about 70 kB and a lost answer cheap to repeat).
 MAX_FRAMES_PER_BATCH = 100
+#: Schedules (with their ETags) the client keeps for conditional polls: the sync's window and the idle look-up.
+SCHEDULE_CACHE_SIZE = 4
 
 
 class ApiUnreachableError(GroundshareError):
@@ -215,6 +218,10 @@ class AgentApi:
         self.max_response_bytes = max_response_bytes
         self._client = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {token}"},
                                     timeout=timeout_s, transport=transport)
+        #: The last schedules read, by query: (ETag, schedule), oldest first; and how many polls a 304 answered.
+        self._schedules: dict[tuple[Any, ...], tuple[str, AgentSchedule]] = {}
+        self._schedules_lock = threading.Lock()
+        self.schedules_not_modified = 0
 
     def close(self) -> None:
         self._client.close()
@@ -226,6 +233,10 @@ class AgentApi:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._json(method, path, *self._send(method, path, **kwargs))
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        """Return the answer and its body; ``ApiUnreachableError`` for an outage or 5xx, ``ApiRefusedError`` 4xx."""
         try:
             with self._client.stream(method, path, **kwargs) as response:
                 content = self._read(response, f"{method} {path}")
@@ -242,6 +253,9 @@ class AgentApi:
                 detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
             raise ApiRefusedError(f"{method} {path} refused ({response.status_code}): {detail}",
                                   status=response.status_code)
+        return response, content
+
+    def _json(self, method: str, path: str, response: httpx.Response, content: bytes) -> Any:
         if not content:
             return None
         try:
@@ -301,10 +315,29 @@ class AgentApi:
     def schedule(self, station_id: int, start: datetime, end: datetime) -> AgentSchedule:
         """Return ``GET /agent/schedule`` for the station over ``[start, end)``, read by ``AgentSchedule.from_json``.
 
-        ``agent.schedule.ScheduleError`` when the answer cannot be used at all.
+        A conditional request: the last answers' ``ETag`` s (by query, the last
+        ``SCHEDULE_CACHE_SIZE``) go in ``If-None-Match``, and a 304 returns the schedule read
+        from that answer, neither sent nor parsed again.  ``agent.schedule.ScheduleError``
+        when the answer cannot be used at all.
         """
-        return AgentSchedule.from_json(self._call("GET", "/agent/schedule", params={
-            "station_id": station_id, "start": format_utc(start), "end": format_utc(end)}))
+        params = {"station_id": station_id, "start": format_utc(start), "end": format_utc(end)}
+        key = tuple(params.values())
+        with self._schedules_lock:
+            held = self._schedules.get(key)
+        headers = {"If-None-Match": held[0]} if held is not None else {}
+        response, content = self._send("GET", "/agent/schedule", params=params, headers=headers)
+        if response.status_code == 304 and held is not None:
+            self.schedules_not_modified += 1
+            return held[1]
+        schedule = AgentSchedule.from_json(self._json("GET", "/agent/schedule", response, content))
+        etag = response.headers.get("etag")
+        with self._schedules_lock:
+            self._schedules.pop(key, None)
+            if etag:
+                self._schedules[key] = (etag, schedule)
+                while len(self._schedules) > SCHEDULE_CACHE_SIZE:
+                    del self._schedules[next(iter(self._schedules))]
+        return schedule
 
     def acquire_lease(self, station_id: int, agent_id: str, ttl_s: float) -> dict[str, Any]:
         """Take or renew the station's agent lease; ``ConflictError`` if another agent holds it."""

@@ -14,7 +14,8 @@
    the network's offset, so contacts run at the network's time; either way the system
    clock is checked against the server's: more than ``warn_clock_offset_s`` apart is a
    warning, more than ``max_clock_offset_s`` and the agent refuses to execute.
-2. ``sync``: ``GET /agent/schedule`` over the look-ahead from the network's now into the
+2. ``sync``: ``GET /agent/schedule`` over the look-ahead from the network's now (the window
+   aligned to ``SCHEDULE_STEP_S``, so an unchanged schedule is a 304 that reuses the last one) into the
    journal, read through ``agent.schedule.AgentSchedule``: a schedule of more than
    ``MAX_SCHEDULE_CONTACTS`` contacts (5,000), or an answer larger than
    ``client.MAX_RESPONSE_BYTES``, is refused whole and the agent carries on from its
@@ -74,6 +75,26 @@ from groundshare.units import DAY_S
 #: How far past its look-ahead an idle agent looks for the next booked contact (seconds): the longest window
 #: ``GET /agent/schedule`` serves.
 NEXT_CONTACT_SEARCH_S = 14 * DAY_S
+#: The schedule's window moves by this step (seconds): ``sync`` asks from its now floored to the step to the
+#: look-ahead plus one step after that, so successive polls ask the same window and the API can answer
+#: "not modified" (304, ``api.etag``) until something in it changes.  The window always covers [now, now +
+#: look-ahead]; what it holds before now (contacts that ended in the last step) the journal has already run or
+#: will not run (``Journal.pending`` takes only contacts that end after now).
+SCHEDULE_STEP_S = 600.0
+#: The longest window ``GET /agent/schedule`` serves.
+MAX_SCHEDULE_WINDOW_S = 14 * DAY_S
+
+
+def schedule_window(now: datetime, lookahead_s: float, step_s: float = SCHEDULE_STEP_S) -> tuple[datetime, datetime]:
+    """Return the window ``sync`` asks at ``now``: from ``now`` floored to ``step_s``, ``lookahead_s`` + a step long.
+
+    >>> start, end = schedule_window(datetime(2025, 11, 7, 3, 17, 42, tzinfo=UTC), 48 * 3600)
+    >>> format_utc(start), format_utc(end)
+    ('2025-11-07T03:10:00.000Z', '2025-11-09T03:20:00.000Z')
+    """
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start = epoch + timedelta(seconds=(now - epoch).total_seconds() // step_s * step_s)
+    return start, start + timedelta(seconds=min(lookahead_s + step_s, MAX_SCHEDULE_WINDOW_S))
 
 
 class ClockOffsetError(GroundshareError):
@@ -255,8 +276,7 @@ class StationAgent:
         if self.api is None or self.station is None:
             return False
         self.check_clock()
-        start = self.clock.now()
-        end = start + timedelta(seconds=self.options.lookahead_s)
+        start, end = schedule_window(self.clock.now(), self.options.lookahead_s)
         try:
             schedule = self.api.schedule(self.station.id, start, end)
         except (ApiResponseError, ScheduleError) as exc:

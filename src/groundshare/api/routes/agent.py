@@ -26,12 +26,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from groundshare.api.deps import CurrentOrg, CurrentToken, SessionDep, WriterToken
+from groundshare.api.etag import conditional_json
 from groundshare.api.params import PathId
 from groundshare.api.queries import get_visible, own_contact, require_owner, visible_stations
 from groundshare.api.schemas import MAX_ID, ContactExecution, ContactPublic, UtcTime, contact_public
@@ -168,16 +169,24 @@ class LeasePublic(BaseModel):
     expires_at: datetime
 
 
-@router.get("/schedule")
+_SCHEDULE = TypeAdapter(AgentSchedule)
+
+
+@router.get("/schedule", response_model=AgentSchedule, responses={
+    304: {"description": "If-None-Match names the schedule's ETag: the copy the agent holds is current."}})
 def schedule(
-    session: SessionDep, org: CurrentOrg, _token: CurrentToken,
+    request: Request, session: SessionDep, org: CurrentOrg, _token: CurrentToken,
     station_id: Annotated[int, Query(ge=1, le=MAX_ID, description="The caller's own station.")],
     start: Annotated[UtcTime | None, Query(description="Contacts ending after this time (default: the network's "
                                                        "now, GET /clock).")] = None,
     end: Annotated[UtcTime | None, Query(description="Contacts starting before this time (default: start + "
                                                      "48 h; at most 14 days after start).")] = None,
-) -> AgentSchedule:
-    """Return the station's scheduled and in-progress contacts overlapping [start, end), in start order."""
+) -> Response:
+    """Return the station's scheduled and in-progress contacts overlapping [start, end), in start order.
+
+    The answer carries an ``ETag`` (the SHA-256 of its body, ``api.etag``): a poll sending it
+    back in ``If-None-Match`` gets a bodiless 304 while nothing in the answer changed.
+    """
     station = _own_station(session, org, station_id)
     start = start if start is not None else network_now(session)
     end = end if end is not None else start + timedelta(seconds=DEFAULT_SCHEDULE_S)
@@ -196,8 +205,9 @@ def schedule(
         .order_by(Contact.start_time, Contact.id)
     ).all()
     data = [_agent_contact(c) for c in contacts]
-    return AgentSchedule(station=AgentStation(**station.snapshot().to_json()), start=start, end=end, data=data,
-                         count=len(data))
+    answer = AgentSchedule(station=AgentStation(**station.snapshot().to_json()), start=start, end=end, data=data,
+                           count=len(data))
+    return conditional_json(request, _SCHEDULE, answer)
 
 
 @router.post("/contacts/{contact_id}/start", name="start_contact")

@@ -44,14 +44,15 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundshare.api.deps import CurrentToken, SessionDep, Writes
+from groundshare.api.etag import conditional_json
 from groundshare.api.params import PathId
 from groundshare.api.schemas import MAX_ID
 from groundshare.api.settings import Settings
@@ -151,15 +152,24 @@ async def satnogs_form(request: Request) -> AsyncIterator[FormData]:
 SatnogsForm = Annotated[FormData, Depends(satnogs_form)]
 
 
-@router.get("/jobs/", name="list_jobs", dependencies=[Writes])
+_JOBS = TypeAdapter(list[SatnogsJobPublic])
+
+
+@router.get("/jobs/", name="list_jobs", dependencies=[Writes], response_model=list[SatnogsJobPublic], responses={
+    304: {"description": "If-None-Match names the jobs' ETag: the client's list is current (the poll still counts "
+                         "as the station's heartbeat)."}})
 def list_jobs(request: Request, session: SessionDep, token: StationToken,
               ground_station: Annotated[int, Query(ge=1, le=MAX_ID, description=(
                   "The station's id (SATNOGS_STATION_ID)."))],
               lat: Annotated[float | None, Query(description="The station's latitude, degrees.")] = None,
               lon: Annotated[float | None, Query(description="The station's longitude, degrees.")] = None,
               alt: Annotated[float | None, Query(description="The station's altitude, metres.")] = None,
-              ) -> list[SatnogsJobPublic]:
-    """Return every future job of the station (its scheduled contacts starting after now); the poll is its heartbeat."""
+              ) -> Response:
+    """Return every future job of the station (its scheduled contacts starting after now); the poll is its heartbeat.
+
+    The list carries an ``ETag`` (``api.etag``): ``If-None-Match`` naming it gets a bodiless 304,
+    after the poll has recorded the heartbeat, the position and the status as any other.
+    """
     station = _token_station(session, token, ground_station)
     if station.runner is not StationRunner.SATNOGS:
         raise ConflictError(f"station {station.id} is run by groundshare's agent (runner 'agent'), so its contacts "
@@ -184,7 +194,7 @@ def list_jobs(request: Request, session: SessionDep, token: StationToken,
             _note(contact, f"SatNOGS: left out of station {station.id}'s jobs: {exc}")
     station.satnogs_status = "; ".join([f"{format_utc(now)}: {len(jobs)} job(s) served", *notes])[:10_000]
     session.flush()
-    return [SatnogsJobPublic(**job.to_json()) for job in jobs]
+    return conditional_json(request, _JOBS, [SatnogsJobPublic(**job.to_json()) for job in jobs])
 
 
 @router.put("/observations/{observation_id}/", name="upload_observation", responses={
