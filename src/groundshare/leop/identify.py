@@ -72,6 +72,15 @@ Confidence = Literal["clear", "ambiguous", "none"]
 # --------------------------------------------------------------------------------------------
 
 
+def _sort_by_time(obs: Any, **columns: Any) -> None:
+    """Set a frozen observation set's arrays as numpy arrays (``station`` str, ``received_at`` datetime64[us] and
+    ``columns``: name -> dtype), sorted by time (stable)."""
+    order = np.argsort(obs.received_at, kind="stable")
+    dtypes = {"station": str, "received_at": "datetime64[us]", **columns}
+    for name, dtype in dtypes.items():
+        object.__setattr__(obs, name, np.asarray(getattr(obs, name), dtype=dtype)[order])
+
+
 @dataclass(frozen=True)
 class Receptions:
     """Frames received: ``station`` (names) and ``received_at`` (``datetime64[us]``, UTC), sorted by time."""
@@ -81,9 +90,7 @@ class Receptions:
     source: str = ""
 
     def __post_init__(self) -> None:
-        order = np.argsort(self.received_at, kind="stable")
-        object.__setattr__(self, "station", np.asarray(self.station, dtype=str)[order])
-        object.__setattr__(self, "received_at", np.asarray(self.received_at, dtype="datetime64[us]")[order])
+        _sort_by_time(self)
 
     def __len__(self) -> int:
         return int(self.received_at.size)
@@ -120,10 +127,7 @@ class DopplerSeries:
     source: str = ""
 
     def __post_init__(self) -> None:
-        order = np.argsort(self.received_at, kind="stable")
-        object.__setattr__(self, "station", np.asarray(self.station, dtype=str)[order])
-        object.__setattr__(self, "received_at", np.asarray(self.received_at, dtype="datetime64[us]")[order])
-        object.__setattr__(self, "frequency_hz", np.asarray(self.frequency_hz, dtype=float)[order])
+        _sort_by_time(self, frequency_hz=float)
 
     def __len__(self) -> int:
         return int(self.received_at.size)
