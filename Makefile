@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 # What `make run` serves, plans and drives stations with (pyproject's extras); `make test` installs
 # every extra and the test tools (.[test]).
-RUN_EXTRAS := server,schedule,agent,report
+RUN_EXTRAS := server,schedule,agent,report,fast
 DEMO_ELEMENTS := src/groundshare/data/celestrak_cubesat_2025-11-06.tle
 DEMO_STATIONS := src/groundshare/data/demo_stations.toml
 # `make run` keeps the demo network's database here (SQLite, no server needed), and the

@@ -3,7 +3,8 @@
 1. Peer comparison: 50 LEO satellites from the shipped active snapshot x 8 stations x
    7 days, groundshare ``find_passes`` and Skyfield ``EarthSatellite.find_events`` on
    the same pairs; pair-days per second for each and their ratio, plus how well the
-   two agree.
+   two agree.  groundshare runs with the kernel ``passes.kernel`` picks (numba when
+   installed, ``GROUNDSHARE_PASS_KERNEL`` forces one), and again on the numpy fallback.
 2. Scale: the whole shipped active catalogue x 12 stations x 7 days: wall seconds and
    peak memory of the process tree (workers included).
 
@@ -17,12 +18,15 @@ import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 
 import numpy as np
 
 from groundshare.data import data_path
 from groundshare.orbits import load_elements
+from groundshare.parallel import LocalExecutor
 from groundshare.passes import Site, find_passes
+from groundshare.passes.kernel import KERNEL_ENV, pass_kernel
 from groundshare.stations import load_stations
 from groundshare.units import DAY_S, HOUR_S
 
@@ -154,23 +158,50 @@ def main() -> None:
         sites = [Site(s.name, lat_deg=s.lat_deg, lon_deg=s.lon_deg, alt_m=s.alt_m,
                       min_elevation_deg=s.min_elevation_deg) for s in bench_sites(8)]
         pair_days = len(elements) * len(sites) * args.days
-        # One warm-up call each so that imports and first-call costs stay out of the timings.
-        find_passes(elements[:2], sites[:1], start=START, duration_s=HOUR_S, workers=1)
-        run_skyfield(elements[:1], sites[:1], START, 0.05)
-        table, ours_s = best_of(args.repeat, lambda: find_passes(
-            elements, sites, start=START, duration_s=args.days * DAY_S, workers=args.workers))
+        load = os.getloadavg()[0]
+        run_skyfield(elements[:1], sites[:1], START, 0.05)      # warm-up: imports and first-call costs
+
+        def ours(kept: bool = True) -> tuple:
+            # A warm-up call first: numba's cache (or compiler), imports and the kept pool's fork stay out of the
+            # timings.  With ``kept`` the pool of processes is kept from one run to the next (a service or a
+            # scheduler searching again and again keeps one); without it every call forks its own.
+            with LocalExecutor(args.workers, keep_pool=kept) as executor:
+                find_passes(elements[:2], sites[:1], start=START, duration_s=HOUR_S, executor=executor)
+                return best_of(args.repeat, lambda: find_passes(elements, sites, start=START,
+                                                                duration_s=args.days * DAY_S, executor=executor))
+
+        chosen = os.environ.get(KERNEL_ENV)
+        fallback_s = None
+        if chosen != "numpy" and find_spec("numba") is not None:
+            # The numpy fallback first, before numba is imported (as in an install without it).
+            os.environ[KERNEL_ENV] = "numpy"
+            _, fallback_s = ours()
+            if chosen is None:
+                del os.environ[KERNEL_ENV]
+            else:
+                os.environ[KERNEL_ENV] = chosen
+        kernel = pass_kernel().name
+        table, ours_s = ours()
+        _, per_call_s = ours(kept=False)
         events, sky_s = best_of(args.repeat, lambda: run_skyfield(elements, sites, START, args.days))
         pairs, matched, mismatched, worst, worst_30 = agreement(table, events)
         print(f"\npeer: {len(elements)} LEO satellites x {len(sites)} stations x {args.days:g} days "
               f"= {pair_days:,.0f} pair-days, {len(table)} passes")
-        print(f"  groundshare find_passes : {ours_s:8.3f} s  {pair_days / ours_s:12,.0f} pair-days/s")
+        print(f"  groundshare find_passes : {ours_s:8.3f} s  {pair_days / ours_s:12,.0f} pair-days/s  "
+              f"({kernel} kernel, pool of processes kept)")
+        print(f"  the same, a pool per call: {per_call_s:8.3f} s  {pair_days / per_call_s:12,.0f} pair-days/s  "
+              f"({sky_s / per_call_s:.1f} x)")
         print(f"  skyfield find_events    : {sky_s:8.3f} s  {pair_days / sky_s:12,.0f} pair-days/s")
         print(f"  ratio                   : {sky_s / ours_s:8.1f} x")
-        print(f"  (best of {args.repeat} runs each)")
+        if fallback_s is not None:
+            print(f"  numpy kernel (fallback) : {fallback_s:8.3f} s  {pair_days / fallback_s:12,.0f} pair-days/s  "
+                  f"({sky_s / fallback_s:.1f} x)")
+        print(f"  (best of {args.repeat} runs each; load average {load:.2f} before)")
         print(f"  agreement: {matched} rises/sets matched within {worst:.3f} s ({worst_30:.3f} s for passes of "
               f"30 s or more); {mismatched} of {2 * pairs} pair-event lists differ in count")
 
     if not args.skip_scale:
+        load = os.getloadavg()[0]
         sites = bench_sites(12)
         pair_days = len(catalog) * len(sites) * args.days
         with PeakMemory() as memory:
@@ -181,6 +212,7 @@ def main() -> None:
               f"= {pair_days:,.0f} pair-days on {os.cpu_count()} cores")
         print(f"  wall {wall_s:.1f} s ({pair_days / wall_s:,.0f} pair-days/s), {len(table):,} passes, "
               f"peak memory {memory.peak_bytes / 2**30:.2f} GiB (process tree), {len(table.warnings)} SGP4 warnings")
+        print(f"  ({pass_kernel().name} kernel; load average {load:.2f} before)")
 
 
 if __name__ == "__main__":

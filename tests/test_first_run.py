@@ -704,9 +704,12 @@ REFUSED: dict[str, Callable[[Install], list[str]]] = {
     "track": lambda i: ["track", "-e", str(i.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
                         str(i.data / "demo_stations.toml"), "--station", "daejeon", "--norad", "44854",
                         "--start", "2025-11-07T00:00Z", "--speed", "120", "--rotctld", ""],
+    "passes --output": lambda i: ["passes", "-e", str(i.data / "celestrak_cubesat_2025-11-06.tle"), "-s",
+                                  str(i.data / "demo_stations.toml"), "--start", "2025-11-07T00:00Z", "--days", "0.1",
+                                  "--output", str(i.work / "untouched-passes")],
 }
 #: Commands with an option that needs more than the command does.
-NEEDS_WITH_OPTION = {**NEEDS, "demo load --plan-days": ("server", "schedule")}
+NEEDS_WITH_OPTION = {**NEEDS, "demo load --plan-days": ("server", "schedule"), "passes --output": ("parquet",)}
 REFUSALS = [(name, command) for name in ("plain", *ONE_EXTRA) for command, needs in NEEDS_WITH_OPTION.items()
             if not set(needs) <= set(_extras(name))]
 

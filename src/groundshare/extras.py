@@ -11,9 +11,11 @@ extras of ``pyproject.toml``, named here by the modules they install:
   plan``, ``demo load --plan-days`` and the server's planning runs;
 - ``agent``: httpx, the station agent's API client, for ``agent`` and ``track``;
 - ``dask``: Dask distributed, for ``passes --cluster``;
+- ``parquet``: pyarrow, for ``passes --output`` (a partitioned Parquet dataset) and reading it back;
 - ``decoders``: satnogs-decoders (AGPL-3.0), frames decoded into telemetry;
 - ``s3``: boto3, artifacts kept in an S3-compatible object store;
-- ``report``: Typst, Matplotlib, Jinja2 and Babel, the executive report as PDF and HTML (``report``).
+- ``report``: Typst, Matplotlib, Jinja2 and Babel, the executive report as PDF and HTML (``report``);
+- ``fast``: numba, the pass search's refinement compiled (same passes, 1.6-1.9 times as fast).
 
 ``require_extras`` is how a command that needs one refuses to start without it, naming
 the ``pip install`` to run.  The check looks modules up (``importlib.util.find_spec``)
@@ -32,9 +34,11 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "schedule": ("ortools",),
     "agent": ("httpx",),
     "dask": ("dask", "distributed"),
+    "parquet": ("pyarrow",),
     "decoders": ("satnogsdecoders",),
     "s3": ("boto3",),
     "report": ("babel", "jinja2", "matplotlib", "typst"),
+    "fast": ("numba",),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_all_start_methods, get_context
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -62,10 +63,19 @@ class LocalExecutor:
 
     Workers are forked where the platform can (they inherit the loaded data instead of
     re-importing it); ``fn`` must be a module-level function and tasks and results picklable.
+    By default each ``map`` forks its pool and lets it go.  ``keep_pool=True`` keeps the
+    pool from one ``map`` to the next until ``close()`` (or the end of a ``with`` block):
+    a process that searches again and again (a service, a benchmark's repeated runs) then
+    forks once.  A kept pool's processes are a snapshot of this process when they were
+    forked: it is forked again when this process's environment variables have changed
+    since (they choose, for example, the pass kernel), or when one of its processes died.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, keep_pool: bool = False) -> None:
         self._workers = default_workers(workers)
+        self._keep_pool = keep_pool
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_key: tuple[Any, ...] | None = None
 
     @property
     def workers(self) -> int:
@@ -82,19 +92,36 @@ class LocalExecutor:
                 if progress:
                     progress(i)
             return results
-        context = get_context("fork") if "fork" in get_all_start_methods() else None
         out: list[Any] = [None] * len(tasks)
-        with ProcessPoolExecutor(max_workers=min(self._workers, len(tasks)), mp_context=context) as pool:
+        pool = self._kept_pool() if self._keep_pool else _fork_pool(min(self._workers, len(tasks)))
+        try:
             futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 i = futures[future]
                 out[i] = future.result()
                 if progress:
                     progress(i)
+        except BrokenProcessPool:
+            self.close()            # a process died (killed, out of memory): the next map forks anew
+            raise
+        finally:
+            if not self._keep_pool:
+                pool.shutdown(wait=True, cancel_futures=True)
         return out
 
+    def _kept_pool(self) -> ProcessPoolExecutor:
+        key = (os.getpid(), tuple(sorted(os.environ.items())))
+        if self._pool is not None and key != self._pool_key:
+            self.close()
+        if self._pool is None:
+            self._pool, self._pool_key = _fork_pool(self._workers), key
+        return self._pool
+
     def close(self) -> None:
-        """Nothing to release (pools live for one ``map``)."""
+        """Let the kept pool's processes go (nothing to do without ``keep_pool``: pools live for one ``map``)."""
+        pool, self._pool, self._pool_key = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -103,7 +130,13 @@ class LocalExecutor:
         self.close()
 
     def __repr__(self) -> str:
-        return f"LocalExecutor(workers={self._workers})"
+        return f"LocalExecutor(workers={self._workers}{', keep_pool=True' if self._keep_pool else ''})"
+
+
+def _fork_pool(workers: int) -> ProcessPoolExecutor:
+    """Return a pool of ``workers`` processes, forked where the platform can."""
+    context = get_context("fork") if "fork" in get_all_start_methods() else None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def _import_distributed() -> Any:

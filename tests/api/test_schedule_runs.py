@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+import pytest
+from starlette.exceptions import HTTPException
+
 from groundshare.api.routes.schedule import PlanningGate
 from groundshare.passes import Pass, find_passes
 from groundshare.store import Antenna, Band, Contact, Role, Satellite, planning, session_scope, set_network_clock
@@ -335,6 +338,37 @@ def test_the_server_runs_a_bounded_number_of_plans_at_once(client, app, world, e
             [error] = response.json()["detail"]
             assert error["msg"].startswith("the server is running 1 planning runs, the most it runs at once")
         assert run(client, world.aem).status_code == 201
+    finally:
+        app.state.planning_gate = saved
+
+
+def test_runs_in_other_server_processes_hold_their_places(client, app, world, elements, tmp_path):
+    """With a lock folder (``serve --workers`` makes one) the gate counts the runs of every process naming it.
+
+    A second gate on the same folder stands for another worker process: its file locks are
+    held on descriptors of their own, which exclude this gate's as another process's would.
+    """
+    request_contacts(client, world.aem, world.aem.satellite_id)
+    saved = app.state.planning_gate
+    app.state.planning_gate = PlanningGate(1, lock_dir=tmp_path)
+    other_process = PlanningGate(1, lock_dir=tmp_path)
+    try:
+        with other_process.admit(world.aem.id, expected_s=30.0):
+            response = run(client, world.aem)
+            assert response.status_code == 429, response.text
+            assert 1 <= int(response.headers["Retry-After"]) <= 30
+            assert response.json()["detail"][0]["msg"].startswith(
+                "your organisation already has a planning run in progress")
+        with other_process.admit(world.kasa.id, expected_s=20.0):
+            response = run(client, world.aem)
+            assert response.status_code == 429, response.text
+            assert 1 <= int(response.headers["Retry-After"]) <= 20
+            assert response.json()["detail"][0]["msg"].startswith(
+                "the server is running 1 planning runs, the most it runs at once")
+        assert run(client, world.aem).status_code == 201  # both places free again
+        with app.state.planning_gate.admit(world.aem.id, expected_s=5.0), pytest.raises(HTTPException) as refused:
+            other_process.admit(world.kasa.id, expected_s=5.0).__enter__()
+        assert refused.value.status_code == 429
     finally:
         app.state.planning_gate = saved
 

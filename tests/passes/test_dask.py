@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -17,12 +18,13 @@ from groundshare.link import load_link_config
 from groundshare.link.along import link_along_passes
 from groundshare.orbits import load_elements
 from groundshare.parallel import ClusterError, DaskExecutor, LocalExecutor, make_executor
-from groundshare.passes import PassTable, find_passes
+from groundshare.passes import find_passes
 from groundshare.passes.track import sample_passes
 from groundshare.schedule.candidates import problem_from_network
 from groundshare.schedule.problem import AntennaSpec, SatelliteSpec
 from groundshare.stations import load_stations
 from groundshare.units import DAY_S
+from tests.support.pass_tables import assert_same_table
 from tests.support.shipped import ACTIVE_START
 
 distributed = pytest.importorskip("distributed")
@@ -43,16 +45,6 @@ def network():
     elements = load_elements(data_path("celestrak_active_2026-03-19.tle")).elements[:300]
     sites = load_stations(data_path("demo_stations.toml"))[:4]
     return elements, sites
-
-
-def assert_same_table(got: PassTable, expected: PassTable) -> None:
-    np.testing.assert_array_equal(got.norad_ids, expected.norad_ids)
-    assert list(got.sat_names) == list(expected.sat_names)
-    assert list(got.site_names) == list(expected.site_names)
-    assert got.warnings == expected.warnings
-    assert set(got.columns) == set(expected.columns)
-    for name, values in expected.columns.items():
-        np.testing.assert_array_equal(got.columns[name], values, err_msg=name)
 
 
 @pytest.mark.slow
@@ -138,6 +130,33 @@ def test_local_executor_progress_and_order():
     seen = []
     assert LocalExecutor(2).map(abs, [-3, 1, -2, 5], progress=seen.append) == [3, 1, 2, 5]
     assert sorted(seen) == [0, 1, 2, 3]
+
+
+def _pid_and_env(name: str) -> tuple[int, str | None]:
+    return os.getpid(), os.environ.get(name)
+
+
+def _die(code: int) -> None:
+    os._exit(code)
+
+
+def test_a_kept_pool_forks_once_and_again_when_the_environment_changes(monkeypatch):
+    name = "GROUNDSHARE_TEST_POOL_SNAPSHOT"
+    monkeypatch.setenv(name, "first")
+    with LocalExecutor(2, keep_pool=True) as executor:
+        first = executor.map(_pid_and_env, [name] * 6)
+        again = executor.map(_pid_and_env, [name] * 6)
+        assert {env for _, env in first + again} == {"first"}
+        pids = {pid for pid, _ in first + again}
+        assert len(pids) <= 2 and os.getpid() not in pids          # the same two processes, kept
+        monkeypatch.setenv(name, "second")                           # a fork is a snapshot: fork again
+        changed = executor.map(_pid_and_env, [name] * 6)
+        assert {env for _, env in changed} == {"second"}
+        assert not {pid for pid, _ in changed} & pids
+        with pytest.raises(BrokenProcessPool):                       # a process that dies breaks this map only
+            executor.map(_die, [3, 3])
+        assert {env for _, env in executor.map(_pid_and_env, [name] * 2)} == {"second"}
+    assert executor._pool is None                                    # closed with the block
 
 
 def test_groundshare_does_not_import_dask():

@@ -178,10 +178,12 @@ def test_an_unauthenticated_60_mb_body_is_refused_before_it_is_read(served: Serv
 def test_others_are_served_while_a_huge_body_streams_in(served: ServedApi, world: ServedWorld, capsys):
     """The audit's other organisations stalled while the 60 MB body was parsed; now they do not notice it."""
     latencies_s: list[float] = []
-    done = threading.Event()
+    done, reading = threading.Event(), threading.Event()
 
     def read_stations() -> None:
         with httpx.Client(base_url=served.base_url, headers=world.headers, timeout=REQUEST_TIMEOUT_S) as client:
+            assert client.get("/stations").status_code == 200  # connected and authenticated before the upload
+            reading.set()
             while not done.is_set():
                 sent = time.perf_counter()
                 assert client.get("/stations").status_code == 200
@@ -190,6 +192,7 @@ def test_others_are_served_while_a_huge_body_streams_in(served: ServedApi, world
     reader = threading.Thread(target=read_stations)
     reader.start()
     try:
+        assert reading.wait(REQUEST_TIMEOUT_S)
         answer = send_raw(served, "POST", "/stations", json_body(JSON_BODY_BYTES),
                           headers={"Content-Type": "application/json"}, chunked=True, send_all=True)
     finally:

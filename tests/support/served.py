@@ -2,7 +2,9 @@
 
 - ``ServedApi``: the server subprocess (``python -m groundshare.cli serve``, which runs
   uvicorn in its own process, so ``process.pid`` is the server itself and ``kill()``
-  sends SIGKILL to the process that holds the database connections);
+  sends SIGKILL to the process that holds the database connections); with ``workers=N``
+  it serves through N worker processes (``worker_pids()``, their CPU time ``cpu_s()``),
+  and ``process`` is their parent;
 - ``network_clock``: the served network's clock set for a while (or for good);
 - ``seed_world``: an organisation and an operator token made with ``groundshare admin
   create-org`` / ``create-token``, then a station, an antenna and a satellite made with
@@ -46,6 +48,7 @@ class ServedApi:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     extra_args: tuple[str, ...] = ()  # more ``serve`` options, e.g. ("--max-body-bytes", "1024")
+    workers: int = 1  # server processes (``serve --workers``)
 
     @property
     def base_url(self) -> str:
@@ -55,6 +58,8 @@ class ServedApi:
         """Start the server (migrating the database) and return once it answers."""
         command = [sys.executable, "-m", "groundshare.cli", "serve", "--host", "127.0.0.1", "--port",
                    str(self.port), "--database-url", self.database_url, *self.extra_args]
+        if self.workers != 1:
+            command += ["--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             # stderr to a file, not a pipe: a chatty server must never block on a full pipe.
             self.process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -85,6 +90,17 @@ class ServedApi:
                 return int(line.split()[1])
         raise KeyError(name)
 
+    def worker_pids(self) -> list[int]:
+        """Return the pids of the worker processes of ``serve --workers N`` (the server's ``spawn``-ed children)."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children if _is_worker(int(pid))]
+
+    def cpu_s(self, pid: int) -> float:
+        """Return the user + system CPU seconds process ``pid`` has used so far (from /proc)."""
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def kill(self) -> None:
         """SIGKILL the server process: no shutdown, no commit of what is in flight."""
         assert self.process is not None
@@ -103,10 +119,19 @@ class ServedApi:
             self.process.wait(timeout=15)
 
 
+def _is_worker(pid: int) -> bool:
+    """Return whether ``pid`` runs a ``multiprocessing`` spawned worker (not its resource tracker)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return b"spawn_main" in command and b"resource_tracker" not in command
+
+
 @contextmanager
-def serve(database_url: str, log_path: Path) -> Iterator[ServedApi]:
-    """Yield a started server on ``database_url``; stop it at the end (its log is kept at ``log_path``)."""
-    server = ServedApi(database_url, log_path).start()
+def serve(database_url: str, log_path: Path, *, workers: int = 1) -> Iterator[ServedApi]:
+    """Yield a started server on ``database_url`` (``workers`` processes); stop it at the end (log at ``log_path``)."""
+    server = ServedApi(database_url, log_path, workers=workers).start()
     try:
         yield server
     finally:

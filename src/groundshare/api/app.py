@@ -70,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.planning_gate = schedule.PlanningGate(settings.max_concurrent_plan_runs)
+    app.state.planning_gate = schedule.PlanningGate(settings.max_concurrent_plan_runs,
+                                                    lock_dir=settings.planning_lock_dir)
     frames.check_frame_window(settings.frame_window_s)
     app.state.frame_streams = frames.FrameStreams(settings.max_frame_streams_per_org)
     # Artifacts: a folder beside the SQLite file (or ./groundshare-artifacts), or what artifact_storage_url names.

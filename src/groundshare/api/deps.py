@@ -88,7 +88,7 @@ def check_scope(station_id: int | None, scheme: str) -> None:
 READS_ONLY_KEY = "groundshare.reads_only"
 
 
-def declare_reads_only(request: Request) -> None:
+async def declare_reads_only(request: Request) -> None:
     """Declare that the request's unit of work only reads (``ReadsOnly``)."""
     request.scope[READS_ONLY_KEY] = True
 
@@ -101,7 +101,7 @@ ReadsOnly = Depends(declare_reads_only)
 WRITES_KEY = "groundshare.writes"
 
 
-def declare_writes(request: Request) -> None:
+async def declare_writes(request: Request) -> None:
     """Declare that the request's unit of work writes, though its method reads (``Writes``)."""
     request.scope[WRITES_KEY] = True
 
@@ -331,7 +331,8 @@ def current_token(request: Request, session: SessionDep) -> ApiToken:
     token_id = request.scope.get(TOKEN_ID_KEY)
     if token_id is None:
         token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(
-            bearer_token(request.headers.get("authorization"), scheme)))).one_or_none()
+            bearer_token(request.headers.get("authorization"), scheme))).options(
+            joinedload(ApiToken.organisation))).one_or_none()
     else:  # with its organisation, which nearly every route needs: one query
         token = session.get(ApiToken, token_id, options=[joinedload(ApiToken.organisation)])
     _refuse_unusable(token, now)  # revoked or expired since the gate let it through (or its cache)
@@ -343,8 +344,11 @@ def current_token(request: Request, session: SessionDep) -> ApiToken:
 CurrentToken = Annotated[ApiToken, Depends(current_token)]
 
 
-def current_org(token: CurrentToken) -> Organisation:
-    """Return the organisation the caller's token belongs to."""
+# The dependencies below only read what ``current_token`` loaded (the organisation with the token), so they are
+# coroutines: FastAPI runs them on the event loop instead of handing each to a worker thread and back.
+
+async def current_org(token: CurrentToken) -> Organisation:
+    """Return the organisation the caller's token belongs to (loaded with the token: no query)."""
     return token.organisation
 
 
@@ -359,10 +363,14 @@ def writer_token(token: CurrentToken) -> ApiToken:
     return token
 
 
-WriterToken = Annotated[ApiToken, Depends(writer_token)]
+async def _writer_token(token: CurrentToken) -> ApiToken:
+    return writer_token(token)
 
 
-def admin_token(token: CurrentToken) -> ApiToken:
+WriterToken = Annotated[ApiToken, Depends(_writer_token)]
+
+
+async def admin_token(token: CurrentToken) -> ApiToken:
     """Return the caller's token if it is an admin's; ``PolicyError`` (403) for operators and viewers."""
     if token.role is not Role.ADMIN:
         raise PolicyError(f"the token's role is {token.role.value!r}; the role rule allows only admin tokens to "

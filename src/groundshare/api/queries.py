@@ -173,6 +173,11 @@ def refuse_taken(session: Session, query: Select[tuple[int]], message: Callable[
         raise ConflictError(message(taken))
 
 
+def count_rows(session: Session, query: Select[Any]) -> int:
+    """Return how many rows ``query`` (a select of one table, with its filters) finds: ``count(*)`` over its FROM."""
+    return int(session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0)
+
+
 def page(session: Session, query: Select[tuple[M]], *, offset: int, limit: int, order_by: Any) -> tuple[list[M], int]:
     """Return one page of ``query`` in ``order_by`` order, and the total count."""
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

@@ -42,8 +42,12 @@ class Settings:
     max_plan_time_limit_s: float = 60.0
     #: Solver threads of one run.
     plan_workers: int = 2
-    #: Planning runs one server process runs at once (one per organisation); more answer 429.
+    #: Planning runs the server runs at once (one per organisation); more answer 429.  Across the worker processes
+    #: of ``groundshare serve --workers`` when ``planning_lock_dir`` is set (serve sets it), else in this process.
     max_concurrent_plan_runs: int = 2
+    #: A folder that every server process on this machine can lock files in, where the planning gate keeps its
+    #: places (``api.routes.schedule.PlanningGate``); None: the gate holds in this process only.
+    planning_lock_dir: str | None = None
 
     # -- element-set age (``orbits.age``) ------------------------------------------------------------
     #: Age from which the element set a pass or satellite uses is ``stale`` (a warning), seconds: 3 days.

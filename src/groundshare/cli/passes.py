@@ -1,12 +1,14 @@
 """``passes``: every pass of every satellite over every station in a window; and picking one pass.
 
 Parsing and printing only: the search is ``passes.find_passes``, the link columns
-``link.along``.  ``pick_pass`` is how ``doppler`` and ``track`` choose the pass they work
+``link.along``, and ``--output DIR`` is ``passes.dataset.write_pass_dataset`` (a Parquet
+dataset written by the workers).  ``pick_pass`` is how ``doppler`` and ``track`` choose the pass they work
 on (a station of the station file, a satellite of the element file, its N-th pass).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import warnings
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from groundshare.cli.console import clock_text, count, user_errors, write_stdout
+from groundshare.cli.console import clock_text, count, needs_extras, user_errors, write_stdout
 from groundshare.cli.link import itu_if_needed
 from groundshare.cli.options import DaysOpt, ElementsOpt, LinkOpt, StartOpt, StationsOpt
 from groundshare.errors import InvalidInputError
@@ -63,6 +65,16 @@ LinkStepOpt = Annotated[float, typer.Option(
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", "-j", min=1, metavar="N", show_default=False,
     help="Processes to search with (default: one per CPU).")]
+OutputDirOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", metavar="DIR", show_default=False,
+    help="Write the passes as a partitioned Parquet dataset in folder DIR (station_group=NNN/day=YYYY-MM-DD/, "
+         "written by the workers themselves; needs pip install 'groundshare[parquet]') instead of printing them.")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="With --output: replace the pass dataset already in DIR.")]
+MaxWorkerBytesOpt = Annotated[str, typer.Option(
+    "--max-worker-bytes", metavar="BYTES",
+    help="With --output: memory bound of a worker process running one task, e.g. 2G or 512M; stations are "
+         "searched in groups small enough to keep it.")]
 ClusterOpt = Annotated[str | None, typer.Option(
     "--cluster", metavar="tcp://HOST:8786", show_default=False,
     help="Run the search on a Dask cluster (its scheduler's address; needs pip install 'groundshare[dask]' "
@@ -72,16 +84,30 @@ ClusterOpt = Annotated[str | None, typer.Option(
 def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, start: StartOpt, days: DaysOpt,
            min_elevation: MinElevationOpt = None, output: FormatOpt = OutputFormat.table,
            link: LinkOpt = None, link_step: LinkStepOpt = 1.0, workers: WorkersOpt = None,
-           cluster: ClusterOpt = None) -> None:
+           cluster: ClusterOpt = None, output_dir: OutputDirOpt = None, overwrite: OverwriteOpt = False,
+           max_worker_bytes: MaxWorkerBytesOpt = "2G") -> None:
     """Predict every pass of every satellite over every station in a window.
 
     Element records that fail to load are reported on stderr with their file and line.
 
     The passes of the good ones are still printed, and the exit status is then 1.
+    With --output DIR they are written as a Parquet dataset instead, by the workers.
     """
     if workers is not None and cluster is not None:
         raise typer.BadParameter("give --workers N (processes on this machine) or --cluster tcp://HOST:8786 "
                                  "(a Dask scheduler), not both", param_hint="'--cluster'")
+    if output_dir is not None:
+        if link is not None:
+            raise typer.BadParameter("--link cannot be combined with --output: the dataset holds the passes "
+                                     "only; run --link on a smaller window without --output", param_hint="'--link'")
+        needs_extras(ctx, "parquet", option="--output")
+        _write_dataset(ctx, output_dir, elements=elements, stations=stations, start=start, days=days,
+                       min_elevation=min_elevation, workers=workers, cluster=cluster, overwrite=overwrite,
+                       max_worker_bytes=max_worker_bytes)
+        return
+    if overwrite or max_worker_bytes != "2G":
+        option = "--overwrite" if overwrite else "--max-worker-bytes"
+        raise typer.BadParameter(f"{option} goes with --output DIR (a Parquet dataset)", param_hint=f"'{option}'")
     with user_errors(ctx):
         sites = load_stations(stations)  # first: a typo here should not hide behind element errors
         link_config = load_link_config(link) if link is not None else None
@@ -104,6 +130,55 @@ def passes(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, sta
             typer.echo(f"error: {len(catalog.errors)} of {len(catalog) + len(catalog.errors)} element records "
                        f"in {elements} could not be loaded (see above); passes are for the others", err=True)
             raise typer.Exit(1)
+
+
+def _write_dataset(ctx: typer.Context, folder: Path, *, elements: Path, stations: Path, start: str, days: float,
+                   min_elevation: float | None, workers: int | None, cluster: str | None, overwrite: bool,
+                   max_worker_bytes: str) -> None:
+    """``passes --output DIR``: the workers write the passes as a Parquet dataset; say what was written."""
+    from groundshare.passes.dataset import write_pass_dataset
+
+    with user_errors(ctx):
+        limit = parse_bytes(max_worker_bytes, "--max-worker-bytes")
+        sites = load_stations(stations)
+        catalog = load_catalog(elements)
+        window_start = parse_window_start(start, catalog.elements)
+        _warn_if_stale(catalog.elements, window_start)
+        began = time.monotonic()
+        with (make_executor(workers=workers, cluster=cluster) as executor,
+              _progress_bar(len(catalog), days) as progress):
+            written = write_pass_dataset(catalog, sites, folder, start=window_start, duration_s=days * DAY_S,
+                                         min_elevation_deg=min_elevation, executor=executor,
+                                         max_worker_bytes=limit, overwrite=overwrite, progress=progress)
+        for message in written.warnings:
+            typer.echo(f"warning: {message}", err=True)
+        end = window_start + timedelta(days=days)
+        typer.echo(f"wrote {count(written.rows, 'pass')} of {count(len(catalog), 'satellite')} over "
+                   f"{count(len(sites), 'station')} ({count(written.station_groups, 'station group')} of at most "
+                   f"{written.stations_per_group}), {window_start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, "
+                   f"to {written.path}: {count(written.files, 'file')}, {_bytes(written.bytes)}, "
+                   f"{count(written.tasks, 'task')} (searched in {time.monotonic() - began:.1f} s)", err=True)
+        if catalog.errors:
+            typer.echo(f"error: {len(catalog.errors)} of {len(catalog) + len(catalog.errors)} element records "
+                       f"in {elements} could not be loaded (see above); passes are for the others", err=True)
+            raise typer.Exit(1)
+
+
+BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_bytes(text: str, option: str) -> int:
+    """Return the bytes of ``2G``, ``512M``, ``1.5G`` or ``2000000000`` (K, M, G, T: powers of 1024)."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = cleaned[-1:] if cleaned[-1:] in BYTE_UNITS else ""
+    try:
+        value = float(cleaned[: len(cleaned) - len(unit)])
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidInputError(f"{option} is {text!r}; expected a size such as 2G, 512M or 2000000000 (bytes)",
+                                loc=(option,))
+    return int(value * BYTE_UNITS[unit])
 
 
 # Reading the inputs: element and station files, the window.

@@ -15,6 +15,11 @@ from groundshare.passes.interpolate import StateFn, StateGrid, on_grid
 
 # Event times are solved to this tolerance.
 TOL_S = 1e-3
+# Roots on interpolated states that exact-SGP4 Newton steps polish afterwards (``polish``) need
+# less: that polish's error is (f''/2f') dt^2 for a start dt off, set by the interpolation error
+# (up to ~0.2 s), not by this tolerance; and Newton stopping after a step under REFINE_TOL_S / 2
+# is itself within (f''/2f') (REFINE_TOL_S / 2)^2, about a microsecond, of its root.
+REFINE_TOL_S = 0.02
 # Newton steps on exact SGP4 states at most, after the interpolated solution; another step is
 # taken only after one longer than POLISH_AGAIN_S (see polish).
 POLISH_STEPS = 3
@@ -24,17 +29,17 @@ NEWTON_STEPS = 4
 
 
 def cubic_guess(grid: StateGrid, y: np.ndarray, dy: np.ndarray, sat: np.ndarray, k: np.ndarray, site: np.ndarray,
-                 lo: np.ndarray, hi: np.ndarray, *, of_rate: bool) -> np.ndarray:
+                 lo: np.ndarray, hi: np.ndarray, *, of_rate: bool, offset: np.ndarray | float = 0.0) -> np.ndarray:
     """Return a first guess at the root in [lo, hi] from the cubic through the grid values.
 
     ``y`` and ``dy`` are a quantity and its rate on the grid (n_sat, n_t, n_site); the
-    cubic Hermite polynomial over grid interval ``k`` stands for it, and its root (or,
-    with ``of_rate``, the root of its derivative) is found by a few Newton steps kept
-    inside the bracket.
+    cubic Hermite polynomial over grid interval ``k`` stands for ``y - offset``, and its
+    root (or, with ``of_rate``, the root of its derivative) is found by a few Newton
+    steps kept inside the bracket.
     """
     t0 = grid.t_s[k]
     h = grid.t_s[k + 1] - t0
-    y0, y1 = y[sat, k, site], y[sat, k + 1, site]
+    y0, y1 = y[sat, k, site] - offset, y[sat, k + 1, site] - offset
     m0, m1 = dy[sat, k, site] * h, dy[sat, k + 1, site] * h
     c1, c2, c3 = m0, 3.0 * (y1 - y0) - 2.0 * m0 - m1, 2.0 * (y0 - y1) + m0 + m1
     tau_lo, tau_hi = (lo - t0) / h, (hi - t0) / h
@@ -50,36 +55,45 @@ def cubic_guess(grid: StateGrid, y: np.ndarray, dy: np.ndarray, sat: np.ndarray,
     return t0 + tau * h
 
 
-def solve_from_guess(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray,
+def solve_from_guess(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]], lo: np.ndarray,
                 hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray, guess: np.ndarray, tol_s: float = TOL_S
                 ) -> np.ndarray:
     """Return the sign change of ``f`` in each bracket by Newton's method from ``guess``.
 
-    ``f(which, t)`` returns ``(value, slope)``.  From a guess a few seconds off, Newton
-    converges in two or three steps; a bracket whose iterate leaves it, or has not
-    converged after ``NEWTON_STEPS``, is solved by the safeguarded ``solve_brackets`` instead.
+    ``f(which, t)`` returns ``(value, slope)``, or ``(value, slope, curvature)``.  From a
+    guess a few seconds off, Newton converges in two or three steps; a bracket is done
+    after a step under ``tol_s / 2``, or, given the curvature, one whose predicted error
+    ``|curvature / 2 slope| step^2`` is under ``tol_s / 2``.  A bracket whose iterate
+    leaves it, or has not converged after ``NEWTON_STEPS``, is solved by the safeguarded
+    ``solve_brackets`` instead.
     """
+    def value_slope(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = f(w, t)
+        return out[0], out[1]
+
     x = guess.copy()
     active = np.arange(lo.size)
     for _ in range(NEWTON_STEPS):
-        value, slope = f(active, x[active])
+        out = f(active, x[active])
+        value, slope = out[0], out[1]
         with np.errstate(divide="ignore", invalid="ignore"):
             step = value / slope
+            predicted = np.abs(out[2] / (2.0 * slope)) * step * step if len(out) > 2 else np.inf
         x_new = x[active] - step
         lost = ~np.isfinite(x_new) | (x_new < lo[active]) | (x_new > hi[active])
         x[active] = np.where(lost, x[active], x_new)
-        settled = ~lost & (np.abs(step) <= 0.5 * tol_s)
+        settled = ~lost & ((np.abs(step) <= 0.5 * tol_s) | (predicted <= 0.5 * tol_s))
         keep = ~settled & ~lost
         lost_idx = active[lost]
         if lost_idx.size:
-            x[lost_idx] = solve_brackets(lambda w, t, idx=lost_idx: f(idx[w], t), lo[lost_idx], hi[lost_idx],
-                                 f_lo[lost_idx], f_hi[lost_idx], tol_s, newton=True)
+            x[lost_idx] = solve_brackets(lambda w, t, idx=lost_idx: value_slope(idx[w], t), lo[lost_idx],
+                                         hi[lost_idx], f_lo[lost_idx], f_hi[lost_idx], tol_s, newton=True)
         active = active[keep]
         if not active.size:
             break
     if active.size:
-        x[active] = solve_brackets(lambda w, t: f(active[w], t), lo[active], hi[active], f_lo[active], f_hi[active],
-                           tol_s, newton=True)
+        x[active] = solve_brackets(lambda w, t: value_slope(active[w], t), lo[active], hi[active], f_lo[active],
+                                   f_hi[active], tol_s, newton=True)
     return x
 
 
@@ -138,6 +152,32 @@ def solve_brackets(f: Callable[[np.ndarray, np.ndarray], np.ndarray | tuple[np.n
 _SLOPE_DT_S = 0.01
 
 
+def newton_polish(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]], t: np.ndarray,
+                  lo: np.ndarray, hi: np.ndarray, steps: int = POLISH_STEPS) -> np.ndarray:
+    """Return ``t`` after up to ``steps`` Newton steps, each kept inside [lo, hi].
+
+    ``f(which, t)`` returns (value, slope, ok) of entries ``which`` at ``t``; an entry whose
+    ``ok`` is false, or whose step would leave its bracket, keeps its time.  After a step
+    of at most ``POLISH_AGAIN_S`` an entry is done.
+    """
+    t = t.copy()
+    active = np.arange(t.size)
+    for _ in range(steps):
+        if not active.size:
+            break
+        ts = t[active]
+        value, rate, ok = f(active, ts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = value / rate
+        t_new = ts - step
+        take = ok & np.isfinite(t_new) & (t_new >= lo[active]) & (t_new <= hi[active])
+        t[active] = np.where(take, t_new, ts)
+        # Newton's error after a step of dt is about (f''/2f') dt^2: below a microsecond for the
+        # typical dt of a few milliseconds, so only large steps are followed by another.
+        active = active[take & (np.abs(step) > POLISH_AGAIN_S)]
+    return t
+
+
 def polish(grid: StateGrid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np.ndarray, lo: np.ndarray,
             hi: np.ndarray, slope: StateFn | np.ndarray | None = None) -> np.ndarray:
     """Return ``t`` after Newton steps on ``f`` from exact SGP4 states.
@@ -150,28 +190,17 @@ def polish(grid: StateGrid, f: StateFn, sat: np.ndarray, site: np.ndarray, t: np
     difference on the interpolated states (one step).  A step that would leave the
     bracket is not taken.
     """
-    steps = POLISH_STEPS if callable(slope) else 1
-    t = t.copy()
-    active = np.arange(t.size)
-    for _ in range(steps):
-        if not active.size:
-            break
-        ts, s_sat, s_site = t[active], sat[active], site[active]
+    def value_slope(w: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s_sat, s_site = sat[w], site[w]
         re, ve, ok = grid.exact_earth_fixed(s_sat, ts)
         value = f(re, ve, s_site)
         if callable(slope):
             rate = slope(re, ve, s_site)
         elif slope is not None:
-            rate = slope[active]
+            rate = slope[w]
         else:
             ahead = on_grid(grid, f, s_sat, s_site, ts + _SLOPE_DT_S)
             rate = (ahead - on_grid(grid, f, s_sat, s_site, ts - _SLOPE_DT_S)) / (2.0 * _SLOPE_DT_S)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = value / rate
-        t_new = ts - step
-        take = ok & np.isfinite(t_new) & (t_new >= lo[active]) & (t_new <= hi[active])
-        t[active] = np.where(take, t_new, ts)
-        # Newton's error after a step of dt is about (f''/2f') dt^2: below a microsecond for the
-        # typical dt of a few milliseconds, so only large steps are followed by another.
-        active = active[take & (np.abs(step) > POLISH_AGAIN_S)]
-    return t
+        return value, rate, ok
+
+    return newton_polish(value_slope, t, lo, hi, POLISH_STEPS if callable(slope) else 1)

@@ -23,7 +23,13 @@ The method, per group of satellites that share a time step:
 5. Sites with a horizon mask: each pass over the lowest threshold is sampled every
    ``MASK_STEP_S`` and split where the satellite crosses the mask.
 6. Culmination (TCA, the time of maximum elevation inside the pass): zeros of the
-   elevation rate, found the same way with its analytic second derivative.
+   elevation rate, found the same way with its analytic second derivative; the
+   maximum elevation and its azimuth come from exact SGP4 states.
+
+The work per bracket (steps 2-4 and 6: look angles on the grid, Newton and the
+safeguarded solver on interpolated states) runs in a kernel (``passes.kernel``):
+compiled loops with numba where it is installed, numpy otherwise, with the same
+arithmetic and the same passes either way.
 
 Work is split into chunks of satellites (bounded by ``max_bytes``) run by an executor
 (``groundshare.parallel``: a pool of local processes, or a Dask cluster); no Python loop
@@ -45,12 +51,22 @@ from sgp4.api import SatrecArray
 
 from groundshare.errors import InvalidInputError
 from groundshare.orbits.elements import ElementSet
-from groundshare.orbits.frames import gmst82_rad, teme_to_itrs
+from groundshare.orbits.frames import gmst82_rad
 from groundshare.orbits.propagate import error_message, propagate_teme
-from groundshare.parallel import Executor, resolve_executor
-from groundshare.passes.interpolate import Segments, StateFn, StateGrid, on_grid
+from groundshare.parallel import Executor, LocalExecutor, resolve_executor
+from groundshare.passes.interpolate import StateGrid, finite_vectors, on_grid
+from groundshare.passes.kernel import (
+    EVENT_MAXIMUM,
+    EVENT_RISE,
+    EVENT_RISE_AFTER_FAILURE,
+    EVENT_SET,
+    EVENT_SET_BEFORE_FAILURE,
+    Kernel,
+    kernel_choice,
+    pass_kernel,
+)
 from groundshare.passes.look import topocentric
-from groundshare.passes.roots import TOL_S, cubic_guess, polish, solve_brackets, solve_from_guess
+from groundshare.passes.roots import TOL_S, newton_polish, polish, solve_brackets, solve_from_guess
 from groundshare.passes.site import Site, SiteArrays, sites_to_arrays
 from groundshare.passes.table import PassTable, concat_tables
 from groundshare.timeutil import jd_fr, require_utc, to_datetime64
@@ -91,8 +107,8 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
                   start: datetime, duration_s: float, step_s: float
                   ) -> tuple[dict[str, np.ndarray], list[tuple[int, str]]]:
     """Return the pass columns and (satellite, line) warnings for one chunk, with global indices."""
+    kernel = pass_kernel()
     sa = sites_to_arrays(sites)
-    n_site = len(sites)
     t_grid = np.arange(0.0, duration_s, step_s)
     t_grid = np.append(t_grid, duration_s) if t_grid[-1] < duration_s else t_grid
     if len(t_grid) < 2:
@@ -100,52 +116,27 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
     jd, fr = jd_fr(start, t_grid)
     satrecs = [e.to_satrec() for e in elements]
     err, r, v = propagate_teme(SatrecArray(satrecs), start, t_grid)
-    valid = (err == 0) & np.isfinite(r).all(axis=-1) & np.isfinite(v).all(axis=-1)
+    valid = (err == 0) & finite_vectors(r) & finite_vectors(v)
     r = np.where(valid[..., None], r, 0.0)
     v = np.where(valid[..., None], v, 0.0)
     warnings = [(int(sat_offset[i]), line) for i, line in _sgp4_warnings(elements, err, valid, start, t_grid)]
-    grid = StateGrid(float(jd[0]), float(fr[0]), t_grid, r, v, valid, satrecs)
-    n_sat, n_t = valid.shape
-
-    # 1. Earth-fixed states on the grid and the screen on the height above each horizon plane.
     theta, theta_dot = gmst82_rad(jd, fr)
-    r_e, v_e = teme_to_itrs(r, v, theta, theta_dot)
-    up = sa.enu[:, 2, :]
-    height_km = (r_e.reshape(-1, 3) @ up.T - np.einsum("kj,kj->k", sa.itrs_km, up)).reshape(n_sat, n_t, n_site)
-    height_km[~valid] = -1e9
-    speed_max = np.where(valid, np.linalg.norm(v_e, axis=-1), 0.0).max(axis=1)
-    margin_km = (speed_max[:, None] * 1.01 + 0.01) * np.diff(t_grid)[None, :]
-    near = height_km[:, :-1] + height_km[:, 1:] > -margin_km[..., None]
-    near[..., sa.sin_low < 0.0] = True                 # negative thresholds see below the plane
-    near &= (valid[:, :-1] & valid[:, 1:])[..., None]
-    computed = height_km > 0.0
-    computed[:, :-1] |= near
-    computed[:, 1:] |= near
-    computed &= valid[..., None]
+    grid = StateGrid(float(jd[0]), float(fr[0]), t_grid, r, v, valid, satrecs, theta_rad=theta,
+                     theta_dot_rad_s=np.broadcast_to(theta_dot, theta.shape).copy())
 
-    # 2. Full look angles where the screen passed.
-    i_sat, i_t, i_site = np.nonzero(computed)
-    sin_el = np.full((n_sat, n_t, n_site), -2.0)
-    dsin_el = np.zeros((n_sat, n_t, n_site))
-    if i_sat.size:
-        s, ds, *_ = topocentric(r_e[i_sat, i_t], v_e[i_sat, i_t], sa, i_site)
-        sin_el[i_sat, i_t, i_site] = s
-        dsin_el[i_sat, i_t, i_site] = ds
-    del height_km, computed
-    g_grid = sin_el - sa.sin_low
-    above = g_grid > 0.0
+    # 1-2. Earth-fixed states on the grid; the screen and the look angles where it passed.
+    sin_el, dsin_el, near = kernel.grid_look(grid, sa)
 
     # 3. Rises and sets between grid points, passes hidden between two grid points, and the
     #    ends that a window edge or an SGP4 failure imposes (those are clipped).
-    rises_at = ~above[:, :-1] & above[:, 1:]
-    sets_at = above[:, :-1] & ~above[:, 1:]
-    left_ok = valid[:, :-1, None]
-    right_ok = valid[:, 1:, None]
+    sat, k, site, kind = kernel.grid_events(sin_el, dsin_el, near, valid, sa.sin_low)
+    of_kind = [(sat[kind == x], k[kind == x], site[kind == x]) for x in range(5)]
     events = [
-        _crossings(grid, sa, rises_at & left_ok, sets_at & right_ok, g_grid, dsin_el),
-        _hidden_passes(grid, sa, near & ~above[:, :-1] & ~above[:, 1:] & (dsin_el[:, :-1] > 0.0)
-                       & (dsin_el[:, 1:] <= 0.0), g_grid, dsin_el),
-        _clipped_ends(t_grid, above, rises_at & ~left_ok, sets_at & ~right_ok),
+        _crossings(kernel, grid, sa, of_kind[EVENT_RISE], of_kind[EVENT_SET], sin_el, dsin_el),
+        _hidden_passes(kernel, grid, sa, of_kind[EVENT_MAXIMUM], sin_el, dsin_el),
+        _clipped_ends(t_grid, sin_el[:, 0] - sa.sin_low > 0.0, sin_el[:, -1] - sa.sin_low > 0.0,
+                      of_kind[EVENT_RISE_AFTER_FAILURE],
+                      of_kind[EVENT_SET_BEFORE_FAILURE]),
     ]
     passes = _pair(*(np.concatenate(x) for x in zip(*events, strict=True)))
 
@@ -154,7 +145,7 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
         passes = _apply_masks(passes, grid, sa, sites)
 
     # 5. Culmination.
-    columns = _culminate(passes, grid, sa, sin_el, dsin_el)
+    columns = _culminate(kernel, passes, grid, sa, sin_el, dsin_el)
     columns["sat_index"] = sat_offset[columns.pop("sat")].astype(np.int32)
     columns["site_index"] = columns.pop("site").astype(np.int32)
     for name in ("aos", "tca", "los"):
@@ -162,97 +153,95 @@ def _chunk_passes(elements: Sequence[ElementSet], sat_offset: np.ndarray, sites:
     return columns, warnings
 
 
-def minus_offset(value_slope: tuple[np.ndarray, ...], offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return value_slope[0] - offset, value_slope[1]
+Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def elevation_rate_fn(sa: SiteArrays) -> StateFn:
-    """Return f(r, v, site) = d sin(el)/dt."""
-    return lambda re, ve, site: topocentric(re, ve, sa, site)[1]
-
-
-def _sin_above_low(sa: SiteArrays) -> StateFn:
-    """Return f(r, v, site) = sin(el) - sin(lowest threshold of the site)."""
-    return lambda re, ve, site: topocentric(re, ve, sa, site)[0] - sa.sin_low[site]
-
-
-def _crossings(grid: StateGrid, sa: SiteArrays, rises_at: np.ndarray, sets_at: np.ndarray, g_grid: np.ndarray,
+def _crossings(kernel: Kernel, grid: StateGrid, sa: SiteArrays, rises: Triples, sets: Triples, sin_grid: np.ndarray,
                dsin_grid: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Return (sat, site, t, kind, clipped) of the rises and sets flagged between grid points."""
+    """Return (sat, site, t, kind, clipped) of the rises and sets between grid points (sat, k, site)."""
     t_grid = grid.t_s
-    kinds = []
-    for flagged, kind in ((rises_at, +1), (sets_at, -1)):
-        s, k, site = np.nonzero(flagged)
-        kinds.append((s, k, site, np.full(s.size, kind)))
-    sat, k, site, kind = (np.concatenate(x) for x in zip(*kinds, strict=True))
+    sat, k, site = (np.concatenate(x) for x in zip(rises, sets, strict=True))
+    kind = np.repeat([+1, -1], [rises[0].size, sets[0].size])
     lo, hi = t_grid[k], t_grid[k + 1]
-    g_lo, g_hi = g_grid[sat, k, site], g_grid[sat, k + 1, site]
-    seg = Segments(grid, sa, sat, k, site)
-    guess = cubic_guess(grid, g_grid, dsin_grid, sat, k, site, lo, hi, of_rate=False)
-    t = solve_from_guess(lambda w, tt: minus_offset(seg.look(w, tt), sa.sin_low[site[w]]), lo, hi, g_lo, g_hi, guess)
-    t = polish(grid, _sin_above_low(sa), sat, site, t, lo, hi, slope=elevation_rate_fn(sa))
+    g_lo = sin_grid[sat, k, site] - sa.sin_low[site]
+    g_hi = sin_grid[sat, k + 1, site] - sa.sin_low[site]
+    t = kernel.refine(grid, sa, sat, k, site, lo, hi, g_lo, g_hi, sin_grid, dsin_grid, of_rate=False)
+
+    def exact(w: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sin_el, rate, ok = kernel.exact_look(grid, sa, sat[w], site[w], ts)
+        return sin_el - sa.sin_low[site[w]], rate, ok
+
+    t = newton_polish(exact, t, lo, hi)
     return sat, site, t, kind, np.zeros(t.size, dtype=bool)
 
 
-def _hidden_passes(grid: StateGrid, sa: SiteArrays, turning: np.ndarray, g_grid: np.ndarray, dsin_grid: np.ndarray
-                   ) -> tuple[np.ndarray, ...]:
+def _hidden_passes(kernel: Kernel, grid: StateGrid, sa: SiteArrays, turning: Triples, sin_grid: np.ndarray,
+                   dsin_grid: np.ndarray) -> tuple[np.ndarray, ...]:
     """Return (sat, site, t, kind, clipped) of passes that fit between two grid points.
 
-    ``turning`` flags the intervals, both ends below the threshold, where elevation
-    turns from rising to setting.  Each is looked into every ``HIDDEN_STEP_S`` or less:
+    ``turning`` (sat, k, site) names the intervals, both ends below the threshold, where
+    elevation turns from rising to setting.  Each is looked into every ``HIDDEN_STEP_S`` or less:
     a pass of that length or more has a look above the threshold, and a shorter one is
     still found when a look comes within ``HIDDEN_MARGIN_SIN`` of it.
     """
     t_grid = grid.t_s
-    hs, hk, hsite = np.nonzero(turning)
+    hs, hk, hsite = turning
     none = (hs[:0], hsite[:0], np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, dtype=bool))
     if not hs.size:
         return none
-    seg = Segments(grid, sa, hs, hk, hsite)
     h = t_grid[hk + 1] - t_grid[hk]
     n_sub = max(int(np.ceil(h.max() / HIDDEN_STEP_S)), 2)  # at least the midpoint: intervals may be short
-    frac = np.arange(1, n_sub) / n_sub
-    which = np.repeat(np.arange(hs.size), frac.size)
-    t_sub = (t_grid[hk][:, None] + h[:, None] * frac[None, :]).ravel()
-    g_sub = (seg.sin_elevation(which, t_sub) - sa.sin_low[hsite][which]).reshape(hs.size, frac.size)
-    keep = g_sub.max(axis=1) > -HIDDEN_MARGIN_SIN
+    keep = kernel.peak_scan(grid, sa, hs, hk, hsite, np.arange(1, n_sub) / n_sub) > -HIDDEN_MARGIN_SIN
     hs, hk, hsite = hs[keep], hk[keep], hsite[keep]
     if not hs.size:
         return none
-    seg = Segments(grid, sa, hs, hk, hsite)
-    t_max = solve_brackets(lambda w, t: seg.look(w, t)[1], t_grid[hk], t_grid[hk + 1],
-                   dsin_grid[hs, hk, hsite], dsin_grid[hs, hk + 1, hsite])
+    t_max = kernel.brackets(grid, sa, hs, hk, hsite, t_grid[hk], t_grid[hk + 1], dsin_grid[hs, hk, hsite],
+                            dsin_grid[hs, hk + 1, hsite])
     # Whether the top clears the threshold is decided on exact SGP4 states: a pass of a few
     # seconds clears it by less than the interpolation error.
-    curvature = seg.look(np.arange(hs.size), t_max, curvature=True)[2]
-    t_max = polish(grid, elevation_rate_fn(sa), hs, hsite, t_max, t_grid[hk], t_grid[hk + 1], slope=curvature)
-    re, ve, ok = grid.exact_earth_fixed(hs, t_max)
-    g_max = np.where(ok, _sin_above_low(sa)(re, ve, hsite), -1.0)
+    curvature = kernel.look(grid, sa, hs, hk, hsite, t_max, curvature=True)[2]
+
+    def exact_rate(w: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        _, rate, ok = kernel.exact_look(grid, sa, hs[w], hsite[w], ts)
+        return rate, curvature[w], ok
+
+    t_max = newton_polish(exact_rate, t_max, t_grid[hk], t_grid[hk + 1], steps=1)
+    sin_max, _, ok = kernel.exact_look(grid, sa, hs, hsite, t_max)
+    g_max = np.where(ok, sin_max - sa.sin_low[hsite], -1.0)
     up = g_max > 0.0
     hs, hk, hsite, t_max, g_max = hs[up], hk[up], hsite[up], t_max[up], g_max[up]
     # Such passes last seconds: their rise and set are solved on exact states throughout.
     sat, site = np.concatenate([hs, hs]), np.concatenate([hsite, hsite])
 
     def exact_g(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        re, ve, _ = grid.exact_earth_fixed(sat[w], t)
-        sin_el, dsin, *_ = topocentric(re, ve, sa, site[w])
+        sin_el, dsin, _ = kernel.exact_look(grid, sa, sat[w], site[w], t)
         return sin_el - sa.sin_low[site[w]], dsin
 
-    g0, g1 = g_grid[hs, hk, hsite], g_grid[hs, hk + 1, hsite]
-    t = solve_brackets(exact_g, np.concatenate([t_grid[hk], t_max]), np.concatenate([t_max, t_grid[hk + 1]]),
-               np.concatenate([g0, g_max]), np.concatenate([g_max, g1]), newton=True)
+    g0 = sin_grid[hs, hk, hsite] - sa.sin_low[hsite]
+    g1 = sin_grid[hs, hk + 1, hsite] - sa.sin_low[hsite]
+    # Newton from the parabola through the top, g_max + curvature (t - t_max)^2 / 2: a few
+    # steps for passes that short.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half_width = np.sqrt(-2.0 * g_max / curvature[up])
+    lo, hi = np.concatenate([t_grid[hk], t_max]), np.concatenate([t_max, t_grid[hk + 1]])
+    guess = np.clip(np.concatenate([t_max - half_width, t_max + half_width]), lo, hi)
+    guess = np.where(np.isfinite(guess), guess, 0.5 * (lo + hi))
+    t = solve_from_guess(exact_g, lo, hi, np.concatenate([g0, g_max]), np.concatenate([g_max, g1]), guess)
     return sat, site, t, np.repeat([+1, -1], hs.size), np.zeros(t.size, dtype=bool)
 
 
-def _clipped_ends(t_grid: np.ndarray, above: np.ndarray, rises_after_failure: np.ndarray,
-                  sets_before_failure: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Return (sat, site, t, kind, clipped) of pass ends set by the window or an SGP4 failure."""
+def _clipped_ends(t_grid: np.ndarray, above_first: np.ndarray, above_last: np.ndarray, rises_after_failure: Triples,
+                  sets_before_failure: Triples) -> tuple[np.ndarray, ...]:
+    """Return (sat, site, t, kind, clipped) of pass ends set by the window or an SGP4 failure.
+
+    ``above_first`` and ``above_last`` (n_sat, n_site) say who is visible at the window's
+    ends; the failures are (sat, k, site) of grid intervals.
+    """
     parts = []
-    for column, kind in ((0, +1), (-1, -1)):
-        sat, site = np.nonzero(above[:, column])
+    for above, column, kind in ((above_first, 0, +1), (above_last, -1, -1)):
+        sat, site = np.nonzero(above)
         parts.append((sat, site, np.full(sat.size, t_grid[column]), np.full(sat.size, kind)))
-    for flagged, kind, offset in ((rises_after_failure, +1, 1), (sets_before_failure, -1, 0)):
-        sat, k, site = np.nonzero(flagged)
+    for (sat, k, site), kind, offset in ((rises_after_failure, +1, 1), (sets_before_failure, -1, 0)):
         parts.append((sat, site, t_grid[k + offset], np.full(sat.size, kind)))
     sat, site, t, kind = (np.concatenate(x) for x in zip(*parts, strict=True))
     return sat, site, t, kind, np.ones(t.size, dtype=bool)
@@ -334,57 +323,52 @@ def _apply_masks(passes: dict[str, np.ndarray], grid: StateGrid, sa: SiteArrays,
     return {name: np.concatenate([plain[name], out[name]]) for name in plain}
 
 
-def _culminate(passes: dict[str, np.ndarray], grid: StateGrid, sa: SiteArrays, sin_grid: np.ndarray,
-               dsin_grid: np.ndarray) -> dict[str, np.ndarray]:
+def _culminate(kernel: Kernel, passes: dict[str, np.ndarray], grid: StateGrid, sa: SiteArrays,
+               sin_grid: np.ndarray, dsin_grid: np.ndarray) -> dict[str, np.ndarray]:
     """Return the pass columns with TCA (maximum elevation) and the azimuths filled in."""
     sat, site, aos, los = passes["sat"], passes["site"], passes["aos_s"], passes["los_s"]
     n_pass = sat.size
     t_grid = grid.t_s
     t_end = np.concatenate([aos, los])
     k_end = np.clip(np.searchsorted(t_grid, t_end, side="right") - 1, 0, len(t_grid) - 2)
-    ends = Segments(grid, sa, np.concatenate([sat, sat]), k_end, np.concatenate([site, site]))
-    s_end, ds_end, az_end = ends.look(np.arange(t_end.size), t_end, azimuth=True)
-    # Points of each pass: AOS, the grid points strictly inside, LOS.
-    first_in = np.searchsorted(t_grid, aos, side="right")
-    last_in = np.searchsorted(t_grid, los, side="left") - 1
-    counts = np.maximum(last_in - first_in + 1, 0) + 2
-    owner, pos = _ragged(counts)
-    k = np.clip(first_in[owner] + pos - 1, 0, len(t_grid) - 1)
-    is_aos, is_los = pos == 0, pos == counts[owner] - 1
-    t_pt = np.where(is_aos, aos[owner], np.where(is_los, los[owner], t_grid[k]))
-    d_pt = np.where(is_aos, ds_end[:n_pass][owner],
-                    np.where(is_los, ds_end[n_pass:][owner], dsin_grid[sat[owner], k, site[owner]]))
-    # Maxima: the rate turns from + to - between consecutive points of the same pass.
-    turn = np.flatnonzero((d_pt[:-1] > 0.0) & (d_pt[1:] <= 0.0) & (owner[:-1] == owner[1:]))
-    w = owner[turn]
-    # Each bracket lies in one grid interval: the one holding its midpoint.
-    k_turn = np.clip(np.searchsorted(t_grid, 0.5 * (t_pt[turn] + t_pt[turn + 1]), side="right") - 1,
-                     0, len(t_grid) - 2)
-    seg = Segments(grid, sa, sat[w], k_turn, site[w])
-    guess = cubic_guess(grid, sin_grid, dsin_grid, sat[w], k_turn, site[w], t_pt[turn], t_pt[turn + 1],
-                         of_rate=True)
-    t_turn = solve_from_guess(lambda i, tt: seg.look(i, tt, curvature=True)[1:], t_pt[turn], t_pt[turn + 1],
-                         d_pt[turn], d_pt[turn + 1], guess)
-    curvature = seg.look(np.arange(w.size), t_turn, curvature=True)[2]
-    t_turn = polish(grid, elevation_rate_fn(sa), sat[w], site[w], t_turn, t_pt[turn], t_pt[turn + 1], slope=curvature)
-    # The headline maximum elevation comes from SGP4 itself, not the interpolation.
-    re, ve, ok = grid.exact_earth_fixed(sat[w], t_turn)
-    s_turn, _, az_turn, *_ = topocentric(re, ve, sa, site[w])
-    if not ok.all():
-        s_hermite, _, az_hermite = seg.look(np.arange(w.size), t_turn, azimuth=True)
-        s_turn, az_turn = np.where(ok, s_turn, s_hermite), np.where(ok, az_turn, az_hermite)
-    # Best of the maxima and the two ends, per pass.
-    cand_pass = np.concatenate([np.arange(n_pass), np.arange(n_pass), w])
-    cand_s = np.concatenate([s_end, s_turn])
-    cand_t = np.concatenate([aos, los, t_turn])
-    cand_az = np.concatenate([az_end, az_turn])
-    order = np.lexsort((-cand_s, cand_pass))
-    best = order[np.searchsorted(cand_pass[order], np.arange(n_pass))]
+    s_end, ds_end, az_end = kernel.look(grid, sa, np.concatenate([sat, sat]), k_end, np.concatenate([site, site]),
+                                        t_end, azimuth=True)
+    # Maxima: between consecutive points of a pass (AOS, the grid points inside, LOS) where the
+    # rate of sin(el) turns from + to -.
+    w, k_turn, lo, hi, d_lo, d_hi = kernel.turn_brackets(t_grid, dsin_grid, sat, site, aos, los, ds_end[:n_pass],
+                                                         ds_end[n_pass:])
+    t_turn = kernel.refine(grid, sa, sat[w], k_turn, site[w], lo, hi, d_lo, d_hi, sin_grid, dsin_grid, of_rate=True)
+    # One Newton step on exact SGP4 states (as ``roots.polish``).  The headline maximum comes
+    # from SGP4 itself: its look angles one step before, carried over the step by their rates
+    # (the step is a fraction of a second; what this leaves out is below 1e-7 deg).
+    s_h, _, curvature, az_h = kernel.look(grid, sa, sat[w], k_turn, site[w], t_turn, azimuth=True, curvature=True)
+    s_x, ds_x, az_x, az_rate, ok = kernel.exact_look(grid, sa, sat[w], site[w], t_turn, angles=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_new = t_turn - ds_x / curvature
+    take = ok & np.isfinite(t_new) & (t_new >= lo) & (t_new <= hi)
+    step = np.where(take, t_new - t_turn, 0.0)
+    t_turn = t_turn + step
+    s_turn = np.where(ok, s_x + step * (ds_x + 0.5 * curvature * step), s_h)
+    az_shift = az_rate * step
+    az_turn = np.where(ok, (az_x + np.where(np.isfinite(az_shift), az_shift, 0.0)) % 360.0, az_h)
+    # Best of the two ends and the maxima, per pass (the first of equals, in that order).
+    at_los = s_end[n_pass:] > s_end[:n_pass]
+    best_s = np.where(at_los, s_end[n_pass:], s_end[:n_pass])
+    best_t = np.where(at_los, los, aos)
+    best_az = np.where(at_los, az_end[n_pass:], az_end[:n_pass])
+    top = np.full(n_pass, -np.inf)
+    np.maximum.at(top, w, s_turn)
+    first_top = np.flatnonzero(s_turn == top[w])
+    turn_of, first = np.unique(w[first_top], return_index=True)
+    j = first_top[first]
+    wins = s_turn[j] > best_s[turn_of]
+    turn_of, j = turn_of[wins], j[wins]
+    best_s[turn_of], best_t[turn_of], best_az[turn_of] = s_turn[j], t_turn[j], az_turn[j]
     return {
-        "sat": sat, "site": site, "aos_s": aos, "los_s": los, "tca_s": cand_t[best],
-        "max_elevation_deg": np.degrees(np.arcsin(np.clip(cand_s[best], -1.0, 1.0))),
+        "sat": sat, "site": site, "aos_s": aos, "los_s": los, "tca_s": best_t,
+        "max_elevation_deg": np.degrees(np.arcsin(np.clip(best_s, -1.0, 1.0))),
         "aos_azimuth_deg": az_end[:n_pass], "los_azimuth_deg": az_end[n_pass:],
-        "tca_azimuth_deg": cand_az[best],
+        "tca_azimuth_deg": best_az,
         "clipped_aos": passes["clipped_aos"], "clipped_los": passes["clipped_los"],
     }
 
@@ -410,6 +394,27 @@ def _run_chunk(args: tuple) -> tuple[dict[str, np.ndarray], list[tuple[int, str]
     return _chunk_passes(*args)
 
 
+def check_inputs(elements: Sequence[ElementSet], sites: Sequence[Site], duration_s: float) -> None:
+    """Raise ``InvalidInputError`` for what ``find_passes`` refuses: no elements or sites, duplicates, a bad window."""
+    if not elements:
+        raise InvalidInputError("no element sets given; load some with load_elements()", loc=("elements",))
+    if not sites:
+        raise InvalidInputError("no stations given; pass at least one Site", loc=("sites",))
+    for e in elements:
+        if not isinstance(e, ElementSet):
+            raise InvalidInputError(f"elements must be ElementSet objects, got {type(e).__name__}",
+                                    loc=("elements",))
+    names = [s.name for s in sites]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidInputError(f"station names must be unique; repeated: {', '.join(duplicates)}",
+                                loc=("sites",))
+    if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s)
+            and 0.0 < duration_s <= MAX_DURATION_S):
+        raise InvalidInputError(f"duration_s is {duration_s!r}; expected seconds in (0, {MAX_DURATION_S:g}]",
+                                loc=("duration_s",))
+
+
 def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start: datetime,
                 duration_s: float, min_elevation_deg: float | None = None, workers: int | None = None,
                 max_bytes: int = DEFAULT_MAX_BYTES, progress: Callable[[int, int], None] | None = None,
@@ -429,28 +434,16 @@ def find_passes(elements: Sequence[ElementSet], sites: Sequence[Site], *, start:
     start = require_utc(start, "start")
     elements = list(elements)
     sites = list(sites)
-    if not elements:
-        raise InvalidInputError("no element sets given; load some with load_elements()", loc=("elements",))
-    if not sites:
-        raise InvalidInputError("no stations given; pass at least one Site", loc=("sites",))
-    for e in elements:
-        if not isinstance(e, ElementSet):
-            raise InvalidInputError(f"elements must be ElementSet objects, got {type(e).__name__}",
-                                    loc=("elements",))
+    check_inputs(elements, sites, duration_s)
     names = [s.name for s in sites]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise InvalidInputError(f"station names must be unique; repeated: {', '.join(duplicates)}",
-                                loc=("sites",))
-    if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s)
-            and 0.0 < duration_s <= MAX_DURATION_S):
-        raise InvalidInputError(f"duration_s is {duration_s!r}; expected seconds in (0, {MAX_DURATION_S:g}]",
-                                loc=("duration_s",))
     if min_elevation_deg is not None:
         sites = [s.with_min_elevation(min_elevation_deg) for s in sites]
     duration_s = float(duration_s)
     executor = resolve_executor(executor, workers)
     workers = executor.workers
+    kernel_choice()                     # a wrong GROUNDSHARE_PASS_KERNEL is refused here, not in the workers
+    if isinstance(executor, LocalExecutor):
+        pass_kernel().prepare()         # compiled (or loaded) once here, before workers are forked
 
     steps = np.array([coarse_step_s(e) for e in elements])
     tasks = []

@@ -7,10 +7,13 @@ bytes the link budget says it can bring down (``value="volume"``).
 
 Pass ids are ``"{norad_id}@{station}#{k}"``, ``k`` counting that satellite's passes over
 that station from 0 in AOS order, so the same table always gives the same ids.
+``problem_from_dataset`` builds the same problem from a pass dataset written by
+``groundshare passes --output DIR``, reading only the stations, satellites and days it needs.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Literal
@@ -163,6 +166,36 @@ def problem_from_network(elements: Sequence[ElementSet], sites: Sequence[Site], 
     table = find_passes(elements, sites, start=start, duration_s=duration_s, min_elevation_deg=min_elevation_deg,
                         workers=workers, executor=executor, progress=progress)
     end = datetime.fromtimestamp(start.timestamp() + float(duration_s), tz=UTC)
+    problem = candidates_from_passes(table, start=start, end=end, antennas=antennas, satellites=satellites,
+                                     min_duration_s=min_duration_s, priorities=priorities, policies=policies,
+                                     blackouts=blackouts, entitlements=entitlements)
+    return problem, table
+
+
+def problem_from_dataset(path: str | os.PathLike[str], *, start: datetime, end: datetime,
+                         antennas: Mapping[str, AntennaSpec], satellites: Sequence[SatelliteSpec],
+                         min_duration_s: float = 0.0, priorities: Mapping[str, float] | None = None,
+                         policies: Sequence[PolicySpec] | None = None, blackouts: Sequence[Blackout] = (),
+                         entitlements: Mapping[str, float] | None = None) -> tuple[Problem, PassTable]:
+    """Return the problem over ``[start, end]`` from a pass dataset (``passes --output DIR``), and its passes.
+
+    Reads only the passes of the stations of ``antennas`` and the satellites of
+    ``satellites`` (ids: NORAD ids as strings) that start before ``end``
+    (``passes.dataset.pass_table_from_dataset``), then ``candidates_from_passes`` with
+    contact time as the value: the same problem as ``candidates_from_passes`` on the table
+    ``find_passes`` gives over the dataset's window.  Passes before ``start`` are read too
+    (their indices only matter): pass ids count each satellite's passes over a station
+    from the dataset's start, so they are the same whichever window is planned.
+    """
+    from groundshare.passes.dataset import pass_table_from_dataset
+
+    norad_ids = []
+    for spec in satellites:
+        if not spec.id.isdigit():
+            raise InvalidInputError(f"satellite id {spec.id!r} is not a NORAD id; a pass dataset knows satellites by "
+                                    f"NORAD id (as a string)", loc=("satellites",))
+        norad_ids.append(int(spec.id))
+    table = pass_table_from_dataset(path, satellites=norad_ids, stations=list(antennas), end=end)
     problem = candidates_from_passes(table, start=start, end=end, antennas=antennas, satellites=satellites,
                                      min_duration_s=min_duration_s, priorities=priorities, policies=policies,
                                      blackouts=blackouts, entitlements=entitlements)

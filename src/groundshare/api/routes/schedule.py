@@ -16,12 +16,15 @@ where it may see them.
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
@@ -41,17 +44,26 @@ router = APIRouter(prefix="/schedule", tags=["schedule"])
 
 
 class PlanningGate:
-    """Admit planning runs: one per organisation at a time, and at most ``max_runs`` in this server process.
+    """Admit planning runs: one per organisation at a time, and at most ``max_runs`` at once.
 
     ``admit`` refuses at once (429 with ``Retry-After``, the seconds until a run in the
     way should end) instead of waiting: a waiting run would hold a thread of the pool.
+
+    Without ``lock_dir`` the gate holds in this process.  With it (``groundshare serve
+    --workers`` makes one for its workers) it holds across every process whose gate names
+    the same folder: a run also takes, without waiting, an exclusive ``flock`` on
+    ``org-<id>.lock`` and on one of ``slot-0.lock`` ... ``slot-<max_runs - 1>.lock``, and
+    writes in them when it should end (the wall clock, for the other processes'
+    ``Retry-After``).  The kernel lets go of a dead process's locks, so a crashed worker
+    never keeps a place.
     """
 
-    def __init__(self, max_runs: int) -> None:
+    def __init__(self, max_runs: int, *, lock_dir: str | Path | None = None) -> None:
         if max_runs < 1:
             raise InvalidInputError(f"max_concurrent_plan_runs must be 1 or more, got {max_runs!r}",
                                     loc=("max_concurrent_plan_runs",))
         self.max_runs = max_runs
+        self.lock_dir = Path(lock_dir) if lock_dir is not None else None
         self._lock = threading.Lock()
         self._ends: dict[int, float] = {}  # organisation id -> when its run should end (time.monotonic())
 
@@ -61,25 +73,77 @@ class PlanningGate:
         with self._lock:
             now = time.monotonic()
             if org_id in self._ends:
-                wait_s = _retry_after_s(self._ends[org_id] - now)
-                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait_s)}, detail=(
-                    "your organisation already has a planning run in progress, and an organisation runs one plan "
-                    f"at a time\n\nRetry when it ends, in about {wait_s} s (Retry-After)"))
+                raise _org_busy(self._ends[org_id] - now)
             if len(self._ends) >= self.max_runs:
-                wait_s = _retry_after_s(min(self._ends.values()) - now)
-                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait_s)}, detail=(
-                    f"the server is running {len(self._ends)} planning runs, the most it runs at once "
-                    f"(max_concurrent_plan_runs)\n\nRetry in about {wait_s} s (Retry-After)"))
+                raise _server_busy(len(self._ends), min(self._ends.values()) - now)
             self._ends[org_id] = now + expected_s
         try:
-            yield
+            if self.lock_dir is None:
+                yield
+            else:
+                with self._places(org_id, time.time() + expected_s):
+                    yield
         finally:
             with self._lock:
                 del self._ends[org_id]
 
+    @contextmanager
+    def _places(self, org_id: int, ends_at: float) -> Iterator[None]:
+        """Hold the organisation's file lock and a free slot's across the processes sharing ``lock_dir``."""
+        assert self.lock_dir is not None
+        org = _try_lock(self.lock_dir / f"org-{org_id}.lock", ends_at)
+        if org is None:
+            raise _org_busy(_ends_at(self.lock_dir / f"org-{org_id}.lock") - time.time())
+        try:
+            slots = [self.lock_dir / f"slot-{i}.lock" for i in range(self.max_runs)]
+            slot = next((fd for fd in (_try_lock(path, ends_at) for path in slots) if fd is not None), None)
+            if slot is None:
+                raise _server_busy(self.max_runs, min(_ends_at(path) for path in slots) - time.time())
+            try:
+                yield
+            finally:
+                os.close(slot)  # closing the file lets go of its lock
+        finally:
+            os.close(org)
+
+
+def _try_lock(path: Path, ends_at: float) -> int | None:
+    """Return a descriptor of ``path`` holding its exclusive lock, with ``ends_at`` written in it; None if taken."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{ends_at:.3f}".encode(), 0)
+    return fd
+
+
+def _ends_at(path: Path) -> float:
+    """Return when the run holding ``path`` should end (the wall clock), as it wrote; now if unreadable."""
+    try:
+        return float(path.read_text() or "nan")
+    except (OSError, ValueError):
+        return time.time()
+
+
+def _org_busy(left_s: float) -> HTTPException:
+    wait_s = _retry_after_s(left_s)
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait_s)}, detail=(
+        "your organisation already has a planning run in progress, and an organisation runs one plan "
+        f"at a time\n\nRetry when it ends, in about {wait_s} s (Retry-After)"))
+
+
+def _server_busy(runs: int, left_s: float) -> HTTPException:
+    wait_s = _retry_after_s(left_s)
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait_s)}, detail=(
+        f"the server is running {runs} planning runs, the most it runs at once "
+        f"(max_concurrent_plan_runs)\n\nRetry in about {wait_s} s (Retry-After)"))
+
 
 def _retry_after_s(left_s: float) -> int:
-    return max(1, math.ceil(left_s))
+    return max(1, math.ceil(left_s)) if math.isfinite(left_s) else 1
 
 
 class RunCreate(BaseModel):
