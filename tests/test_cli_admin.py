@@ -210,7 +210,8 @@ def test_demo_load_fills_the_network_once_and_prints_a_token_per_organisation(ur
                       "artifact_upload": 0,
                       # Each satellite: CelesTrak GP by catalog number, which holds its shipped set.
                       "element_source": satellites, "event": 0, "webhook": 0, "webhook_delivery": 0,
-                      "source_fetch": 0, "worker_lease": 0, "satnogs_upload": 0, "leop_campaign": 0}
+                      "source_fetch": 0, "worker_lease": 0, "satnogs_upload": 0, "leop_campaign": 0,
+                      "uplink_licence": 0, "uplink_frame": 0, "transmit_inhibit": 0}
     assert "added 6 organisations, 6 stations, 6 antennas, 14 sharing policies" in first.stderr
 
     lines = [line.split("\t") for line in first.stdout.splitlines()]

@@ -54,6 +54,10 @@ ROUTES = [
     # Launch and early orbit: campaigns.
     ("POST", "/leop/plan"), ("POST", "/leop/campaigns"), ("GET", "/leop/campaigns"), ("GET", "/leop/campaigns/1"),
     ("GET", "/leop/campaigns/1/windows"), ("POST", "/leop/campaigns/1/book"), ("POST", "/leop/campaigns/1/end"),
+    # Uplink: licences, the transmit inhibit and the audit trail.
+    ("POST", "/stations/1/licences"), ("GET", "/stations/1/licences"), ("POST", "/stations/1/transmit-inhibit"),
+    ("DELETE", "/stations/1/transmit-inhibit"), ("GET", "/stations/1/transmit-inhibit"),
+    ("GET", "/contacts/1/uplink"),
 ]
 #: The SatNOGS Network API (``api.routes.satnogs``): 'Authorization: Token <key>' with a station-scoped token.
 SATNOGS_ROUTES = [("GET", "/satnogs/api/jobs/"), ("PUT", "/satnogs/api/observations/1/")]
@@ -213,6 +217,10 @@ VIEWER_WRITES = [
     ("POST", "/contacts", {"antenna_id": 1, "satellite_id": 1, "start": "2030-01-01T00:00Z",
                            "end": "2030-01-01T00:10Z"}),
     ("POST", "/contacts/1/cancel", None),
+    ("POST", "/stations/{station}/licences", {"satellite_id": 1, "reference": "x", "valid_from": "2025-01-01T00:00Z",
+                                              "valid_until": "2030-01-01T00:00Z"}),
+    ("POST", "/stations/{station}/transmit-inhibit", {}),
+    ("DELETE", "/stations/{station}/transmit-inhibit", None),
 ]
 
 

@@ -17,6 +17,7 @@ from groundshare.passes.track import sample_window
 from groundshare.store import Station, session_scope
 from groundshare.timeutil import format_utc
 from groundshare.units import DAY_S
+from tests.support.uplink import allow_uplink, license_uplink
 from tests.support.worlds import WORLD_NOW, give_elements, next_pass
 
 CUTE = 49263
@@ -138,6 +139,7 @@ def test_nobody_blocks_another_organisations_public_satellite_for_a_year(client,
     # Even a real pass booked by uni is receive-only and never stops aem booking the same pass elsewhere.
     p = next_pass(app, element_set, world.uni.station_id)
     assert post(client, world.uni, world.uni.antenna_id, world.aem.satellite_id, p.aos, p.los).status_code == 201
+    license_uplink(app.state.session_factory, world.aem.station_id, world.aem.satellite_id)
     mine = post(client, world.aem, world.aem.antenna_id, world.aem.satellite_id, p.aos, p.los,
                 allow_outside_pass=True, uplink=True)
     assert mine.status_code == 201, mine.text
@@ -161,7 +163,10 @@ def test_only_the_operator_or_its_grantees_book_uplink_and_uplinks_never_overlap
                    uplink=True)
     assert only_error(refused, 403)["msg"].startswith(
         f"satellite {world.aem.satellite_id} is operated by organisation {world.aem.id}; only its operator")
-    # aem commands it through kasa's shared antenna.
+    # aem commands it through kasa's shared antenna, under a licence for each station and kasa's uplink terms.
+    for station_id in (world.kasa.station_id, world.aem.station_id, world.uni.station_id):
+        license_uplink(app.state.session_factory, station_id, world.aem.satellite_id)
+    allow_uplink(app.state.session_factory, world.kasa.antenna_id, world.aem.id)
     commanding = post(client, world.aem, world.kasa.antenna_id, world.aem.satellite_id, p.aos, p.los, uplink=True)
     assert commanding.status_code == 201, commanding.text
     assert commanding.json()["uplink"] is True

@@ -47,6 +47,7 @@ def test_owner_grants_an_antenna(client, world, role):
                       "antenna_id": world.kasa.unshared_antenna_id, "bands": ["s"], "hours_per_week": 2.0,
                       "priority": 5, "blackout_windows": [{"start": "2030-01-01T00:00:00Z",
                                                            "end": "2030-01-01T05:00:00Z"}],
+                      "uplink_allowed": False, "uplink_bands": [], "uplink_satellite_ids": [],
                       "created_at": policy["created_at"], "week_start": "2025-11-03", "week_hours_used": 0.0}
     # The grantee now sees the antenna, reads the policy, and can book within it.
     listed = client.get(f"/stations/{world.kasa.station_id}/antennas", headers=world.aem.auth()).json()

@@ -24,6 +24,7 @@ from groundshare.store.planning import build_problem as planning_build_problem
 from groundshare.timeutil import format_utc
 from groundshare.units import DAY_S
 from tests.support.shipped import CUBESAT_START, CUBESAT_START_Z
+from tests.support.uplink import allow_uplink, license_uplink
 from tests.support.worlds import site_of
 
 START = CUBESAT_START_Z
@@ -241,6 +242,9 @@ def test_an_uplink_contact_holds_the_satellite_against_a_planned_uplink(client, 
     with session_scope(app.state.session_factory) as session:  # aem's satellite takes commands, from kasa too
         satellite = session.get(Satellite, world.aem.satellite_id)
         satellite.uplink_frequency_hz, satellite.uplink_org_ids = 145.9e6, [world.kasa.id]
+    for station_id in (world.kasa.station_id, world.aem.station_id):
+        license_uplink(app.state.session_factory, station_id, world.aem.satellite_id)
+    allow_uplink(app.state.session_factory, world.kasa.antenna_id, world.aem.id)  # kasa lets aem transmit
     commanding = book(client, world.kasa, world.kasa.unshared_antenna_id, world.aem.satellite_id,
                       p.aos + timedelta(seconds=5), p.los - timedelta(seconds=5), uplink=True)
     [reason] = run(client, world.aem).json()["unserved"]

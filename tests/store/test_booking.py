@@ -27,6 +27,7 @@ from groundshare.store import (
 )
 from groundshare.store import booking as booking_module
 from tests.support.databases import sqlite_only
+from tests.support.uplink import allow_uplink, license_uplink
 from tests.support.worlds import TURNAROUND_S
 
 T0 = datetime(2025, 11, 7, 10, 0, tzinfo=UTC)
@@ -320,6 +321,9 @@ def partner_shares(factory, network):
 
 def test_the_uplink_guard_refusal_is_reported_like_the_check(factory, network, partner_shares, monkeypatch):
     """If the Python check misses an uplink clash, the database refuses, and the error still says so."""
+    license_uplink(factory, network.station_id, network.satellite_id)
+    for antenna_id in (network.antenna_id, network.slow_antenna_id):
+        allow_uplink(factory, antenna_id, network.partner_id)
     with session_scope(factory) as session:
         first = book_contact(session, rules=UNCHECKED, antenna_id=network.antenna_id,
                              satellite_id=network.satellite_id, org_id=network.partner_id, start=T0,

@@ -483,3 +483,53 @@ def test_upgrade_to_0010_adds_leop_campaigns_and_the_new_source_kinds_keeping_th
             assert has_guards(connection)
     finally:
         engine.dispose()
+
+
+def test_upgrade_to_0011_adds_uplink_terms_licences_and_an_append_only_audit_trail(empty_url: str) -> None:
+    from groundshare.store import SharingPolicy, TransmitInhibit, UplinkFrame
+    from groundshare.store.guards import has_append_only_guards
+
+    engine = create_engine_for(empty_url)
+    try:
+        upgrade_to(engine, "0010")
+        with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'KASA', 'agency', "
+                "'2025-11-01 00:00:00+00:00'), (2, 'AEM', 'agency', '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO station (id, org_id, name, lat_deg, lon_deg, alt_m, min_elevation_deg, created_at, "
+                "runner) VALUES (1, 1, 'daejeon-1', 36.4, 127.4, 80, 5, '2025-11-01 00:00:00+00:00', 'agent')",
+                "INSERT INTO antenna (id, station_id, name, band, setup_s, turnaround_s, created_at) "
+                "VALUES (1, 1, 'uhf', 'uhf', 30, 0, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+                "VALUES (1, 2, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+                "INSERT INTO sharing_policy (id, owner_org_id, grantee_org_id, antenna_id, bands, priority, "
+                "blackout_windows, created_at) VALUES (7, 1, 2, 1, '[\"uhf\"]', 0, '[]', "
+                "'2025-11-01 00:00:00+00:00')",
+                "INSERT INTO contact (id, antenna_id, satellite_id, org_id, start_time, end_time, busy_until, "
+                "status, snapshot, notes, created_at, uplink) VALUES (3, 1, 1, 2, '2025-11-07 10:00:00.000000', "
+                "'2025-11-07 10:10:00.000000', '2025-11-07 10:10:00.000000', 'scheduled', '{}', '', "
+                "'2025-11-01 00:00:00+00:00', true)",
+            ):
+                connection.exec_driver_sql(sql)
+        assert upgrade(empty_url) == head()
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            policy = session.get(SharingPolicy, 7)
+            # Existing grants keep their terms and do not allow uplink until the owner says so.
+            assert (policy.bands, policy.uplink_allowed, policy.uplink_bands, policy.uplink_satellite_ids) == (
+                ["uhf"], False, [], [])
+            assert session.get(Contact, 3).uplink is True
+            at = datetime(2025, 11, 7, 10, 1, tzinfo=UTC)
+            session.add(UplinkFrame(contact_id=3, satellite_id=1, station_id=1, org_id=2, sent_at=at, sha256="0" * 64,
+                                    length=1, payload=b"x"))
+            session.add(TransmitInhibit(station_id=1, raised_by_org_id=1, raised_at=at))
+        with engine.connect() as connection:
+            assert has_guards(connection) and has_append_only_guards(connection)
+            for sql in ("UPDATE uplink_frame SET length = 2", "DELETE FROM uplink_frame",
+                        "INSERT INTO transmit_inhibit (station_id, raised_by_org_id, raised_at, reason) "
+                        "VALUES (1, 1, '2025-11-07 10:02:00.000000', '')"):
+                with pytest.raises(DBAPIError):  # append-only; one open inhibit per station
+                    connection.exec_driver_sql(sql)
+                connection.rollback()
+    finally:
+        engine.dispose()

@@ -35,6 +35,7 @@ from groundshare.api.routes import (
     schedule,
     stations,
     tokens,
+    uplink,
     webhooks,
 )
 from groundshare.api.settings import Settings
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
                                             schedule, agent, frames, artifacts, ledger, executive, exports, clock,
-                                            events, webhooks, satnogs, leop, leop_evidence)]
+                                            events, webhooks, satnogs, leop, leop_evidence, uplink)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

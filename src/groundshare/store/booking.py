@@ -24,9 +24,9 @@ long, and within a pass of the satellite above the station's mask (``passes.wind
 with the element set the contact snapshots) unless the satellite's operator asks for
 ``allow_outside_pass`` (a search for a satellite whose orbit is uncertain).  A contact is
 receive-only unless ``uplink``: receive-only contacts of a satellite never conflict with
-each other; uplink contacts hold the satellite exclusively (``store.guards``), and only the
+each other; uplink contacts hold the satellite exclusively (``store.guards``), only the
 satellite's operator, or an organisation it lists in ``Satellite.uplink_org_ids``, may book
-them.
+them, and only under a licence for the station and the owner's uplink terms (``store.uplink``).
 
 Nothing here commits: the caller's unit of work (``db.session_scope`` or
 ``db.run_unit_of_work``) does, so a refused booking leaves nothing written.
@@ -57,6 +57,7 @@ from groundshare.store.models import (
     newest_element_set,
 )
 from groundshare.store.policy import check_sharing_policy
+from groundshare.store.uplink import check_uplink_allowed
 from groundshare.timeutil import format_utc, require_utc
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -171,6 +172,8 @@ def book_contact(session: Session, *, antenna_id: int, satellite_id: int, org_id
     # A partner's antenna: the owner's sharing policy must allow it (under the antenna's lock,
     # so the weekly quota counts every earlier booking of this antenna).
     check_sharing_policy(session, antenna=antenna, org_id=org_id, start=start, end=end)
+    if uplink:  # a licence for the station, and on a partner's antenna the owner's uplink terms (store.uplink)
+        check_uplink_allowed(session, antenna=antenna, satellite_id=satellite.id, org_id=org_id, start=start, end=end)
 
     busy_until = end + timedelta(seconds=antenna.turnaround_s)
     in_the_way = first_overlapping_contact(session, antenna_id, start, busy_until)

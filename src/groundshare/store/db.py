@@ -64,7 +64,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from groundshare.errors import GroundshareError, InvalidInputError
-from groundshare.store.guards import create_guards
+from groundshare.store.guards import create_append_only_guards, create_guards
 from groundshare.store.models import Base
 
 T = TypeVar("T")
@@ -304,6 +304,7 @@ def init_db(engine: Engine, *, guards: bool = True) -> None:
             Base.metadata.create_all(connection)
             if guards:
                 create_guards(connection)
+                create_append_only_guards(connection)
     except DBAPIError as exc:
         if "btree_gist" in str(exc):
             raise StoreSetupError(

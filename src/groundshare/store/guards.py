@@ -22,6 +22,10 @@ an uplink contact holds its satellite over ``[c.start_time, c.end_time)``.
 refusal names the contact in the way; these guards are what make a missed check (a
 bug, a script, a hand-written UPDATE) fail instead of double-booking.
 
+The same module keeps the uplink audit trail append-only (``create_append_only_guards``):
+a PostgreSQL trigger function, and SQLite ``BEFORE UPDATE``/``BEFORE DELETE`` triggers on
+``uplink_frame`` that refuse every change of a recorded frame.
+
 The statements are plain SQL so that an Alembic migration can run the same text.
 """
 
@@ -142,3 +146,48 @@ def has_guards(connection: Connection, guard: str | None = None) -> bool:
     names = tuple(f"{g}_{when}" for g in guards for when in ("insert", "update"))
     sql = f"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})"
     return connection.exec_driver_sql(sql, names).scalar() == len(names)
+
+
+#: The audit trail of uplinked frames is append-only: the database refuses UPDATE and DELETE of its rows.
+#: On SQLite these triggers live with the ``uplink_frame`` table (a batch rebuild of that table would drop
+#: them, as revision 0010's rebuild of ``contact`` dropped the booking guards: make them again after one).
+APPEND_ONLY_GUARD = "uplink_frame_append_only"
+_APPEND_ONLY_MESSAGE = "the uplink audit trail is append-only; its rows cannot be updated or deleted"
+POSTGRESQL_APPEND_ONLY: tuple[str, ...] = (
+    f"""
+    CREATE OR REPLACE FUNCTION {APPEND_ONLY_GUARD}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '{APPEND_ONLY_GUARD}: {_APPEND_ONLY_MESSAGE}';
+    END
+    $$
+    """,
+    f"""
+    CREATE TRIGGER {APPEND_ONLY_GUARD} BEFORE UPDATE OR DELETE ON uplink_frame
+    FOR EACH ROW EXECUTE FUNCTION {APPEND_ONLY_GUARD}()
+    """,
+)
+SQLITE_APPEND_ONLY: tuple[str, ...] = tuple(
+    f"""
+    CREATE TRIGGER {APPEND_ONLY_GUARD}_{when} BEFORE {when.upper()} ON uplink_frame
+    BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_GUARD}: {_APPEND_ONLY_MESSAGE}'); END
+    """ for when in ("update", "delete"))
+
+
+def create_append_only_guards(connection: Connection) -> None:
+    """Create the triggers that keep ``uplink_frame`` append-only, unless present (the table must exist)."""
+    if has_append_only_guards(connection):
+        return
+    statements = POSTGRESQL_APPEND_ONLY if connection.dialect.name == "postgresql" else SQLITE_APPEND_ONLY
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def has_append_only_guards(connection: Connection) -> bool:
+    """Return whether the triggers that keep ``uplink_frame`` append-only exist."""
+    if connection.dialect.name == "postgresql":
+        sql = ("SELECT count(*) FROM pg_trigger WHERE tgname = %(name)s "
+               "AND tgrelid = to_regclass('uplink_frame')")
+        return connection.exec_driver_sql(sql, {"name": APPEND_ONLY_GUARD}).scalar() == 1
+    names = (f"{APPEND_ONLY_GUARD}_update", f"{APPEND_ONLY_GUARD}_delete")
+    sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)"
+    return connection.exec_driver_sql(sql, names).scalar() == 2

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -453,10 +454,90 @@ class SharingPolicy(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     blackout_windows: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Uplink through this grant (``store.uplink``): whether the grantee may transmit from the antenna at all,
+    # on which bands (``Band`` values; empty: the policy's ``bands``) and to which of its satellites (ids; empty:
+    # any satellite the grantee may command).
+    uplink_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    uplink_bands: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    uplink_satellite_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     owner: Mapped[Organisation] = relationship(foreign_keys=[owner_org_id])
     grantee: Mapped[Organisation] = relationship(foreign_keys=[grantee_org_id])
     antenna: Mapped[Antenna] = relationship()
+
+
+class UplinkLicence(Base):
+    """The licence for one satellite to be commanded from one station over ``[valid_from, valid_until)``.
+
+    A regulatory fact the station's owner records (``reference``: the licence's number or
+    document as the regulator gives it); ``store.uplink`` refuses an uplink contact whose
+    whole window no licence covers, on the owner's own antennas too.
+    """
+
+    __tablename__ = "uplink_licence"
+    __table_args__ = (
+        CheckConstraint("valid_from < valid_until", name="validity_order"),
+        Index("ix_uplink_licence_station_satellite", "station_id", "satellite_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="CASCADE"))
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="CASCADE"), index=True)
+    reference: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    created_by_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class UplinkFrame(Base):
+    """One frame transmitted to a satellite during an uplink contact: the audit trail, append-only.
+
+    ``sent_at``: when the network handed it to the station; ``on_air_at``: when the
+    station says it went on air (None: not reported).  The database refuses UPDATE and
+    DELETE of its rows (``store.guards.create_append_only_guards``); the foreign keys
+    restrict, so nothing it names can be deleted from under it.
+    """
+
+    __tablename__ = "uplink_frame"
+    __table_args__ = (
+        CheckConstraint("length >= 0", name="length_nonnegative"),
+        Index("ix_uplink_frame_contact_sent", "contact_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="RESTRICT"))
+    satellite_id: Mapped[int] = mapped_column(ForeignKey("satellite.id", ondelete="RESTRICT"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="RESTRICT"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id", ondelete="RESTRICT"))
+    sent_at: Mapped[datetime]
+    on_air_at: Mapped[datetime | None]
+    sha256: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TransmitInhibit(Base):
+    """A station owner's stop on all transmission from one station, open until ``lifted_at``.
+
+    At most one open inhibit per station (a partial unique index on ``station_id`` where
+    ``lifted_at IS NULL``); lifted ones stay, as the record.
+    """
+
+    __tablename__ = "transmit_inhibit"
+    __table_args__ = (
+        Index("ix_transmit_inhibit_open_station", "station_id", unique=True,
+              sqlite_where=text("lifted_at IS NULL"), postgresql_where=text("lifted_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="CASCADE"), index=True)
+    raised_by_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id", ondelete="SET NULL"))
+    raised_at: Mapped[datetime] = mapped_column(default=utc_now)
+    lifted_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class ContactRequest(Base):

@@ -47,8 +47,10 @@ Planned contacts are receive-only unless the satellite has an uplink
 (``uplink_frequency_hz``) and the organisation planned for operates it: an operator's
 plan of its own commanding satellite books uplink contacts (which hold the satellite
 alone, ``store.guards``); everyone else's planned contacts only listen, and so never
-hold the satellite against its operator.  An organisation that ``uplink_org_ids`` lets
-command another's satellite books those contacts directly (``POST /contacts``).
+hold the satellite against its operator.  A planned contact uplinks only where a licence
+for the station covers it (``store.uplink``); elsewhere it is booked receive-only.  An
+organisation that ``uplink_org_ids`` lets command another's satellite books those contacts
+directly (``POST /contacts``).
 
 ``solve_run`` solves the problem and checks the plan independently; ``book_plan`` then
 books each chosen candidate through ``book_contact`` under the network's ``BookingRules``
@@ -113,6 +115,7 @@ from groundshare.store.models import (
     newest_element_sets,
 )
 from groundshare.store.policy import booked_hours, check_blackouts, week_start
+from groundshare.store.uplink import check_uplink_allowed
 from groundshare.timeutil import format_utc, require_utc
 from groundshare.units import DAY_S, HOUR_S, WEEK_S
 
@@ -609,11 +612,12 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
         candidate = run.problem.passes[run.problem.pass_index[pass_id]]
         try:
             with session.begin_nested():
+                uplink = source.uplink and _may_uplink(session, source, candidate.start, candidate.end)
                 contact = book_contact(session, antenna_id=source.antenna_id, satellite_id=source.satellite_id,
                                        org_id=source.org_id, start=candidate.start, end=candidate.end, rules=rules,
                                        request_id=source.request_id,
                                        idempotency_key=_plan_key(session, source.org_id, pass_id),
-                                       notes=f"planned for request {source.request_id}", uplink=source.uplink)
+                                       notes=f"planned for request {source.request_id}", uplink=uplink)
         except (ConflictError, PolicyError, NotFoundError, InvalidInputError) as exc:
             run.refused.append({"pass": pass_id, "reason": str(exc).splitlines()[0]})
             continue
@@ -634,6 +638,17 @@ def book_plan(session: Session, run: PlanRun, *, max_contact_s: float | None = N
             request.status = RequestStatus.SCHEDULED
     session.flush()
     return run
+
+
+def _may_uplink(session: Session, source: CandidateSource, start: datetime, end: datetime) -> bool:
+    """Whether a licence (and on a partner's antenna its owner's policy) lets the planned contact uplink."""
+    antenna = session.get(Antenna, source.antenna_id)
+    try:
+        check_uplink_allowed(session, antenna=antenna, satellite_id=source.satellite_id, org_id=source.org_id,
+                             start=start, end=end)
+    except PolicyError:
+        return False
+    return True
 
 
 def _plan_key(session: Session, org_id: int, pass_id: str) -> str:

@@ -55,7 +55,10 @@ def create_policy(body: PolicyCreate, session: SessionDep, org: CurrentOrg, _tok
                  f"change it with PATCH /policies/{taken} instead")
     policy = SharingPolicy(owner_org_id=org.id, grantee_org_id=grantee.id, antenna_id=antenna.id, bands=bands,
                            hours_per_week=body.hours_per_week, priority=body.priority,
-                           blackout_windows=[w.stored() for w in body.blackout_windows])
+                           blackout_windows=[w.stored() for w in body.blackout_windows],
+                           uplink_allowed=body.uplink_allowed,
+                           uplink_bands=_antenna_bands(antenna, body.uplink_bands, "uplink_bands"),
+                           uplink_satellite_ids=list(dict.fromkeys(body.uplink_satellite_ids)))
     session.add(policy)
     session.flush()
     return policies_public(session, [policy])[0]
@@ -97,6 +100,10 @@ def update_policy(policy_id: PathId, body: PolicyUpdate, session: SessionDep, or
         changes["bands"] = _antenna_bands(policy.antenna, body.bands)
     if body.blackout_windows is not None:
         changes["blackout_windows"] = [w.stored() for w in body.blackout_windows]
+    if body.uplink_bands is not None:
+        changes["uplink_bands"] = _antenna_bands(policy.antenna, body.uplink_bands, "uplink_bands")
+    if body.uplink_satellite_ids is not None:
+        changes["uplink_satellite_ids"] = list(dict.fromkeys(body.uplink_satellite_ids))
     for field, value in changes.items():
         setattr(policy, field, value)
     session.flush()
@@ -124,12 +131,13 @@ def _visible_policy(session: Session, org: Organisation, policy_id: int) -> Shar
     return get_visible(session, visible_policies(session, org), SharingPolicy, policy_id, "sharing policy")
 
 
-def _antenna_bands(antenna: Antenna, bands: list[Band]) -> list[str]:
-    """Return ``bands`` as stored (values, without repeats); each must be the antenna's band."""
+def _antenna_bands(antenna: Antenna, bands: list[Band], field: str = "bands") -> list[str]:
+    """Return ``bands`` (the body's ``field``) as stored (values, without repeats); each must be the antenna's band."""
     for index, band in enumerate(bands):
         if band is not antenna.band:
             raise InvalidInputError(
-                f"bands[{index}] is {band.value!r}, but antenna {antenna.id} ({antenna.name!r}) is "
-                f"{antenna.band.value}; list only {antenna.band.value!r}, or leave bands empty to share every band "
-                "of the antenna", loc=("bands", index))  # an int index, as pydantic names list items
+                f"{field}[{index}] is {band.value!r}, but antenna {antenna.id} ({antenna.name!r}) is "
+                f"{antenna.band.value}; list only {antenna.band.value!r}, or leave {field} empty to "
+                f"{'share every band of the antenna' if field == 'bands' else 'use the bands of the policy'}",
+                loc=(field, index))  # an int index, as pydantic names list items
     return list(dict.fromkeys(b.value for b in bands))

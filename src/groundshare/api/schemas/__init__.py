@@ -158,6 +158,17 @@ from groundshare.api.schemas.stations import (
     StationUpdate,
 )
 from groundshare.api.schemas.tracks import SatelliteTrack, SubPoint, TracksPublic, satellite_label, tracks_public
+from groundshare.api.schemas.uplink import (
+    InhibitPublic,
+    InhibitRaise,
+    InhibitRecord,
+    LicenceCreate,
+    LicencePublic,
+    LicencesPublic,
+    UplinkAuditPublic,
+    UplinkFramePublic,
+    uplink_frame_public,
+)
 
 __all__ = [
     "EARLIEST",
@@ -212,6 +223,9 @@ __all__ = [
     "GnssPublic",
     "HorizonMask",
     "HoursPerWeek",
+    "InhibitPublic",
+    "InhibitRaise",
+    "InhibitRecord",
     "Label",
     "LedgerPublic",
     "LedgerRowPublic",
@@ -225,6 +239,9 @@ __all__ = [
     "LeopPlanCreate",
     "LeopRefused",
     "LeopRevolution",
+    "LicenceCreate",
+    "LicencePublic",
+    "LicencesPublic",
     "MePublic",
     "Name",
     "OpportunitiesPublic",
@@ -273,6 +290,8 @@ __all__ = [
     "TokensPublic",
     "TracksPublic",
     "UpdateModel",
+    "UplinkAuditPublic",
+    "UplinkFramePublic",
     "UplinkOrgIds",
     "UtcTime",
     "WebhookCreate",
@@ -295,4 +314,5 @@ __all__ = [
     "request_state",
     "satellite_label",
     "tracks_public",
+    "uplink_frame_public",
 ]

@@ -37,6 +37,13 @@ Bands = Annotated[list[Band], Field(max_length=len(Band), description=(
     "Bands of the antenna the grant covers; empty: every band of the antenna."))]
 HoursPerWeek = Annotated[float, Field(ge=0, le=168, description="Hours per ISO (UTC) week; null: no cap.")]
 BlackoutWindows = Annotated[list[BlackoutWindow], Field(max_length=1000)]
+UplinkAllowed = Annotated[bool, Field(description=(
+    "Whether the grantee may transmit (uplink) from the antenna; it also needs a licence for the station "
+    "(POST /stations/{id}/licences)."))]
+UplinkBands = Annotated[list[Band], Field(max_length=len(Band), description=(
+    "Bands the grantee may transmit on; empty: the policy's bands."))]
+UplinkSatelliteIds = Annotated[list[RowId], Field(max_length=1000, description=(
+    "Satellites the grantee may command from the antenna; empty: any it may command."))]
 
 
 class PolicyCreate(BaseModel):
@@ -48,6 +55,9 @@ class PolicyCreate(BaseModel):
     hours_per_week: HoursPerWeek | None = None
     priority: Priority = 0
     blackout_windows: BlackoutWindows = Field(default_factory=list)
+    uplink_allowed: UplinkAllowed = False
+    uplink_bands: UplinkBands = Field(default_factory=list)
+    uplink_satellite_ids: UplinkSatelliteIds = Field(default_factory=list)
 
 
 class PolicyUpdate(UpdateModel):
@@ -57,6 +67,9 @@ class PolicyUpdate(UpdateModel):
     hours_per_week: HoursPerWeek | None = None
     priority: Priority | None = None
     blackout_windows: BlackoutWindows | None = None
+    uplink_allowed: UplinkAllowed | None = None
+    uplink_bands: UplinkBands | None = None
+    uplink_satellite_ids: UplinkSatelliteIds | None = None
 
 
 class PolicyPublic(RowModel):
@@ -68,6 +81,9 @@ class PolicyPublic(RowModel):
     hours_per_week: float | None
     priority: int
     blackout_windows: list[BlackoutWindow]
+    uplink_allowed: bool = False
+    uplink_bands: list[Band] = Field(default_factory=list)
+    uplink_satellite_ids: list[int] = Field(default_factory=list)
     created_at: datetime
     week_start: date | None = Field(default=None, description=(
         "Monday of the ISO (UTC) week holding the network's clock (GET /clock): the week week_hours_used counts."))

@@ -1,0 +1,243 @@
+"""Uplink as data: who may transmit to a satellite, from where, and the record of what was sent.
+
+Transmitting is allowed only where three independent facts agree:
+
+- a *licence* (``UplinkLicence``): the satellite may be commanded from the station over
+  ``[valid_from, valid_until)``.  A regulatory fact, not a sharing one, so the station's
+  owner needs one on its own antennas too; it must cover the contact's whole window;
+- the station owner's *sharing policy* (``SharingPolicy``), on a partner's antenna:
+  ``uplink_allowed``, the band among ``uplink_bands`` (empty: the policy's ``bands``; both
+  empty: any band) and the satellite among ``uplink_satellite_ids`` (empty: any);
+- no open *transmit inhibit* (``TransmitInhibit``) on the station, checked at
+  transmission time (``check_uplink_allowed(..., transmitting=True)``).
+
+Satellites state no uplink band (``Satellite.band`` is the downlink's), so the band an
+uplink uses is taken to be the antenna's own ``band``: an antenna has one radio chain.
+
+``book_contact`` calls ``check_uplink_allowed`` for an uplink contact before the insert,
+besides its own rule that only the satellite's operator (or an organisation it lists)
+books uplink.  The session that transmits calls it again for each frame, then
+``record_uplink_frame``: the audit trail (``UplinkFrame``) is append-only in the database
+(``store.guards``).  The satellite's operator reads it with the payloads; the station's
+owner reads hashes and lengths only.  Each refusal is a ``PolicyError`` naming the rule
+and what to do.  Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from groundshare.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
+from groundshare.store.models import (
+    Antenna,
+    Contact,
+    SharingPolicy,
+    Station,
+    TransmitInhibit,
+    UplinkFrame,
+    UplinkLicence,
+)
+from groundshare.timeutil import format_utc, require_utc, utc_now
+
+
+def check_uplink_allowed(session: Session, *, antenna: Antenna, satellite_id: int, org_id: int, start: datetime,
+                         end: datetime, transmitting: bool = False) -> UplinkLicence:
+    """Return the licence under which ``org_id`` may uplink to the satellite from ``antenna`` over ``[start, end)``.
+
+    ``transmitting``: also refuse while the station has an open transmit inhibit (the
+    check at transmission time; a booking may be made while an inhibit is up).
+    Raises ``PolicyError`` naming the rule that refuses it.
+    """
+    station = antenna.station
+    where = f"station {station.id} ({station.name!r})"
+    licence = _covering_licence(session, station.id, satellite_id, start, end)
+    if licence is None:
+        raise PolicyError(
+            f"no uplink licence lets satellite {satellite_id} be commanded from {where} for the whole of "
+            f"{format_utc(start)} to {format_utc(end)}\n\nThe station's owner records the licence with "
+            f"POST /stations/{station.id}/licences (GET lists those recorded and their validity)")
+    if station.org_id != org_id:
+        _check_policy(session, antenna, satellite_id, org_id)
+    if transmitting:
+        inhibit = open_inhibit(session, station.id)
+        if inhibit is not None:
+            raise PolicyError(
+                f"{where} has a transmit inhibit raised at {format_utc(inhibit.raised_at)} (inhibit {inhibit.id}"
+                f"{': ' + inhibit.reason if inhibit.reason else ''}); nothing is transmitted from it\n\n"
+                f"Its owner lifts it with DELETE /stations/{station.id}/transmit-inhibit")
+    return licence
+
+
+def check_contact_uplink(session: Session, contact: Contact, *, at: datetime | None = None) -> UplinkLicence:
+    """Check, at transmission time, that ``contact`` may transmit now (``at``, default the wall clock).
+
+    Refuses a contact that is not an uplink one, ``at`` outside its window, and everything
+    ``check_uplink_allowed`` refuses, the transmit inhibit included.
+    """
+    at = require_utc(at if at is not None else utc_now(), "at")
+    if not contact.uplink:
+        raise PolicyError(f"contact {contact.id} is receive-only (uplink false); nothing may be transmitted in it\n\n"
+                          "Book an uplink contact to command the satellite")
+    if not contact.start_time <= at < contact.end_time:
+        raise PolicyError(f"contact {contact.id} runs from {format_utc(contact.start_time)} to "
+                          f"{format_utc(contact.end_time)}; transmitting at {format_utc(at)} is outside it")
+    return check_uplink_allowed(session, antenna=contact.antenna, satellite_id=contact.satellite_id,
+                                org_id=contact.org_id, start=contact.start_time, end=contact.end_time,
+                                transmitting=True)
+
+
+def _covering_licence(session: Session, station_id: int, satellite_id: int, start: datetime,
+                      end: datetime) -> UplinkLicence | None:
+    return session.scalars(
+        select(UplinkLicence)
+        .where(UplinkLicence.station_id == station_id, UplinkLicence.satellite_id == satellite_id,
+               UplinkLicence.valid_from <= start, UplinkLicence.valid_until >= end)
+        .order_by(UplinkLicence.valid_until.desc(), UplinkLicence.id).limit(1)
+    ).first()
+
+
+def _check_policy(session: Session, antenna: Antenna, satellite_id: int, org_id: int) -> None:
+    """Refuse uplink from a partner's antenna unless the owner's policy allows it for this band and satellite."""
+    policy = session.scalars(
+        select(SharingPolicy).where(SharingPolicy.antenna_id == antenna.id, SharingPolicy.grantee_org_id == org_id)
+    ).one_or_none()
+    label = f"antenna {antenna.id} ({antenna.name!r})"
+    if policy is None or not policy.uplink_allowed:
+        what = "no sharing policy" if policy is None else f"sharing policy {policy.id}"
+        raise PolicyError(
+            f"{what} lets organisation {org_id} transmit from {label} of organisation {antenna.station.org_id} "
+            "(uplink_allowed is false)\n\nAsk the owner to set uplink_allowed on the policy, or uplink from "
+            "one of your own antennas")
+    bands = [str(b).lower() for b in (policy.uplink_bands or policy.bands or [])]
+    if bands and antenna.band.value not in bands:
+        raise PolicyError(
+            f"sharing policy {policy.id} allows uplink only on the {', '.join(bands)} band(s) (uplink_bands); "
+            f"{label} is {antenna.band.value}\n\nAsk the owner to add {antenna.band.value!r} to uplink_bands")
+    satellites = [int(s) for s in policy.uplink_satellite_ids or []]
+    if satellites and satellite_id not in satellites:
+        raise PolicyError(
+            f"sharing policy {policy.id} allows uplink only to satellites {satellites} (uplink_satellite_ids), "
+            f"not satellite {satellite_id}\n\nAsk the owner to add it to uplink_satellite_ids")
+
+
+def add_licence(session: Session, *, station: Station, satellite_id: int, reference: str, valid_from: datetime,
+                valid_until: datetime, org_id: int) -> UplinkLicence:
+    """Record a licence for the satellite to be commanded from ``station``; ``org_id`` records it."""
+    valid_from = require_utc(valid_from, "valid_from")
+    valid_until = require_utc(valid_until, "valid_until")
+    if valid_until <= valid_from:
+        raise InvalidInputError(f"valid_until ({format_utc(valid_until)}) must be after valid_from "
+                                f"({format_utc(valid_from)})", loc=("valid_until",))
+    if not reference.strip():
+        raise InvalidInputError("reference is empty; give the licence's number or document", loc=("reference",))
+    licence = UplinkLicence(station_id=station.id, satellite_id=satellite_id, reference=reference,
+                            valid_from=valid_from, valid_until=valid_until, created_by_org_id=org_id)
+    session.add(licence)
+    session.flush()
+    return licence
+
+
+def record_uplink_frame(session: Session, contact: Contact, payload: bytes, *, sent_at: datetime,
+                        token_id: int | None = None, on_air_at: datetime | None = None) -> UplinkFrame:
+    """Append one transmitted frame of ``contact`` to the audit trail and return its row."""
+    row = UplinkFrame(contact_id=contact.id, satellite_id=contact.satellite_id,
+                      station_id=contact.antenna.station_id, org_id=contact.org_id, token_id=token_id,
+                      sent_at=require_utc(sent_at, "sent_at"),
+                      on_air_at=require_utc(on_air_at, "on_air_at") if on_air_at is not None else None,
+                      sha256=hashlib.sha256(payload).hexdigest(), length=len(payload), payload=bytes(payload))
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One frame of the audit trail as a viewer sees it (``payload`` None: not the satellite's operator)."""
+
+    id: int
+    contact_id: int
+    satellite_id: int
+    station_id: int
+    org_id: int
+    token_id: int | None
+    sent_at: datetime
+    on_air_at: datetime | None
+    sha256: str
+    length: int
+    payload: bytes | None
+
+
+def uplink_audit(session: Session, contact: Contact, viewer_org_id: int) -> list[AuditEntry]:
+    """Return the frames sent in ``contact``, oldest first, as ``viewer_org_id`` may see them.
+
+    The satellite's operator sees the payloads; the station's owner sees hashes and lengths;
+    anyone else gets ``NotFoundError`` (the contact is not theirs to know of).
+    """
+    operator = contact.satellite.org_id == viewer_org_id
+    if not operator and contact.antenna.station.org_id != viewer_org_id:
+        raise NotFoundError(f"contact {contact.id} does not exist")
+    rows = session.scalars(select(UplinkFrame).where(UplinkFrame.contact_id == contact.id)
+                           .order_by(UplinkFrame.sent_at, UplinkFrame.id))
+    return [AuditEntry(id=r.id, contact_id=r.contact_id, satellite_id=r.satellite_id, station_id=r.station_id,
+                       org_id=r.org_id, token_id=r.token_id, sent_at=r.sent_at, on_air_at=r.on_air_at,
+                       sha256=r.sha256, length=r.length, payload=r.payload if operator else None) for r in rows]
+
+
+def open_inhibit(session: Session, station_id: int) -> TransmitInhibit | None:
+    """Return the station's open transmit inhibit, or None."""
+    return session.scalars(select(TransmitInhibit).where(TransmitInhibit.station_id == station_id,
+                                                         TransmitInhibit.lifted_at.is_(None))).one_or_none()
+
+
+def raise_inhibit(session: Session, station: Station, *, org_id: int, token_id: int | None = None,
+                  reason: str = "", at: datetime | None = None) -> TransmitInhibit:
+    """Stop all transmission from ``station`` and return the inhibit; one already open is returned as it is.
+
+    Only the station's owner raises one (``PolicyError`` otherwise).
+    """
+    if station.org_id != org_id:
+        raise PolicyError(f"only the owner of station {station.id} (organisation {station.org_id}) raises its "
+                          "transmit inhibit")
+    existing = open_inhibit(session, station.id)
+    if existing is not None:
+        return existing
+    inhibit = TransmitInhibit(station_id=station.id, raised_by_org_id=org_id, token_id=token_id, reason=reason,
+                              raised_at=require_utc(at, "at") if at is not None else utc_now())
+    savepoint = session.begin_nested()
+    try:
+        session.add(inhibit)
+        session.flush()
+    except IntegrityError:  # raised meanwhile by another writer: that one stands
+        savepoint.rollback()
+        existing = open_inhibit(session, station.id)
+        if existing is None:
+            raise
+        return existing
+    savepoint.commit()
+    return inhibit
+
+
+def lift_inhibit(session: Session, station: Station, *, org_id: int, at: datetime | None = None) -> TransmitInhibit:
+    """Lift the station's open transmit inhibit and return it (kept, with ``lifted_at``, as the record)."""
+    if station.org_id != org_id:
+        raise PolicyError(f"only the owner of station {station.id} (organisation {station.org_id}) lifts its "
+                          "transmit inhibit")
+    inhibit = open_inhibit(session, station.id)
+    if inhibit is None:
+        raise ConflictError(f"station {station.id} has no open transmit inhibit to lift; "
+                            f"GET /stations/{station.id}/transmit-inhibit shows its record")
+    inhibit.lifted_at = require_utc(at, "at") if at is not None else utc_now()
+    session.flush()
+    return inhibit
+
+
+def inhibits(session: Session, station_id: int) -> list[TransmitInhibit]:
+    """Return the station's transmit inhibits, newest first (the record)."""
+    return list(session.scalars(select(TransmitInhibit).where(TransmitInhibit.station_id == station_id)
+                                .order_by(TransmitInhibit.raised_at.desc(), TransmitInhibit.id.desc())))
