@@ -52,6 +52,9 @@ def test_the_owner_records_licences_and_the_operator_sees_its_own(client, world)
     assert license_(client, world, satellite_id=world.kasa.satellite_id).status_code == 201
     path = f"/stations/{world.kasa.station_id}/licences"
     assert client.get(path, headers=world.kasa.auth()).json()["count"] == 2
+    second = client.get(path, params={"offset": 1, "limit": 1}, headers=world.kasa.auth()).json()
+    assert (len(second["data"]), second["count"]) == (1, 2)        # a page, and how many there are
+    assert client.get(path, params={"limit": 501}, headers=world.kasa.auth()).status_code == 422
     [seen] = client.get(path, headers=world.aem.auth()).json()["data"]
     assert seen["satellite_id"] == world.aem.satellite_id
     assert client.get(path, headers=world.uni.auth()).status_code == 404
@@ -110,6 +113,10 @@ def test_the_transmit_inhibit_is_the_owners_and_on_record(client, world):
         f"station {world.kasa.station_id} has no open transmit inhibit")
     record = client.get(path, headers=world.kasa.auth()).json()
     assert record["open"] is None and [i["id"] for i in record["history"]] == [raised.json()["id"]]
+    raised_again = client.post(path, json={"reason": "again"}, headers=world.kasa.auth())
+    newest = client.get(path, params={"limit": 1}, headers=world.kasa.auth()).json()
+    assert newest["open"]["id"] == raised_again.json()["id"] and [i["id"] for i in newest["history"]] == [
+        raised_again.json()["id"]]
 
 
 def test_the_audit_trail_shows_payloads_to_the_operator_hashes_to_the_owner_and_nothing_to_others(client, app,
@@ -122,10 +129,13 @@ def test_the_audit_trail_shows_payloads_to_the_operator_hashes_to_the_owner_and_
     with session_scope(app.state.session_factory) as session:
         contact = session.get(Contact, contact_id)
         record_uplink_frame(session, contact, b"\x01\x02PING", sent_at=contact.start_time + timedelta(seconds=3))
+        record_uplink_frame(session, contact, b"MODE 2", sent_at=contact.start_time + timedelta(seconds=4))
     path = f"/contacts/{contact_id}/uplink"
-    [mine] = client.get(path, headers=world.aem.auth()).json()["data"]
+    later = client.get(path, params={"offset": 1, "limit": 1}, headers=world.aem.auth()).json()
+    assert ([f["payload_hex"] for f in later["data"]], later["count"]) == ([b"MODE 2".hex()], 2)
+    [mine] = client.get(path, params={"limit": 1}, headers=world.aem.auth()).json()["data"]
     assert (mine["payload_hex"], mine["length"], mine["org_id"]) == ("0102" + b"PING".hex(), 6, world.aem.id)
-    [owners] = client.get(path, headers=world.kasa.auth(Role.VIEWER)).json()["data"]
+    [owners] = client.get(path, params={"limit": 1}, headers=world.kasa.auth(Role.VIEWER)).json()["data"]
     assert owners == {**mine, "payload_hex": None}
     assert client.get(path, headers=world.uni.auth()).status_code == 404
     assert client.get("/contacts/999999/uplink", headers=world.aem.auth()).status_code == 404

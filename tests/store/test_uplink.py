@@ -175,10 +175,12 @@ def test_frames_are_recorded_and_the_audit_shows_each_viewer_its_part(factory, s
         record_uplink_frame(session, contact, b"RESET", sent_at=T0 + 2 * MINUTE)
     with session_scope(factory, write=False) as session:
         contact = session.get(Contact, commanding.id)
-        operator = uplink_audit(session, contact, shared.partner_id)
+        operator, count = uplink_audit(session, contact, shared.partner_id)
+        assert count == 2
         assert [(e.payload, e.length) for e in operator] == [(b"\xc0PING\xc0", 6), (b"RESET", 5)]
+        assert uplink_audit(session, contact, shared.partner_id, offset=1, limit=1) == (operator[1:], 2)
         assert operator[0].sha256 == hashlib.sha256(b"\xc0PING\xc0").hexdigest()
-        owner = uplink_audit(session, contact, shared.org_id)
+        owner, _ = uplink_audit(session, contact, shared.org_id)
         assert [(e.payload, e.sha256) for e in owner] == [(None, e.sha256) for e in operator]
         session.add(stranger := Organisation(name="Stranger", kind=OrgKind.COMPANY))
         session.flush()

@@ -29,7 +29,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,20 +173,24 @@ class AuditEntry:
     payload: bytes | None
 
 
-def uplink_audit(session: Session, contact: Contact, viewer_org_id: int) -> list[AuditEntry]:
-    """Return the frames sent in ``contact``, oldest first, as ``viewer_org_id`` may see them.
+def uplink_audit(session: Session, contact: Contact, viewer_org_id: int, *, offset: int = 0,
+                 limit: int | None = None) -> tuple[list[AuditEntry], int]:
+    """Return the frames sent in ``contact``, oldest first, as ``viewer_org_id`` may see them, and how many there are.
 
-    The satellite's operator sees the payloads; the station's owner sees hashes and lengths;
-    anyone else gets ``NotFoundError`` (the contact is not theirs to know of).
+    ``offset`` and ``limit`` give one page of them.  The satellite's operator sees the
+    payloads; the station's owner sees hashes and lengths; anyone else gets
+    ``NotFoundError`` (the contact is not theirs to know of).
     """
     operator = contact.satellite.org_id == viewer_org_id
     if not operator and contact.antenna.station.org_id != viewer_org_id:
         raise NotFoundError(f"contact {contact.id} does not exist")
+    count = session.scalar(select(func.count()).where(UplinkFrame.contact_id == contact.id)) or 0
     rows = session.scalars(select(UplinkFrame).where(UplinkFrame.contact_id == contact.id)
-                           .order_by(UplinkFrame.sent_at, UplinkFrame.id))
-    return [AuditEntry(id=r.id, contact_id=r.contact_id, satellite_id=r.satellite_id, station_id=r.station_id,
-                       org_id=r.org_id, token_id=r.token_id, sent_at=r.sent_at, on_air_at=r.on_air_at,
-                       sha256=r.sha256, length=r.length, payload=r.payload if operator else None) for r in rows]
+                           .order_by(UplinkFrame.sent_at, UplinkFrame.id).offset(offset).limit(limit))
+    entries = [AuditEntry(id=r.id, contact_id=r.contact_id, satellite_id=r.satellite_id, station_id=r.station_id,
+                          org_id=r.org_id, token_id=r.token_id, sent_at=r.sent_at, on_air_at=r.on_air_at,
+                          sha256=r.sha256, length=r.length, payload=r.payload if operator else None) for r in rows]
+    return entries, int(count)
 
 
 def open_inhibit(session: Session, station_id: int) -> TransmitInhibit | None:
@@ -237,7 +241,7 @@ def lift_inhibit(session: Session, station: Station, *, org_id: int, at: datetim
     return inhibit
 
 
-def inhibits(session: Session, station_id: int) -> list[TransmitInhibit]:
-    """Return the station's transmit inhibits, newest first (the record)."""
+def inhibits(session: Session, station_id: int, *, limit: int | None = None) -> list[TransmitInhibit]:
+    """Return the station's transmit inhibits, newest first (the record; the newest ``limit`` when given)."""
     return list(session.scalars(select(TransmitInhibit).where(TransmitInhibit.station_id == station_id)
-                                .order_by(TransmitInhibit.raised_at.desc(), TransmitInhibit.id.desc())))
+                                .order_by(TransmitInhibit.raised_at.desc(), TransmitInhibit.id.desc()).limit(limit)))

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from groundshare.api.deps import CurrentOrg, SessionDep, WriterToken
-from groundshare.api.params import PathId
-from groundshare.api.queries import get_visible, require_owner, visible_stations
+from groundshare.api.params import Limit, Offset, PathId
+from groundshare.api.queries import get_visible, page, require_owner, visible_stations
 from groundshare.api.schemas import (
     InhibitPublic,
     InhibitRaise,
@@ -52,16 +52,18 @@ def create_licence(station_id: PathId, body: LicenceCreate, session: SessionDep,
 
 
 @router.get("/stations/{station_id}/licences")
-def list_licences(station_id: PathId, session: SessionDep, org: CurrentOrg) -> LicencesPublic:
+def list_licences(station_id: PathId, session: SessionDep, org: CurrentOrg, offset: Offset = 0,
+                  limit: Limit = 100) -> LicencesPublic:
     """List the station's licences (the owner: all; a satellite's operator: those of its satellites)."""
     station = session.get(Station, station_id)
     query = select(UplinkLicence).where(UplinkLicence.station_id == station_id)
     if station is None or station.org_id != org.id:
         query = query.where(UplinkLicence.satellite_id.in_(select(Satellite.id).where(Satellite.org_id == org.id)))
-    rows = list(session.scalars(query.order_by(UplinkLicence.valid_from, UplinkLicence.id)))
-    if station is None or (not rows and station.org_id != org.id and not _sees(session, org, station_id)):
+    rows, count = page(session, query, offset=offset, limit=limit,
+                       order_by=[UplinkLicence.valid_from, UplinkLicence.id])
+    if station is None or (not count and station.org_id != org.id and not _sees(session, org, station_id)):
         raise NotFoundError(f"station {station_id} does not exist or is not shared with your organisation")
-    return LicencesPublic(data=[LicencePublic.model_validate(r) for r in rows], count=len(rows))
+    return LicencesPublic(data=[LicencePublic.model_validate(r) for r in rows], count=count)
 
 
 @router.post("/stations/{station_id}/transmit-inhibit", status_code=status.HTTP_201_CREATED)
@@ -87,22 +89,25 @@ def lift_transmit_inhibit(station_id: PathId, session: SessionDep, org: CurrentO
 
 
 @router.get("/stations/{station_id}/transmit-inhibit")
-def read_transmit_inhibit(station_id: PathId, session: SessionDep, org: CurrentOrg) -> InhibitRecord:
-    """Return the station's open transmit inhibit (null: none) and every inhibit, newest first."""
+def read_transmit_inhibit(station_id: PathId, session: SessionDep, org: CurrentOrg,
+                          limit: Limit = 100) -> InhibitRecord:
+    """Return the station's open transmit inhibit (null: none) and its newest ``limit`` inhibits, newest first."""
     station = _visible_station(session, org, station_id)
-    history = [InhibitPublic.model_validate(i) for i in inhibits(session, station.id)]
-    return InhibitRecord(station_id=station.id, open=next((i for i in history if i.lifted_at is None), None),
+    opened = open_inhibit(session, station.id)
+    history = [InhibitPublic.model_validate(i) for i in inhibits(session, station.id, limit=limit)]
+    return InhibitRecord(station_id=station.id, open=InhibitPublic.model_validate(opened) if opened else None,
                          history=history)
 
 
 @router.get("/contacts/{contact_id}/uplink")
-def read_uplink_audit(contact_id: PathId, session: SessionDep, org: CurrentOrg) -> UplinkAuditPublic:
-    """Return the frames sent to the satellite in the contact, oldest first (the audit trail)."""
+def read_uplink_audit(contact_id: PathId, session: SessionDep, org: CurrentOrg, offset: Offset = 0,
+                      limit: Limit = 100) -> UplinkAuditPublic:
+    """Return a page of the frames sent to the satellite in the contact, oldest first (the audit trail)."""
     contact = session.get(Contact, contact_id)
     if contact is None:
         raise NotFoundError(f"contact {contact_id} does not exist")
-    entries = uplink_audit(session, contact, org.id)
-    return UplinkAuditPublic(data=[uplink_frame_public(e) for e in entries], count=len(entries))
+    entries, count = uplink_audit(session, contact, org.id, offset=offset, limit=limit)
+    return UplinkAuditPublic(data=[uplink_frame_public(e) for e in entries], count=count)
 
 
 def _visible_station(session: Session, org: Organisation, station_id: int) -> Station:
