@@ -148,6 +148,28 @@ def test_a_token_for_an_unknown_org_is_refused(tmp_path) -> None:
     assert rows(url, ApiToken) == []
 
 
+def test_can_command_makes_a_token_allowed_to_command_and_a_viewer_cannot_have_it(tmp_path) -> None:
+    """``--can-command`` sets ``can_command`` (operator or admin); with ``--role viewer`` it is an error, no token."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    run("db", "upgrade", "--database-url", url)
+    run("admin", "create-org", "AEM", "--database-url", url)
+    issued = run("admin", "create-token", "--org", "AEM", "--can-command", "--database-url", url)
+    assert issued.exit_code == 0, issued.stderr
+    plain = run("admin", "create-token", "--org", "AEM", "--role", "admin", "--database-url", url)
+    assert plain.exit_code == 0, plain.stderr
+    by_hash = {row.token_hash: row for row in rows(url, ApiToken)}
+    commander = by_hash[hash_token(issued.stdout.strip())]
+    assert (commander.role, commander.can_command, commander.command_satellite_ids) == (Role.OPERATOR, True, [])
+    assert by_hash[hash_token(plain.stdout.strip())].can_command is False
+    viewer = run("admin", "create-token", "--org", "AEM", "--role", "viewer", "--can-command", "--database-url", url)
+    assert viewer.exit_code == 1
+    assert viewer.stderr == ("error: a viewer token cannot command; give --role operator (or admin) with "
+                             "--can-command\n")
+    assert "Traceback" not in viewer.stderr
+    assert viewer.stdout == ""
+    assert len(rows(url, ApiToken)) == 2
+
+
 def test_admin_commands_ask_for_a_migrated_database(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = run("admin", "create-org", "KARI", "--database-url", url)

@@ -85,6 +85,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "schedule solve": ("schedule",),
     "schedule plan": ("server", "schedule"),
     "agent": ("agent",),
+    "inhibit": ("agent",),
     "track": ("agent",),
     "frames": ("agent",),
     "elements sync": ("server",),
@@ -598,6 +599,17 @@ def run_track(install: Install, network: Network) -> None:
         daemon.wait(timeout=10)
 
 
+def run_inhibit(install: Install, network: Network) -> None:
+    """A station's local transmit inhibit raised, then lifted, beside an agent's journal."""
+    journal = install.work / "inhibit-agent.sqlite"
+    raised = _ok(install.run("inhibit", "--station", "daejeon", "--journal", str(journal), "--reason", "maintenance"))
+    assert "station daejeon: transmission inhibited at" in raised.stderr
+    assert json.loads((install.work / "inhibit-agent.sqlite.inhibit").read_text())["reason"] == "maintenance"
+    lifted = _ok(install.run("inhibit", "--station", "daejeon", "--journal", str(journal), "--lift"))
+    assert "the local transmit inhibit is lifted" in lifted.stderr
+    assert not (install.work / "inhibit-agent.sqlite.inhibit").exists()
+
+
 def run_demo_simulate(install: Install, network: Network) -> None:
     """A day of the demo network simulated in a database of its own (the shared network's clock stays put)."""
     url = f"sqlite:///{install.work / 'simulated.db'}"
@@ -648,6 +660,7 @@ REAL: dict[str, Callable[[Install, Network], None]] = {
     "agent": run_serve_and_agent,
     "frames": run_serve_and_agent,
     "track": run_track,
+    "inhibit": run_inhibit,
     "elements sync": run_elements_sync,
     "worker": run_worker,
     "report": run_report,
@@ -695,6 +708,7 @@ REFUSED: dict[str, Callable[[Install], list[str]]] = {
                                 f"sqlite:///{i.work / 'untouched.db'}"],
     "agent": lambda i: ["agent", "--once", "--station", "daejeon", "--api", f"http://127.0.0.1:{_free_port()}",
                         "--token", "gs_untouched", "--journal", str(i.work / "untouched.sqlite")],
+    "inhibit": lambda i: ["inhibit", "--station", "daejeon", "--journal", str(i.work / "untouched.sqlite")],
     "frames": lambda i: ["frames", "--satellite", "44854", "--api", f"http://127.0.0.1:{_free_port()}",
                          "--token", "gs_untouched"],
     "elements sync": lambda i: ["elements", "sync", "--database-url", f"sqlite:///{i.work / 'untouched.db'}"],

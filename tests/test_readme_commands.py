@@ -34,6 +34,8 @@ NOT_RUN = {
     "curl ": "needs the server make run starts and a token it printed (tests/test_first_run.py serves and calls it)",
     ".venv/bin/groundshare serve": "a server that runs until stopped (tests/test_first_run.py starts it)",
     ".venv/bin/groundshare agent": "drives a station's antenna (tests/test_first_run.py runs it against a server)",
+    ".venv/bin/groundshare inhibit": "stops a running station's transmitter (tests/agent/test_uplink_restart.py and "
+                                     "tests/test_first_run.py run it)",
     "rotctld ": "needs a rotator on a serial port",
     "rigctld ": "needs a radio on a serial port",
     "export GROUNDSHARE_TOKEN=gs_...": "a placeholder for a real token",

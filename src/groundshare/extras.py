@@ -4,12 +4,12 @@
 Doppler and GNSS planning, on numpy, sgp4, itur, Typer and Rich.  The rest comes in the
 extras of ``pyproject.toml``, named here by the modules they install:
 
-- ``server``: the store and the REST API (SQLAlchemy, psycopg, Alembic, FastAPI, uvicorn,
-  icalendar, and spacetrack for Space-Track's element sets) for ``serve``, ``db``, ``admin``,
-  ``demo`` and ``elements sync``;
+- ``server``: the store and the REST API (SQLAlchemy, psycopg, Alembic, FastAPI, uvicorn and
+  websockets for its WebSocket sessions, icalendar, and spacetrack for Space-Track's element
+  sets) for ``serve``, ``db``, ``admin``, ``demo`` and ``elements sync``;
 - ``schedule``: OR-Tools' CP-SAT for ``schedule solve`` and, with ``server``, ``schedule
   plan``, ``demo load --plan-days`` and the server's planning runs;
-- ``agent``: httpx, the station agent's API client, for ``agent`` and ``track``;
+- ``agent``: httpx, the station agent's API client, for ``agent``, ``inhibit`` and ``track``;
 - ``dask``: Dask distributed, for ``passes --cluster``;
 - ``parquet``: pyarrow, for ``passes --output`` (a partitioned Parquet dataset) and reading it back;
 - ``decoders``: satnogs-decoders (AGPL-3.0), frames decoded into telemetry;
@@ -30,7 +30,8 @@ from groundshare.errors import GroundshareError
 
 #: The top-level modules each extra installs (tests/test_extras.py holds this to pyproject.toml).
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "server": ("alembic", "fastapi", "icalendar", "psycopg", "python_multipart", "spacetrack", "sqlalchemy", "uvicorn"),
+    "server": ("alembic", "fastapi", "icalendar", "psycopg", "python_multipart", "spacetrack", "sqlalchemy", "uvicorn",
+               "websockets"),
     "schedule": ("ortools",),
     "agent": ("httpx",),
     "dask": ("dask", "distributed"),

@@ -58,6 +58,8 @@ ROUTES = [
     ("POST", "/stations/1/licences"), ("GET", "/stations/1/licences"), ("POST", "/stations/1/transmit-inhibit"),
     ("DELETE", "/stations/1/transmit-inhibit"), ("GET", "/stations/1/transmit-inhibit"),
     ("GET", "/contacts/1/uplink"),
+    # Commanding: the station agent's uplink relay (the operator's session is a WebSocket, not in the OpenAPI paths).
+    ("GET", "/agent/stations/1/uplink"), ("POST", "/agent/stations/1/uplink/outcomes"),
 ]
 #: The SatNOGS Network API (``api.routes.satnogs``): 'Authorization: Token <key>' with a station-scoped token.
 SATNOGS_ROUTES = [("GET", "/satnogs/api/jobs/"), ("PUT", "/satnogs/api/observations/1/")]

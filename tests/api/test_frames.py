@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from groundshare.api.routes.frames import FrameStreams, frame_event
+from groundshare.api.routes.frames import frame_event
 from groundshare.api.schemas import FramePublic
+from groundshare.api.wakeups import FrameStreams
 from groundshare.store import Role, session_scope
 from groundshare.store.frames import MAX_FRAME_BYTES, MAX_FRAMES_PER_BATCH
 from groundshare.store.models import Frame, Reception

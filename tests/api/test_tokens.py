@@ -54,7 +54,7 @@ def test_create_token_returns_it_once(client, app, world):
     assert {k: v for k, v in row.items() if k != "last_used_at"} == {
         k: v for k, v in created.items() if k not in ("token", "last_used_at")}
     assert all(set(t) == {"id", "org_id", "role", "label", "created_at", "revoked_at", "expires_at", "last_used_at",
-                          "station_id"}
+                          "station_id", "can_command", "command_satellite_ids"}
                for t in listed["data"])
     assert hash_token(created["token"]) not in client.get("/tokens", headers=world.kasa.auth(Role.ADMIN)).text
 

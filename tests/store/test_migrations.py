@@ -7,6 +7,7 @@ schema is ``Base.metadata`` itself, and a second database made by ``init_db`` fr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,8 +17,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, column, inspect, table
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, column, inspect, table, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from groundshare.errors import InvalidInputError
 from groundshare.store import (
@@ -531,5 +532,158 @@ def test_upgrade_to_0011_adds_uplink_terms_licences_and_an_append_only_audit_tra
                 with pytest.raises(DBAPIError):  # append-only; one open inhibit per station
                     connection.exec_driver_sql(sql)
                 connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def downgrade_to(engine: Any, revision: str) -> None:
+    """Downgrade the database of ``engine`` to ``revision`` in one connection, committed (as ``upgrade_to``).
+
+    Foreign keys stay on (SQLite), as the engine has them: a downgrade must not rebuild a
+    table that rows refer to.
+    """
+    from alembic import command
+
+    from groundshare.store.migrate import alembic_config
+
+    with engine.connect() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        connection.commit()
+
+
+_AT_0011 = (
+    "INSERT INTO organisation (id, name, kind, created_at) VALUES (1, 'KASA', 'agency', "
+    "'2025-11-01 00:00:00+00:00'), (2, 'AEM', 'agency', '2025-11-01 00:00:00+00:00')",
+    "INSERT INTO station (id, org_id, name, lat_deg, lon_deg, alt_m, min_elevation_deg, created_at, runner) "
+    "VALUES (1, 1, 'daejeon-1', 36.4, 127.4, 80, 5, '2025-11-01 00:00:00+00:00', 'agent')",
+    "INSERT INTO antenna (id, station_id, name, band, setup_s, turnaround_s, created_at) "
+    "VALUES (1, 1, 'uhf', 'uhf', 30, 0, '2025-11-01 00:00:00+00:00')",
+    "INSERT INTO satellite (id, org_id, norad_id, name, is_public, created_at) "
+    "VALUES (1, 2, 49263, 'NEXUS', true, '2025-11-01 00:00:00+00:00')",
+    "INSERT INTO api_token (id, org_id, role, token_hash, label, created_at) "
+    "VALUES (100, 2, 'operator', 'aa', 'mission control', '2025-11-01 00:00:00+00:00')",
+    "INSERT INTO contact (id, antenna_id, satellite_id, org_id, start_time, end_time, busy_until, status, snapshot, "
+    "notes, created_at, uplink) VALUES (3, 1, 1, 2, '2025-11-07 10:00:00.000000', '2025-11-07 10:10:00.000000', "
+    "'2025-11-07 10:10:00.000000', 'scheduled', '{}', '', '2025-11-01 00:00:00+00:00', true)",
+)
+#: A frame of contact 3 at revision 0011 (the payload bound: SQLite and PostgreSQL write bytes literals differently).
+_FRAME_AT_0011 = text(
+    "INSERT INTO uplink_frame (id, contact_id, satellite_id, station_id, org_id, token_id, sent_at, sha256, length, "
+    "payload) VALUES (1, 3, 1, 1, 2, 100, '2025-11-07 10:01:00.000000', :sha256, 1, :payload)"
+).bindparams(sha256="0" * 64, payload=b"\xc0")
+
+
+def fill_0011(engine: Engine) -> None:
+    """Write two organisations, a station, an uplink contact, a token and one frame of it (revision 0011's columns)."""
+    with engine.begin() as connection:
+        for sql in _AT_0011:
+            connection.exec_driver_sql(sql)
+        connection.execute(_FRAME_AT_0011)
+
+
+def refused(connection: Any, sql: str) -> None:
+    """Check the database refuses ``sql`` (rolled back, the connection usable again)."""
+    with pytest.raises(DBAPIError):
+        connection.exec_driver_sql(sql)
+    connection.rollback()
+
+
+def test_upgrade_to_0012_adds_command_tokens_and_lets_a_frame_be_settled_once(empty_url: str) -> None:
+    """From 0011 with a token and a frame: the new columns (false, empty, NULL), the indexes, the new trigger."""
+    from groundshare.store.guards import has_append_only_guards
+
+    engine = create_engine_for(empty_url)
+    try:
+        upgrade_to(engine, "0011")
+        fill_0011(engine)
+        with engine.connect() as connection:  # 0011's trigger: no UPDATE at all
+            refused(connection, "UPDATE uplink_frame SET on_air_at = sent_at")
+        upgrade_to(engine, "0012")
+        assert current(empty_url) == "0012"
+        inspector = inspect(engine)
+        tokens = {c["name"]: c["nullable"] for c in inspector.get_columns("api_token")}
+        frames = {c["name"]: c["nullable"] for c in inspector.get_columns("uplink_frame")}
+        assert (tokens["can_command"], tokens["command_satellite_ids"]) == (False, False)
+        assert (frames["client_ref"], frames["not_sent_reason"]) == (True, True)
+        indexes = {ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]))
+                   for ix in inspector.get_indexes("uplink_frame")}
+        assert indexes["ix_uplink_frame_contact_ref"] == (("contact_id", "client_ref"), True)
+        assert indexes["ix_uplink_frame_station_queued"] == (("station_id", "id"), False)
+        with engine.connect() as connection:
+            token = connection.exec_driver_sql("SELECT can_command, command_satellite_ids FROM api_token").one()
+            assert (bool(token[0]), token[1] if isinstance(token[1], list) else json.loads(token[1])) == (False, [])
+            frame = connection.exec_driver_sql("SELECT client_ref, not_sent_reason, on_air_at FROM uplink_frame").one()
+            assert tuple(frame) == (None, None, None)
+            assert has_guards(connection) and has_append_only_guards(connection)
+            # Exactly one settle: the first goes through, every later change and any delete are refused.
+            connection.exec_driver_sql("UPDATE uplink_frame SET on_air_at = sent_at WHERE id = 1")
+            connection.commit()
+            for sql in ("UPDATE uplink_frame SET on_air_at = sent_at WHERE id = 1",
+                        "UPDATE uplink_frame SET not_sent_reason = 'late' WHERE id = 1",
+                        "UPDATE uplink_frame SET on_air_at = NULL WHERE id = 1", "DELETE FROM uplink_frame"):
+                refused(connection, sql)
+            # The operator's refs are unique within a contact.
+            insert = text("INSERT INTO uplink_frame (id, contact_id, satellite_id, station_id, org_id, sent_at, "
+                          "sha256, length, payload, client_ref) VALUES (:id, 3, 1, 1, 2, '2025-11-07 10:02:00.000000',"
+                          " :sha256, 1, :payload, 'c-1')").bindparams(sha256="1" * 64, payload=b"\xc1")
+            connection.execute(insert, {"id": 2})
+            connection.commit()
+            with pytest.raises(IntegrityError, match=r"client_ref|ix_uplink_frame_contact_ref"):
+                connection.execute(insert, {"id": 3})
+            connection.rollback()
+            assert connection.exec_driver_sql("SELECT count(*) FROM uplink_frame").scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def schema_at(url: str, revision: str) -> dict[str, Any]:
+    """Return the schema of the database at ``url`` upgraded straight to ``revision``."""
+    engine = create_engine_for(url)
+    try:
+        upgrade_to(engine, revision)
+        return schema(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_downgrade_from_0012_to_0011_and_0010_leaves_each_revisions_schema(empty_url: str,
+                                                                           reference_url: str) -> None:
+    """Down one revision at a time: each step gives the schema an upgrade to that revision gives; then up again."""
+    from groundshare.store.guards import has_append_only_guards
+
+    at_0011 = schema_at(reference_url, "0011")
+    engine = create_engine_for(empty_url)
+    try:
+        upgrade_to(engine, "0012")
+        fill_0011(engine)
+        downgrade_to(engine, "0011")
+        assert current(empty_url) == "0011"
+        assert schema(engine) == at_0011
+        with engine.connect() as connection:
+            assert has_guards(connection) and has_append_only_guards(connection)
+            # 0011's strict trigger is back: not even a settle; the frame and token are kept.
+            refused(connection, "UPDATE uplink_frame SET on_air_at = sent_at")
+            refused(connection, "DELETE FROM uplink_frame")
+            assert connection.exec_driver_sql("SELECT length, on_air_at FROM uplink_frame").one() == (1, None)
+            assert connection.exec_driver_sql("SELECT label FROM api_token").scalar() == "mission control"
+        downgrade_to(engine, "0010")
+        assert current(empty_url) == "0010"
+        reference = create_engine_for(reference_url)
+        try:
+            downgrade_to(reference, "0010")
+            at_0010 = schema(reference)
+        finally:
+            reference.dispose()
+        assert schema(engine) == at_0010
+        assert not {"uplink_frame", "uplink_licence", "transmit_inhibit"} & set(inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            assert has_guards(connection)
+            assert connection.exec_driver_sql("SELECT count(*) FROM contact").scalar() == 1
+        assert upgrade(empty_url) == head()  # and up again
+        with engine.connect() as connection:
+            assert has_guards(connection) and has_append_only_guards(connection)
     finally:
         engine.dispose()

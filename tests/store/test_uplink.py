@@ -35,6 +35,7 @@ from groundshare.store.uplink import (
     open_inhibit,
     raise_inhibit,
     record_uplink_frame,
+    settle_frame,
     uplink_audit,
 )
 from tests.support.uplink import allow_uplink, license_uplink
@@ -188,18 +189,91 @@ def test_frames_are_recorded_and_the_audit_shows_each_viewer_its_part(factory, s
             uplink_audit(session, contact, stranger.id)
 
 
+def refused_by_the_database(factory, sql: str, **values) -> None:
+    """Run ``sql`` in its own unit of work and check the audit trail's trigger refuses it."""
+    with pytest.raises(DBAPIError, match="uplink_frame_append_only"), session_scope(factory) as session:
+        session.execute(text(sql), values)
+
+
 def test_the_audit_trail_cannot_be_edited_or_deleted(factory, shared, commanding):
     with session_scope(factory) as session:
         record_uplink_frame(session, session.get(Contact, commanding.id), b"PING", sent_at=T0 + MINUTE)
-    for sql in ("UPDATE uplink_frame SET length = 5", "UPDATE uplink_frame SET on_air_at = sent_at",
+    for sql in ("UPDATE uplink_frame SET length = 5", "UPDATE uplink_frame SET sent_at = on_air_at",
                 "DELETE FROM uplink_frame"):
-        with pytest.raises(DBAPIError, match="uplink_frame_append_only"), session_scope(factory) as session:
-            session.execute(text(sql))
+        refused_by_the_database(factory, sql)
     with pytest.raises(IntegrityError), session_scope(factory) as session:  # nor deleted from under it
         session.execute(text(f"DELETE FROM contact WHERE id = {commanding.id}"))
     with session_scope(factory, write=False) as session:
         [row] = session.scalars(select(UplinkFrame)).all()
         assert (row.length, row.payload, row.on_air_at) == (4, b"PING", None)
+
+
+def queued_frame(factory, commanding, payload: bytes = b"PING", ref: str = "c-1") -> int:
+    with session_scope(factory) as session:
+        return record_uplink_frame(session, session.get(Contact, commanding.id), payload, sent_at=T0 + MINUTE,
+                                   client_ref=ref).id
+
+
+def frame_row(factory, frame_id: int) -> tuple:
+    with session_scope(factory, write=False) as session:
+        row = session.get(UplinkFrame, frame_id)
+        return row.payload, row.sha256, row.length, row.client_ref, row.on_air_at, row.not_sent_reason
+
+
+def test_a_queued_frame_is_settled_once_and_then_never_changes(factory, shared, commanding):
+    """The trigger lets one UPDATE through: NULL on_air_at/not_sent_reason to one of them; nothing after it."""
+    on_air_id = queued_frame(factory, commanding, ref="on-air")
+    not_sent_id = queued_frame(factory, commanding, b"RESET", ref="not-sent")
+    on_air_at = T0 + MINUTE + timedelta(milliseconds=40)
+    with session_scope(factory) as session:
+        assert settle_frame(session, session.get(UplinkFrame, on_air_id), on_air_at=on_air_at) is True
+        assert settle_frame(session, session.get(UplinkFrame, not_sent_id), not_sent_reason="inhibit") is True
+    settled = frame_row(factory, on_air_id)
+    assert settled[4:] == (on_air_at, None)
+    # Not again, even by hand: another time, the same time written again, a reason added, or going back to queued.
+    for sql, values in (("UPDATE uplink_frame SET on_air_at = :at WHERE id = :id", {"at": T0 + 2 * MINUTE}),
+                        ("UPDATE uplink_frame SET on_air_at = :at WHERE id = :id", {"at": on_air_at}),
+                        ("UPDATE uplink_frame SET not_sent_reason = 'late' WHERE id = :id", {}),
+                        ("UPDATE uplink_frame SET on_air_at = NULL WHERE id = :id", {})):
+        refused_by_the_database(factory, sql, id=on_air_id, **values)
+    for sql in ("UPDATE uplink_frame SET on_air_at = sent_at WHERE id = :id",
+                "UPDATE uplink_frame SET not_sent_reason = 'other' WHERE id = :id",
+                "UPDATE uplink_frame SET not_sent_reason = NULL WHERE id = :id"):
+        refused_by_the_database(factory, sql, id=not_sent_id)
+    assert frame_row(factory, on_air_id) == settled
+    assert frame_row(factory, not_sent_id)[4:] == (None, "inhibit")
+    # Through the store: the same outcome again changes nothing, another is a conflict.
+    with session_scope(factory) as session:
+        frame = session.get(UplinkFrame, on_air_id)
+        assert settle_frame(session, frame, on_air_at=on_air_at) is False
+        with pytest.raises(ConflictError, match=f"uplink frame {on_air_id} is already settled \\(on_air\\)"):
+            settle_frame(session, frame, not_sent_reason="changed my mind")
+        with pytest.raises(ConflictError, match="already settled"):
+            settle_frame(session, frame, on_air_at=on_air_at + MINUTE)
+
+
+def test_settling_cannot_change_what_was_sent(factory, shared, commanding):
+    """The settling UPDATE is refused if it also touches the frame's record (payload, hash, ref...) or sets both."""
+    frame_id = queued_frame(factory, commanding)
+    before = frame_row(factory, frame_id)
+    settle = "UPDATE uplink_frame SET on_air_at = sent_at"
+    for sql, values in ((f"{settle}, payload = :payload WHERE id = :id", {"payload": b"PONG"}),
+                        (f"{settle}, sha256 = :sha WHERE id = :id", {"sha": "0" * 64}),
+                        (f"{settle}, length = 5 WHERE id = :id", {}),
+                        (f"{settle}, client_ref = 'c-2' WHERE id = :id", {}),
+                        (f"{settle}, sent_at = on_air_at WHERE id = :id", {}),
+                        ("UPDATE uplink_frame SET not_sent_reason = 'x', payload = :payload WHERE id = :id",
+                         {"payload": b"PONG"}),
+                        ("UPDATE uplink_frame SET payload = :payload WHERE id = :id", {"payload": b"PONG"}),
+                        (f"{settle}, not_sent_reason = 'both' WHERE id = :id", {}),
+                        ("DELETE FROM uplink_frame WHERE id = :id", {})):
+        refused_by_the_database(factory, sql, id=frame_id, **values)
+    assert frame_row(factory, frame_id) == before  # still queued, as sent
+    with session_scope(factory) as session:  # the plain settle goes through
+        session.execute(text(f"{settle} WHERE id = :id"), {"id": frame_id})
+    assert frame_row(factory, frame_id)[:4] == before[:4]
+    assert frame_row(factory, frame_id)[4] == T0 + MINUTE
+    refused_by_the_database(factory, "DELETE FROM uplink_frame WHERE id = :id", id=frame_id)
 
 
 def test_an_inhibit_stops_transmission_and_stays_on_record(factory, shared, commanding):
@@ -236,8 +310,13 @@ def test_the_database_keeps_one_open_inhibit_per_station(factory, network):
 def test_transmitting_outside_the_contact_or_in_a_receive_only_one_is_refused(factory, shared, commanding):
     with session_scope(factory) as session:
         contact = session.get(Contact, commanding.id)
-        with pytest.raises(PolicyError, match="outside it"):
+        with pytest.raises(PolicyError, match=r"^after LOS: .* nothing is transmitted after LOS"):
             check_contact_uplink(session, contact, at=T0 + 20 * MINUTE)
+        with pytest.raises(PolicyError, match=r"^after LOS"):
+            check_contact_uplink(session, contact, at=T0 + 10 * MINUTE)  # LOS itself: the window is [AOS, LOS)
+        with pytest.raises(PolicyError, match=r"^before AOS: .* nothing is transmitted before AOS"):
+            check_contact_uplink(session, contact, at=T0 - timedelta(microseconds=1))
+        check_contact_uplink(session, contact, at=T0)
         listening = book_contact(session, rules=UNCHECKED, antenna_id=shared.slow_antenna_id,
                                  satellite_id=shared.satellite_id, org_id=shared.partner_id, start=T0,
                                  end=T0 + 10 * MINUTE)

@@ -19,6 +19,7 @@ where they fail (``.ci/run`` installs them).
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import shutil
 import socket
@@ -27,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from .environment import unavailable
+from .environment import stop_process, unavailable
 
 START_TIMEOUT_S = 10.0
 SAMPLE_RATE_HZ = 48_000
@@ -117,13 +118,7 @@ class Direwolf:
 
     def start(self) -> Direwolf:
         self.folder.mkdir(parents=True, exist_ok=True)
-        config = self.folder / f"direwolf-{self.port}.conf"
-        config.write_text(f"ADEVICE stdin null\nCHANNEL 0\nMODEM {self.baud}\nKISSPORT {self.port}\nAGWPORT 0\n")
-        with self.log_path.open("ab") as log:
-            # Named relative to its folder (the working directory): Dire Wolf cuts a -c path at 99 characters.
-            self.process = subprocess.Popen([require("direwolf"), "-c", config.name, "-r", str(SAMPLE_RATE_HZ),
-                                             "-B", str(self.baud), "-t", "0", "-"],
-                                            stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=self.folder)
+        self.process = self._launch()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -133,6 +128,15 @@ class Direwolf:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"direwolf did not open KISS port {self.port} in {START_TIMEOUT_S:g} s: {self.log()}")
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        config = self.folder / f"direwolf-{self.port}.conf"
+        config.write_text(f"ADEVICE stdin null\nCHANNEL 0\nMODEM {self.baud}\nKISSPORT {self.port}\nAGWPORT 0\n")
+        with self.log_path.open("ab") as log:
+            # Named relative to its folder (the working directory): Dire Wolf cuts a -c path at 99 characters.
+            return subprocess.Popen([require("direwolf"), "-c", config.name, "-r", str(SAMPLE_RATE_HZ), "-B",
+                                     str(self.baud), "-t", "0", "-"],
+                                    stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=self.folder)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -206,3 +210,133 @@ def kiss_server_once(chunks: list[bytes]) -> tuple[int, threading.Thread]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     return port, thread
+
+
+class DirewolfTransmitter(Direwolf):
+    """A ``direwolf`` that transmits what its KISS TCP clients write, its audio into a file instead of a radio.
+
+    Its transmit device is ALSA's ``file`` plugin (a PCM named in an ``.asoundrc`` in its
+    folder, Dire Wolf run with ``HOME`` there) over the ``null`` PCM: every sample it would
+    send to the radio lands in ``tx.raw`` (16-bit mono at ``SAMPLE_RATE_HZ``), in the order
+    it keyed up.  Its receiver is off (``null``), so it never waits for a busy channel.
+    """
+
+    def __init__(self, folder: Path, *, baud: int = 1200, txdelay_10ms: int = 30) -> None:
+        super().__init__(folder, baud=baud, name="direwolf-tx")
+        self.txdelay_10ms = txdelay_10ms
+        self.audio_path = folder / "tx.raw"
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        (self.folder / ".asoundrc").write_text(
+            'pcm.groundshare_tx {\n    type file\n    slave.pcm "null"\n'
+            f'    file "{self.audio_path}"\n    format "raw"\n}}\n')
+        config = self.folder / "direwolf-tx.conf"
+        config.write_text(f"ADEVICE null groundshare_tx\nARATE {SAMPLE_RATE_HZ}\nCHANNEL 0\nMODEM {self.baud}\n"
+                          f"TXDELAY {self.txdelay_10ms}\nKISSPORT {self.port}\nAGWPORT 0\n")
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen([require("direwolf"), "-c", config.name, "-t", "0"], stdout=log, stderr=log,
+                                    cwd=self.folder, env={**os.environ, "HOME": str(self.folder)})
+
+    def sent(self) -> int:
+        """Return how many frames it has transmitted (its log's ``[0L]`` lines)."""
+        return sum(1 for line in self.log().splitlines() if line.startswith("[0L]"))
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self.process = None
+
+
+class AirLink:
+    """The air between a ``DirewolfTransmitter`` and a receiving ``Direwolf``: its audio, fed on as it is written.
+
+    A thread follows the transmitter's audio file and writes what it adds to the
+    receiver's stdin; ``close`` sends the rest and a second of silence, so that the
+    receiver decodes the last frame, and closes the receiver's input.
+    """
+
+    def __init__(self, transmitter: DirewolfTransmitter, receiver: Direwolf) -> None:
+        self.transmitter = transmitter
+        self.receiver = receiver
+        self.fed_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="air-link", daemon=True)
+
+    def start(self) -> AirLink:
+        self._thread.start()
+        return self
+
+    def _carry(self) -> None:
+        assert self.receiver.process is not None and self.receiver.process.stdin is not None
+        try:
+            with self.transmitter.audio_path.open("rb") as audio:
+                audio.seek(self.fed_bytes)
+                data = audio.read()
+        except FileNotFoundError:
+            return
+        data = data[:len(data) - len(data) % 2]  # whole samples only
+        if data:
+            self.receiver.process.stdin.write(data)
+            self.receiver.process.stdin.flush()
+            self.fed_bytes += len(data)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._carry()
+            self._stop.wait(0.02)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._carry()
+        assert self.receiver.process is not None and self.receiver.process.stdin is not None
+        self.receiver.process.stdin.write(bytes(2 * SAMPLE_RATE_HZ))
+        self.receiver.process.stdin.flush()
+
+
+class KissListener:
+    """A KISS TCP client of a receiving Dire Wolf: every data frame it decodes, in order, as bytes."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        from groundshare.frames.kiss import KissDecoder
+
+        self.frames: list[bytes] = []
+        self._decoder = KissDecoder()
+        self._sock = socket.create_connection(address, timeout=5)
+        self._sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiss-listener", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            self.frames += [frame.payload for frame in self._decoder.feed(data) if frame.is_data]
+
+    def wait_for(self, count: int, timeout_s: float = 30.0) -> list[bytes]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.frames) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.frames)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+
+def ax25_ui(source: str, destination: str, info: bytes) -> bytes:
+    """Return an AX.25 UI frame (no FCS: the TNC adds it) from ``source`` to ``destination`` (``CALL[-n]``)."""
+
+    def address(call: str, last: bool) -> bytes:
+        name, _, ssid = call.partition("-")
+        return bytes(ord(c) << 1 for c in name.upper().ljust(6)) + bytes([0x60 | (int(ssid or 0) << 1) | last])
+
+    return address(destination, False) + address(source, True) + b"\x03\xf0" + info

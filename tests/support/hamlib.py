@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .environment import free_port, unavailable
+from .environment import free_port, stop_process, unavailable
 
 START_TIMEOUT_S = 10.0
 
@@ -58,13 +58,7 @@ class Daemon:
         raise RuntimeError(f"{self.binary} did not accept connections on port {self.port} in {START_TIMEOUT_S:g} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
 

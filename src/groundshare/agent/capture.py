@@ -56,7 +56,7 @@ from groundshare.agent.recording import Recording
 from groundshare.agent.search import FirstFrame
 from groundshare.contact import ScheduledContact
 from groundshare.errors import GroundshareError, InvalidInputError
-from groundshare.frames.kiss import KissDecoder
+from groundshare.frames.kiss import KissDecoder, kiss_encode
 
 #: Dire Wolf's default KISS TCP port (its KISSPORT).
 DEFAULT_KISS_PORT = 8001
@@ -153,6 +153,8 @@ class FrameCapture:
         self.first_frame = FirstFrame()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"kiss-capture-{contact_id}", daemon=True)
+        self._sock: socket.socket | None = None  # the live connection, which an uplink relay also writes to
+        self._write_lock = threading.Lock()
 
     @property
     def where(self) -> str:
@@ -225,9 +227,26 @@ class FrameCapture:
                 outage = reason
                 self._stop.wait(wait_s)
 
+    def transmit(self, payload: bytes) -> None:
+        """Write ``payload`` to the TNC as one KISS data frame, on the connection frames are read from.
+
+        ``OSError`` when there is no connection (the TNC is unreachable) or the write fails.
+        """
+        with self._write_lock:
+            sock = self._sock
+            if sock is None:
+                raise OSError(f"not connected to the TNC's KISS TCP at {self.where}")
+            sock.sendall(kiss_encode(payload))
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
     def _read(self, sock: socket.socket) -> str | None:
         """Read frames until stopped, LOS + tail, or the connection ends; return why it ended (None: stopped)."""
         decoder = KissDecoder()
+        with self._write_lock:
+            self._sock = sock
         try:
             sock.settimeout(POLL_S)
             while not self._stop.is_set() and self.clock.now() < self.stop_at:
@@ -247,8 +266,10 @@ class FrameCapture:
             decoder.end()
             for name in ("bad_escapes", "over_long", "truncated", "empty"):
                 setattr(self, name, getattr(self, name) + getattr(decoder, name))
-            with contextlib.suppress(OSError):
-                sock.close()
+            with self._write_lock:
+                self._sock = None
+                with contextlib.suppress(OSError):
+                    sock.close()
 
     def _keep(self, payloads: list[bytes]) -> None:
         """Write frames to the journal, stamped now by the agent's clock, then wake the uploader."""

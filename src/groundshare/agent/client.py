@@ -208,6 +208,46 @@ def plain_http_warning(base_url: str) -> str | None:
             "this station. Use https:// (plain http:// is only safe to a loopback address such as 127.0.0.1)")
 
 
+@dataclass(frozen=True)
+class UplinkFrameOrder:
+    """One frame the API gives the station to transmit: its id, contact, bytes and their SHA-256."""
+
+    id: int
+    contact_id: int
+    payload: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class UplinkBatch:
+    """The API's answer to the relay's poll: frames to transmit, oldest first, and whether the station is inhibited."""
+
+    frames: list[UplinkFrameOrder]
+    inhibited: bool
+    inhibit_reason: str = ""
+
+    @classmethod
+    def from_json(cls, body: Any) -> UplinkBatch:
+        fields = JsonFields(lambda message, loc: ApiResponseError(f"GET /agent/stations/.../uplink: {message}"))
+        if not isinstance(body, dict) or not isinstance(body.get("frames"), list):
+            raise ApiResponseError("GET /agent/stations/.../uplink answered without a frames list")
+        frames = []
+        for index, item in enumerate(body["frames"]):
+            if not isinstance(item, dict):
+                raise ApiResponseError(f"GET /agent/stations/.../uplink: frames[{index}] is not an object")
+            try:
+                payload = bytes.fromhex(str(item.get("payload_hex", "")))
+            except ValueError:
+                raise ApiResponseError(f"GET /agent/stations/.../uplink: frames[{index}].payload_hex is not hex") \
+                    from None
+            frames.append(UplinkFrameOrder(id=fields.whole(item, "id", minimum=1, required=True) or 0,
+                                           contact_id=fields.whole(item, "contact_id", minimum=1, required=True) or 0,
+                                           payload=payload, sha256=str(item.get("sha256", ""))))
+        inhibit = body.get("inhibit")
+        reason = str(inhibit.get("reason") or "") if isinstance(inhibit, dict) else ""
+        return cls(frames=frames, inhibited=inhibit is not None, inhibit_reason=reason)
+
+
 class AgentApi:
     """The routes the station agent calls, authenticated with the station owner's token."""
 
@@ -355,6 +395,22 @@ class AgentApi:
     def report(self, contact_id: int, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Send a ``start`` or ``outcome`` report of a contact."""
         return self._call("POST", f"/agent/contacts/{contact_id}/{kind}", json=body)
+
+    def uplink(self, station_id: int, *, after_id: int, wait_s: float, inhibited: bool) -> UplinkBatch:
+        """Return the frames the station may transmit now, after ``after_id`` (a long poll of up to ``wait_s``)."""
+        body = self._call("GET", f"/agent/stations/{station_id}/uplink",
+                          params={"after_id": after_id, "wait_s": wait_s, "inhibited": str(inhibited).lower()},
+                          timeout=REQUEST_TIMEOUT_S + wait_s)
+        return UplinkBatch.from_json(body)
+
+    def report_uplink(self, station_id: int, outcomes: Sequence[dict[str, Any]]) -> int:
+        """Record what became of frames (``frame_id`` with ``on_air_at`` or ``not_sent_reason``); return how many."""
+        answer = self._call("POST", f"/agent/stations/{station_id}/uplink/outcomes", json={"outcomes": list(outcomes)})
+        return int(answer.get("settled", 0)) if isinstance(answer, dict) else 0
+
+    def raise_inhibit(self, station_id: int, reason: str) -> dict[str, Any]:
+        """Raise the station's transmit inhibit (the record of one raised at the station)."""
+        return self._call("POST", f"/stations/{station_id}/transmit-inhibit", json={"reason": reason[:1000]})
 
     def upload_frames(self, contact_id: int, frames: Sequence[tuple[datetime | str, bytes]]) -> FrameUploadResult:
         """Send ``(received_at, payload)`` frames of a contact (at most ``MAX_FRAMES_PER_BATCH``)."""

@@ -19,6 +19,11 @@ once), so that an API outage or a restart of the agent loses nothing:
   API has taken it (1), or settled with the reason when the API refused it for good
   (-1; the frame stays here). The API keeps a frame once per contact however often it
   is sent, so a batch sent again after a crash changes nothing there;
+- ``uplink``: every frame the API gave the station to transmit (``agent.uplink``), by its
+  id: ``writing`` with the time, recorded *before* the frame goes to the TNC, then
+  ``on_air``; or ``not_sent`` with the reason (``interrupted``: the agent died writing
+  it); ``reported`` once the API has taken the outcome.  A frame found here is never
+  transmitted again, whatever the API says after a restart;
 - ``artifacts``: the files a capture command left for a contact (``agent.recording``),
   each with its SHA-256 and size as found after LOS and how many of its bytes the API
   has taken (``uploaded_bytes``), ``done`` once stored (1) or refused for good (-1).
@@ -96,6 +101,17 @@ CREATE TABLE IF NOT EXISTS artifacts (
     last_error TEXT,
     PRIMARY KEY (contact_id, name)
 );
+CREATE TABLE IF NOT EXISTS uplink (
+    frame_id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at TEXT,
+    reason TEXT,
+    reported INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS uplink_unreported ON uplink (reported, frame_id);
 """
 
 P = ParamSpec("P")
@@ -111,6 +127,28 @@ def _locked(method: Callable[P, R]) -> Callable[P, R]:
             return method(*args, **kwargs)
 
     return locked
+
+
+@dataclass(frozen=True)
+class JournalUplink:
+    """An uplink frame as the journal keeps it: ``on_air`` at ``at``, ``not_sent`` with ``reason``, ``writing`` (now)
+    or ``interrupted`` (a previous run died writing it)."""
+
+    frame_id: int
+    contact_id: int
+    state: str
+    at: str | None
+    reason: str | None
+
+    def outcome(self) -> dict[str, Any]:
+        """Return the outcome as ``POST /agent/stations/{id}/uplink/outcomes`` takes it."""
+        if self.state == "on_air":
+            return {"frame_id": self.frame_id, "on_air_at": self.at}
+        if self.state == "interrupted":
+            return {"frame_id": self.frame_id, "not_sent_reason": (
+                f"the station's agent stopped while writing the frame to its TNC at {self.at}; it may have been "
+                "transmitted, and is not transmitted again")}
+        return {"frame_id": self.frame_id, "not_sent_reason": self.reason or "not sent"}
 
 
 @dataclass(frozen=True)
@@ -165,6 +203,8 @@ class Journal:
         os.pwrite(fd, f"agent pid {os.getpid()}".encode(), 0)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.executescript(SCHEMA)
+        # Frames a previous run was writing to the TNC when it died: whether they went out is unknown.
+        db.execute("UPDATE uplink SET state = 'interrupted' WHERE state = 'writing'")
         return cls(path, db, fd)
 
     @_locked
@@ -358,6 +398,66 @@ class Journal:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    # Uplink.
+
+    @_locked
+    def uplink_outcome(self, frame_id: int) -> JournalUplink | None:
+        """Return what the journal holds of uplink frame ``frame_id`` (None: never given to the TNC)."""
+        row = self._db.execute("SELECT frame_id, contact_id, state, at, reason FROM uplink WHERE frame_id = ?",
+                               (frame_id,)).fetchone()
+        return JournalUplink(*row) if row is not None else None
+
+    @_locked
+    def record_uplink(self, frame_id: int, contact_id: int, sha256: str, *, at: datetime | None = None,
+                      reason: str | None = None) -> bool:
+        """Record that the frame is being written to the TNC ``at``, or why it is not sent; False if already known.
+
+        ``writing`` is recorded *before* the write; ``uplink_written`` makes it ``on_air``
+        after it, and only then is it reported.  A frame left ``writing`` by an agent that
+        died during the write is ``interrupted`` when the journal is next opened: reported
+        not sent, saying that it may have gone out, and never written again.
+        """
+        state = "writing" if reason is None else "not_sent"
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO uplink (frame_id, contact_id, sha256, state, at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            (frame_id, contact_id, sha256, state, format_utc(at) if at is not None else None, reason))
+        return cursor.rowcount == 1
+
+    @_locked
+    def uplink_written(self, frame_id: int) -> None:
+        """Say that a frame being written is with the TNC now (``on_air``)."""
+        self._db.execute("UPDATE uplink SET state = 'on_air' WHERE frame_id = ? AND state = 'writing'", (frame_id,))
+
+    @_locked
+    def uplink_not_written(self, frame_id: int, reason: str) -> None:
+        """Say that a frame being written could not be written to the TNC after all."""
+        self._db.execute("UPDATE uplink SET state = 'not_sent', at = NULL, reason = ? WHERE frame_id = ? AND "
+                         "state = 'writing'", (reason, frame_id))
+
+    @_locked
+    def report_uplink_again(self, frame_id: int) -> None:
+        """Queue the frame's journaled outcome to be reported again (the API still holds it queued)."""
+        self._db.execute("UPDATE uplink SET reported = 0 WHERE frame_id = ?", (frame_id,))
+
+    @_locked
+    def unreported_uplink(self, limit: int = 100) -> list[JournalUplink]:
+        """Return outcomes not yet taken by the API (a frame being written has none yet), oldest first."""
+        rows = self._db.execute("SELECT frame_id, contact_id, state, at, reason FROM uplink WHERE reported = 0 AND "
+                                "state <> 'writing' ORDER BY frame_id LIMIT ?", (limit,)).fetchall()
+        return [JournalUplink(*row) for row in rows]
+
+    @_locked
+    def uplink_reported(self, frame_ids: Sequence[int], *, error: str | None = None) -> None:
+        """Mark outcomes taken by the API; with ``error``, refused for good (kept with the reason)."""
+        self._db.executemany("UPDATE uplink SET reported = ?, last_error = ? WHERE frame_id = ?",
+                             [(-1 if error else 1, error, frame_id) for frame_id in frame_ids])
+
+    @_locked
+    def uplink_counts(self, contact_id: int) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, count(*) FROM uplink WHERE contact_id = ? GROUP BY state",
+                                (contact_id,)).fetchall()
+        return dict(rows)
 
     @_locked
     def unsent_frame_count(self) -> int:

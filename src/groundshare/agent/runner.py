@@ -67,6 +67,7 @@ from groundshare.agent.hamlib import Rig, Rotator
 from groundshare.agent.identity import default_agent_id
 from groundshare.agent.journal import Journal
 from groundshare.agent.schedule import ScheduleError
+from groundshare.agent.uplink import UplinkOptions, UplinkRelay, report_uplink
 from groundshare.contact import ContactError, ScheduledContact, StationSnapshot
 from groundshare.errors import GroundshareError
 from groundshare.timeutil import format_utc
@@ -117,7 +118,8 @@ class StationAgent:
     def __init__(self, station_name: str, journal: Journal, *, api: AgentApi | None, rotator: Rotator | None,
                  rig: Rig | None, clock: Clock | None = None, options: AgentOptions | None = None,
                  agent_id: str | None = None, system_now: Callable[[], datetime] | None = None,
-                 log: Callable[[str], None] = print, capture: CaptureOptions | None = None) -> None:
+                 log: Callable[[str], None] = print, capture: CaptureOptions | None = None,
+                 uplink: UplinkOptions | None = None) -> None:
         self.station_name = station_name
         self.journal = journal
         self.api = api
@@ -138,7 +140,10 @@ class StationAgent:
         self._synced = -math.inf
         self._said: set[str] = set()
         self._idle_said = False
+        #: The uplink relays of the contacts executed (the last one's figures are the tests' and benchmarks').
+        self.relays: list[UplinkRelay] = []
         self.capture = capture or CaptureOptions()
+        self.uplink = uplink or UplinkOptions()
         self.uploader = DataUploader(journal, lambda: self.api, log=log, interval_s=self.capture.upload_interval_s)
 
     # Start, stop, the lease and the clock.
@@ -318,9 +323,17 @@ class StationAgent:
             self.log(line)
 
     def flush_reports(self) -> int:
-        """Send the journal's unsent reports in order; stop at the first outage. Return how many were taken."""
+        """Send the journal's unsent reports in order; stop at the first outage. Return how many were taken.
+
+        Uplink outcomes a relay could not report go first (``agent.uplink.report_uplink``).
+        """
         if self.api is None:
             return 0
+        if self.station is not None:
+            try:
+                report_uplink(self.journal, self.api, self.station.id, log=self.log)
+            except ApiUnreachableError as exc:
+                self.log(f"warning: uplink outcomes kept for later ({exc})")
         taken = 0
         for seq, contact_id, kind, body in self.journal.unsent_reports():
             try:
@@ -444,6 +457,7 @@ class StationAgent:
 
             if capture is not None:
                 capture.begin()
+            relay = self._relay(contact, capture)
             try:
                 run = self.executor().run(contact, on_start=started,
                                           heard=capture.first_frame if capture is not None else None)
@@ -452,6 +466,13 @@ class StationAgent:
             finally:
                 if capture is not None and not at_aos:
                     capture.finish(Execution(contact_id), wait=False)  # never began: stop listening at once
+            if relay is not None and at_aos:
+                self.clock.sleep_until(contact.end)  # the relay transmits until LOS, on the open connection
+            if relay is not None:
+                relay.stop()
+                run.notes.append(relay.summary())
+                for reason in relay.failures:
+                    run.fail(reason)
             if capture is not None and at_aos:
                 capture.finish(run)
             run.clock_offset_s = self.clock_offset_s
@@ -462,6 +483,15 @@ class StationAgent:
         self.uploader.wake()
         return run
 
+    def _relay(self, contact: ScheduledContact, capture: ContactCapture | None) -> UplinkRelay | None:
+        """Start relaying the operator's frames to the TNC for an uplink contact (None: receive only)."""
+        if not contact.uplink or self.api is None or self.station is None:
+            return None
+        relay = UplinkRelay(contact, self.station.id, api=lambda: self.api, journal=self.journal, clock=self.clock,
+                            tnc=capture.frames if capture is not None else None, options=self.uplink, log=self.log)
+        self.relays.append(relay)
+        return relay.start()
+
     def flush_data(self) -> tuple[int, int]:
         """Send every captured frame, then every capture file, now; return (frames taken, files stored)."""
         return self.uploader.flush()
@@ -470,13 +500,13 @@ class StationAgent:
 def run_agent(station_name: str, *, api: AgentApi, journal: Journal, rotator: Rotator | None, rig: Rig | None,
               clock: Clock | None = None, options: AgentOptions | None = None, once: bool = False,
               until: datetime | None = None, log: Callable[[str], None] = print,
-              capture: CaptureOptions | None = None) -> int:
+              capture: CaptureOptions | None = None, uplink: UplinkOptions | None = None) -> int:
     """Start an agent for ``station_name``, run it, release its lease; return the contacts executed.
 
     With ``once``, the files of the contact's capture command are uploaded before it returns.
     """
     agent = StationAgent(station_name, journal, api=api, rotator=rotator, rig=rig, clock=clock, options=options,
-                         log=log, capture=capture)
+                         log=log, capture=capture, uplink=uplink)
     agent.start()
     try:
         done = agent.run(once=once, until=until)

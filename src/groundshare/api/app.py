@@ -19,6 +19,7 @@ from groundshare.api.routes import (
     agent,
     artifacts,
     clock,
+    commanding,
     contacts,
     events,
     executive,
@@ -39,6 +40,7 @@ from groundshare.api.routes import (
     webhooks,
 )
 from groundshare.api.settings import Settings
+from groundshare.api.wakeups import FrameStreams, Wakeups
 from groundshare.store import (
     create_engine_for,
     default_storage_url,
@@ -74,7 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.planning_gate = schedule.PlanningGate(settings.max_concurrent_plan_runs,
                                                     lock_dir=settings.planning_lock_dir)
     frames.check_frame_window(settings.frame_window_s)
-    app.state.frame_streams = frames.FrameStreams(settings.max_frame_streams_per_org)
+    app.state.frame_streams = FrameStreams(settings.max_frame_streams_per_org)
+    app.state.uplink_wakeups = Wakeups()  # live uplink: station relays and contact sessions (routes.commanding)
+    # Contact sessions are counted per organisation apart from frame streams, with the same bound.
+    app.state.contact_sessions = FrameStreams(settings.max_frame_streams_per_org)
     # Artifacts: a folder beside the SQLite file (or ./groundshare-artifacts), or what artifact_storage_url names.
     app.state.artifact_storage = storage_from_url(settings.artifact_storage_url
                                                   or default_storage_url(settings.database_url))
@@ -82,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routers = [module.router for module in (orgs, tokens, stations, satellites, policies, requests, contacts,
                                             schedule, agent, frames, artifacts, ledger, executive, exports, clock,
-                                            events, webhooks, satnogs, leop, leop_evidence, uplink)]
+                                            events, webhooks, satnogs, leop, leop_evidence, uplink, commanding)]
     for router in routers:
         use_threaded_json(router)
         app.include_router(router, responses=ERROR_RESPONSES)

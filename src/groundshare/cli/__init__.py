@@ -24,10 +24,10 @@ from groundshare import __version__
 from groundshare.cli import doppler, elements, frames, gnss, leop, link, passes, report, schedule, serve, store
 from groundshare.cli.console import CliState
 from groundshare.cli.options import HELP_OPTION_NAMES
-from groundshare.cli.tracking import agent, track
+from groundshare.cli.tracking import agent, inhibit, track
 from groundshare.cli.worker import worker
 
-__all__ = ["agent", "app", "main", "track"]
+__all__ = ["agent", "app", "inhibit", "main", "track"]
 
 
 def _version(value: bool) -> None:
@@ -59,6 +59,7 @@ def main(ctx: typer.Context, version: VersionOpt = False, verbose: VerboseOpt = 
 app.command()(passes.passes)
 app.command()(doppler.doppler)
 app.command()(agent)
+app.command()(inhibit)
 app.command()(track)
 app.command()(frames.frames)
 app.command()(report.report)

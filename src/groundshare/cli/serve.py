@@ -42,6 +42,10 @@ from groundshare.cli.console import needs_extras, user_errors
 from groundshare.cli.options import DatabaseUrlOpt
 from groundshare.extras import MissingExtraError, installed
 
+#: Largest WebSocket message the server takes, bytes: a contact session's message is one frame of at most 4 KiB as
+#: hex and its name (``api.routes.commanding``); uvicorn closes the connection (1009) on a larger one.
+WS_MAX_MESSAGE_BYTES = 65_536
+
 if TYPE_CHECKING:
     from groundshare.api.settings import Settings
 
@@ -111,7 +115,8 @@ def serve(ctx: typer.Context, host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
         if status:
             raise typer.Exit(status)
         return
-    server = _stoppable_server(uvicorn.Config(application, host=host, port=port, log_level="warning"),
+    server = _stoppable_server(uvicorn.Config(application, host=host, port=port, log_level="warning",
+                                              ws_max_size=WS_MAX_MESSAGE_BYTES),
                                on_exit=application.state.frame_streams.stopping.set)
     server.run()
     if not server.started:
@@ -147,7 +152,8 @@ def run_worker(spec: WorkerSpec, sock: socket.socket) -> None:
     from groundshare.api.app import create_app
 
     application = create_app(spec.settings)
-    server = _stoppable_server(uvicorn.Config(application, host=spec.host, port=spec.port, log_level="warning"),
+    server = _stoppable_server(uvicorn.Config(application, host=spec.host, port=spec.port, log_level="warning",
+                                              ws_max_size=WS_MAX_MESSAGE_BYTES),
                                on_exit=application.state.frame_streams.stopping.set)
     server.run(sockets=[sock])
     if not server.started:

@@ -34,6 +34,9 @@ LabelOpt = Annotated[str, typer.Option("--label", help="A note to recognise the 
 ExpiresOpt = Annotated[float | None, typer.Option(
     "--expires-in-days", metavar="DAYS", min=0.0, max=3650.0, show_default=False,
     help="The token stops working this many days from now (more than 0).")]
+CanCommandOpt = Annotated[bool, typer.Option(
+    "--can-command", help="Let the token command (uplink to) the organisation's satellites in live contact sessions "
+    "(role operator or admin).")]
 DemoPlanDaysOpt = Annotated[float, typer.Option(
     "--plan-days", min=0.0, max=7.0, metavar="N",
     help="Also plan and book the first N days of the demo's requests, when nothing is booked yet.")]
@@ -85,7 +88,7 @@ def admin_create_org(ctx: typer.Context, name: Annotated[str, typer.Argument(hel
 @admin_app.command("create-token")
 def admin_create_token(ctx: typer.Context, org: OrgOpt, role: RoleOpt = Role.OPERATOR,
                        label: LabelOpt = "", database_url: DatabaseUrlOpt = None,
-                       expires_in_days: ExpiresOpt = None) -> None:
+                       expires_in_days: ExpiresOpt = None, can_command: CanCommandOpt = False) -> None:
     """Issue an API token for an organisation and print it once on stdout (only its hash is stored).
 
     Clients send it as ``Authorization: Bearer <token>``.
@@ -95,7 +98,8 @@ def admin_create_token(ctx: typer.Context, org: OrgOpt, role: RoleOpt = Role.OPE
 
     with user_errors(ctx):
         with open_store(database_url) as session:
-            token = issue_organisation_token(session, org, role, label=label, expires_in_days=expires_in_days)
+            token = issue_organisation_token(session, org, role, label=label, expires_in_days=expires_in_days,
+                                             can_command=can_command)
         # Printed only after the commit: a token shown is a token that works.
         typer.echo(token)
         article = "an" if role is Role.ADMIN else "a"

@@ -73,6 +73,14 @@ CaptureDirOpt = Annotated[Path | None, typer.Option(
 CaptureTailOpt = Annotated[float, typer.Option(
     "--capture-tail-s", metavar="S", min=0.0, max=600.0,
     help="Keep capturing frames (and the capture command running) this long after LOS.")]
+UplinkBitRateOpt = Annotated[float, typer.Option(
+    "--uplink-bit-rate", metavar="BPS", min=50.0, max=10_000_000.0,
+    help="The uplink's bit rate: in an uplink contact the agent writes a frame to the TNC only once the previous "
+         "one's air time is over, so a transmit inhibit stops it at once.")]
+UplinkTxDelayOpt = Annotated[float, typer.Option(
+    "--uplink-txdelay-s", metavar="S", min=0.0, max=5.0, help="The TNC's TXDELAY (Dire Wolf's default 0.3 s).")]
+InhibitReasonOpt = Annotated[str, typer.Option("--reason", help="Why transmission is stopped (kept on record).")]
+LiftOpt = Annotated[bool, typer.Option("--lift", help="Lift the station's local inhibit instead.")]
 DownlinkOpt = Annotated[float | None, typer.Option(
     "--downlink-hz", metavar="HZ", min=1.0, help="Tune the radio to this downlink, Doppler-corrected.")]
 
@@ -81,13 +89,19 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
           rotctld: RotctldOpt = None, rigctld: RigctldOpt = None, journal: JournalOpt = None, once: OnceOpt = False,
           max_clock_offset_s: MaxClockOffsetOpt = 5.0, pointing_tolerance_deg: ToleranceOpt = 1.0,
           kiss: KissOpt = None, kiss_for: KissForOpt = None, capture_command: CaptureCommandOpt = None,
-          capture_dir: CaptureDirOpt = None, capture_tail_s: CaptureTailOpt = 10.0) -> None:
+          capture_dir: CaptureDirOpt = None, capture_tail_s: CaptureTailOpt = 10.0,
+          uplink_bit_rate: UplinkBitRateOpt = 1200.0, uplink_txdelay_s: UplinkTxDelayOpt = 0.3) -> None:
     """Run a station: pull its contacts, point the antenna and tune the radio through Hamlib, report outcomes.
 
     With --kiss (and --kiss-for per satellite) it captures the frames the station's TNC
     decodes, writes each to the journal first and uploads them in batches during and
     after the pass; with --capture-command it records each pass and uploads the files
     after LOS, resumably.  The outcome reports the frames and bytes received.
+
+    In an uplink contact it relays the satellite operator's commands to the TNC on the
+    same KISS connection, from AOS to LOS, paced to the uplink's bit rate, and reports
+    each frame on air; a transmit inhibit (from the API, or 'groundshare inhibit' at
+    the station) stops it at once.
 
     Contacts and reports are kept in a local journal, so an API outage or a restart
     loses nothing; a second agent for the same station refuses to start, but the same
@@ -107,6 +121,7 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
     from groundshare.agent.journal import Journal
     from groundshare.agent.recording import check_capture_command
     from groundshare.agent.runner import AgentOptions, run_agent
+    from groundshare.agent.uplink import UplinkOptions
 
     with user_errors(ctx):
         rotator, rig = _devices(rotctld, rigctld)
@@ -119,8 +134,37 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
             done = run_agent(station, api=client, journal=book, rotator=rotator, rig=rig, once=once,
                              options=AgentOptions(max_clock_offset_s=max_clock_offset_s,
                                                   pointing_tolerance_deg=pointing_tolerance_deg),
-                             log=lambda line: typer.echo(line, err=True), capture=capture)
+                             log=lambda line: typer.echo(line, err=True), capture=capture,
+                             uplink=UplinkOptions(bit_rate=uplink_bit_rate, txdelay_s=uplink_txdelay_s))
         typer.echo(f"agent for {station} stopped after {count(done, 'contact')}", err=True)
+
+
+def inhibit(ctx: typer.Context, station: AgentStationOpt, journal: JournalOpt = None, reason: InhibitReasonOpt = "",
+            lift: LiftOpt = False) -> None:
+    """Stop all transmission from this station now, at the station itself (or --lift it).
+
+    Writes the station's local transmit inhibit beside the agent's journal: a running
+    agent writes nothing more to its TNC within a fraction of a second, settles the
+    frames it holds as not sent, and records the inhibit with the API (so it is on
+    record and the network queues nothing more for the station).  It stays until
+    lifted here; an inhibit recorded with the API is lifted there (DELETE
+    /stations/{id}/transmit-inhibit) by the station's owner.
+    """
+    needs_extras(ctx, "agent")
+    from groundshare.agent.uplink import inhibit_path, lift_local_inhibit, raise_local_inhibit
+    from groundshare.timeutil import format_utc, utc_now
+
+    with user_errors(ctx):
+        path = journal or Path(f"groundshare-agent-{station}.sqlite")
+        if lift:
+            lifted = lift_local_inhibit(path)
+            typer.echo(f"station {station}: the local transmit inhibit is lifted" if lifted
+                       else f"station {station}: no local transmit inhibit was raised ({inhibit_path(path)})", err=True)
+            return
+        now = utc_now()
+        where = raise_local_inhibit(path, reason, at=now)
+        typer.echo(f"station {station}: transmission inhibited at {format_utc(now)} ({where}); lift it with "
+                   f"'groundshare inhibit --station {station} --lift'", err=True)
 
 
 def track(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, norad: NoradOpt,

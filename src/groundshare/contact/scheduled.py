@@ -125,6 +125,7 @@ class ScheduledContact:
     satellite: ScheduledSatellite = field(default_factory=ScheduledSatellite)
     element_set: ElementSetSnapshot | None = None
     search_pattern: SearchPattern | None = None
+    uplink: bool = False
     body: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -198,7 +199,7 @@ class ScheduledContact:
             element_set=ElementSetSnapshot.from_json(element_set, fields=fields, max_text=MAX_ELEMENT_TEXT)
             if text is not None else None,
             search_pattern=SearchPattern.from_json(pattern, fields=fields) if pattern is not None else None,
-            body=body)
+            uplink=_flag(body, "uplink", fields), body=body)
 
     def to_json(self) -> dict[str, Any]:
         """Return the contact in the API's shape (see the class docstring)."""
@@ -207,5 +208,16 @@ class ScheduledContact:
                  "busy_until": format_utc(self.busy_until) if self.busy_until is not None else None,
                  "antenna": self.antenna.to_json(), "satellite": self.satellite.to_json(),
                  "element_set": self.element_set.to_json() if self.element_set is not None else None,
-                 "search_pattern": self.search_pattern.to_json() if self.search_pattern is not None else None}
+                 "search_pattern": self.search_pattern.to_json() if self.search_pattern is not None else None,
+                 "uplink": self.uplink}
         return {**typed, **self.body, "contact_id": self.contact_id, "start": typed["start"], "end": typed["end"]}
+
+
+def _flag(body: Mapping[str, Any], name: str, fields: JsonFields) -> bool:
+    """Return the optional boolean ``name`` of ``body`` (absent or null: False)."""
+    value = body.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        fields.fail(name, f"{name} must be true or false, got {shown(value)}")
+    return bool(value)

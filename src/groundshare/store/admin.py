@@ -92,18 +92,23 @@ def create_organisation(session: Session, name: str, kind: OrgKind) -> Organisat
 
 
 def issue_organisation_token(session: Session, org_name: str, role: Role, *, label: str = "",
-                             expires_in_days: float | None = None) -> str:
+                             expires_in_days: float | None = None, can_command: bool = False) -> str:
     """Issue an API token for the organisation ``org_name`` and return it (only its hash is stored).
 
     ``expires_in_days``: the token stops working this many days from now (more than 0;
-    None: it does not expire).  ``NotFoundError`` names the command that creates a missing
-    organisation.
+    None: it does not expire).  ``can_command``: it may command the organisation's
+    satellites in live sessions (not a viewer's).  ``NotFoundError`` names the command that
+    creates a missing organisation.
     """
     found = find_organisation(session, org_name)
     if found is None:
         raise NotFoundError(f"no organisation is named {org_name!r}; create it first with:  "
                             f"groundshare admin create-org {shell_quoted(org_name)}")
+    if can_command and role is Role.VIEWER:
+        raise InvalidInputError("a viewer token cannot command; give --role operator (or admin) with --can-command",
+                                loc=("can_command",))
     row, token = ApiToken.issue(found.id, role, label=label)
+    row.can_command = can_command
     if expires_in_days is not None:
         if expires_in_days <= 0:
             raise InvalidInputError("--expires-in-days must be more than 0 (leave it out for a token that "

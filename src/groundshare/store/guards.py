@@ -24,7 +24,8 @@ bug, a script, a hand-written UPDATE) fail instead of double-booking.
 
 The same module keeps the uplink audit trail append-only (``create_append_only_guards``):
 a PostgreSQL trigger function, and SQLite ``BEFORE UPDATE``/``BEFORE DELETE`` triggers on
-``uplink_frame`` that refuse every change of a recorded frame.
+``uplink_frame`` that refuse every change of a recorded frame but the one that settles a
+queued frame once (when it went on air, or why it was not sent).
 
 The statements are plain SQL so that an Alembic migration can run the same text.
 """
@@ -148,38 +149,78 @@ def has_guards(connection: Connection, guard: str | None = None) -> bool:
     return connection.exec_driver_sql(sql, names).scalar() == len(names)
 
 
-#: The audit trail of uplinked frames is append-only: the database refuses UPDATE and DELETE of its rows.
-#: On SQLite these triggers live with the ``uplink_frame`` table (a batch rebuild of that table would drop
-#: them, as revision 0010's rebuild of ``contact`` dropped the booking guards: make them again after one).
+#: The audit trail of uplinked frames is append-only: the database refuses DELETE of its rows, and every UPDATE
+#: but the one that settles a queued frame once (``on_air_at`` or ``not_sent_reason`` set where both were NULL,
+#: nothing else changed).  On SQLite these triggers live with the ``uplink_frame`` table (a batch rebuild of that
+#: table would drop them, as revision 0010's rebuild of ``contact`` dropped the booking guards: make them again
+#: after one).  Revision 0011 made the first, stricter form (``settle=False``: no UPDATE at all).
 APPEND_ONLY_GUARD = "uplink_frame_append_only"
-_APPEND_ONLY_MESSAGE = "the uplink audit trail is append-only; its rows cannot be updated or deleted"
-POSTGRESQL_APPEND_ONLY: tuple[str, ...] = (
-    f"""
+_APPEND_ONLY_MESSAGE = ("the uplink audit trail is append-only; its rows cannot be deleted, and a frame is only "
+                        "settled once (on air, or why it was not sent)")
+#: The columns a settling UPDATE leaves as they were.
+_FIXED_COLUMNS = ("id", "contact_id", "satellite_id", "station_id", "org_id", "token_id", "sent_at", "sha256",
+                  "length", "payload", "client_ref")
+_SETTLES = "OLD.on_air_at IS NULL AND OLD.not_sent_reason IS NULL AND (NEW.on_air_at IS NULL OR " \
+           "NEW.not_sent_reason IS NULL)"
+
+
+def _postgresql_append_only(settle: bool) -> tuple[str, ...]:
+    unchanged = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in _FIXED_COLUMNS)
+    allow = (f"    IF TG_OP = 'UPDATE' AND {_SETTLES} AND {unchanged} THEN\n        RETURN NEW;\n    END IF;\n"
+             if settle else "")
+    return (
+        f"""
     CREATE OR REPLACE FUNCTION {APPEND_ONLY_GUARD}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        RAISE EXCEPTION '{APPEND_ONLY_GUARD}: {_APPEND_ONLY_MESSAGE}';
+{allow}        RAISE EXCEPTION '{APPEND_ONLY_GUARD}: {_APPEND_ONLY_MESSAGE}';
     END
     $$
     """,
-    f"""
+        f"""
     CREATE TRIGGER {APPEND_ONLY_GUARD} BEFORE UPDATE OR DELETE ON uplink_frame
     FOR EACH ROW EXECUTE FUNCTION {APPEND_ONLY_GUARD}()
     """,
-)
-SQLITE_APPEND_ONLY: tuple[str, ...] = tuple(
-    f"""
-    CREATE TRIGGER {APPEND_ONLY_GUARD}_{when} BEFORE {when.upper()} ON uplink_frame
+    )
+
+
+def _sqlite_append_only(settle: bool) -> tuple[str, ...]:
+    unchanged = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in _FIXED_COLUMNS)
+    when = f" WHEN NOT ({_SETTLES} AND {unchanged})" if settle else ""
+    return (
+        f"""
+    CREATE TRIGGER {APPEND_ONLY_GUARD}_update BEFORE UPDATE ON uplink_frame{when}
     BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_GUARD}: {_APPEND_ONLY_MESSAGE}'); END
-    """ for when in ("update", "delete"))
+    """,
+        f"""
+    CREATE TRIGGER {APPEND_ONLY_GUARD}_delete BEFORE DELETE ON uplink_frame
+    BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_GUARD}: {_APPEND_ONLY_MESSAGE}'); END
+    """,
+    )
 
 
-def create_append_only_guards(connection: Connection) -> None:
-    """Create the triggers that keep ``uplink_frame`` append-only, unless present (the table must exist)."""
+def create_append_only_guards(connection: Connection, *, settle: bool = True) -> None:
+    """Create the triggers that keep ``uplink_frame`` append-only, unless present (the table must exist).
+
+    ``settle``: allow the one UPDATE that settles a queued frame (revision 0012 on; 0011's had none).
+    """
     if has_append_only_guards(connection):
         return
-    statements = POSTGRESQL_APPEND_ONLY if connection.dialect.name == "postgresql" else SQLITE_APPEND_ONLY
+    if connection.dialect.name == "postgresql":
+        statements = _postgresql_append_only(settle)
+    else:
+        statements = _sqlite_append_only(settle)
     for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+def drop_append_only_guards(connection: Connection) -> None:
+    """Drop the triggers that keep ``uplink_frame`` append-only (a migration replacing them)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {APPEND_ONLY_GUARD} ON uplink_frame")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {APPEND_ONLY_GUARD}()")
+        return
+    for when in ("update", "delete"):
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {APPEND_ONLY_GUARD}_{when}")
 
 
 def has_append_only_guards(connection: Connection) -> bool:

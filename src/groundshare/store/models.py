@@ -203,6 +203,10 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     # The one station it is scoped to (a SatNOGS station's SATNOGS_API_TOKEN); None: an ordinary bearer token.
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id", ondelete="CASCADE"), index=True)
+    # Whether it may command (uplink to) its organisation's satellites in a live session
+    # (``/contacts/{id}/session``), and to which of them (ids; empty: every one of them).
+    can_command: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    command_satellite_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -493,16 +497,24 @@ class UplinkLicence(Base):
 class UplinkFrame(Base):
     """One frame transmitted to a satellite during an uplink contact: the audit trail, append-only.
 
-    ``sent_at``: when the network handed it to the station; ``on_air_at``: when the
-    station says it went on air (None: not reported).  The database refuses UPDATE and
-    DELETE of its rows (``store.guards.create_append_only_guards``); the foreign keys
-    restrict, so nothing it names can be deleted from under it.
+    ``sent_at``: when the operator's frame was accepted for transmission; ``on_air_at``:
+    when the station's agent wrote it to its TNC for transmission, or ``not_sent_reason``:
+    why it never was (both None: still queued).  ``client_ref``: the operator's own name of
+    the frame, unique within the contact, so that a frame sent again after a reconnection
+    is recognised, not queued twice.  The database refuses DELETE of its rows and every
+    UPDATE but the one that settles a queued frame, once
+    (``store.guards.create_append_only_guards``); the foreign keys restrict, so nothing it
+    names can be deleted from under it.
     """
 
     __tablename__ = "uplink_frame"
     __table_args__ = (
         CheckConstraint("length >= 0", name="length_nonnegative"),
         Index("ix_uplink_frame_contact_sent", "contact_id", "sent_at"),
+        Index("ix_uplink_frame_contact_ref", "contact_id", "client_ref", unique=True),
+        Index("ix_uplink_frame_station_queued", "station_id", "id",
+              sqlite_where=text("on_air_at IS NULL AND not_sent_reason IS NULL"),
+              postgresql_where=text("on_air_at IS NULL AND not_sent_reason IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -516,6 +528,10 @@ class UplinkFrame(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     length: Mapped[int] = mapped_column(Integer)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    client_ref: Mapped[str | None] = mapped_column(String(64))
+    not_sent_reason: Mapped[str | None] = mapped_column(Text)
+
+    contact: Mapped[Contact] = relationship()
 
 
 class TransmitInhibit(Base):

@@ -34,9 +34,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError, PolicyError
+from groundshare.frames.kiss import MAX_FRAME_BYTES
+from groundshare.roles import Role
 from groundshare.store.models import (
     Antenna,
+    ApiToken,
     Contact,
+    ContactStatus,
     SharingPolicy,
     Station,
     TransmitInhibit,
@@ -44,6 +48,13 @@ from groundshare.store.models import (
     UplinkLicence,
 )
 from groundshare.timeutil import format_utc, require_utc, utc_now
+
+#: Largest uplink frame, bytes: what a TNC takes in one KISS frame (``frames.kiss.MAX_FRAME_BYTES``).
+MAX_UPLINK_FRAME_BYTES = MAX_FRAME_BYTES
+#: Longest ``client_ref``, the operator's name of a frame.
+MAX_CLIENT_REF_LENGTH = 64
+#: Most queued frames handed to a station's agent at once.
+MAX_DELIVERED_FRAMES = 100
 
 
 def check_uplink_allowed(session: Session, *, antenna: Antenna, satellite_id: int, org_id: int, start: datetime,
@@ -84,9 +95,15 @@ def check_contact_uplink(session: Session, contact: Contact, *, at: datetime | N
     if not contact.uplink:
         raise PolicyError(f"contact {contact.id} is receive-only (uplink false); nothing may be transmitted in it\n\n"
                           "Book an uplink contact to command the satellite")
-    if not contact.start_time <= at < contact.end_time:
-        raise PolicyError(f"contact {contact.id} runs from {format_utc(contact.start_time)} to "
-                          f"{format_utc(contact.end_time)}; transmitting at {format_utc(at)} is outside it")
+    if contact.status not in (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS):
+        raise PolicyError(f"contact {contact.id} is {contact.status.value}; nothing is transmitted in it")
+    if at < contact.start_time:
+        raise PolicyError(f"before AOS: contact {contact.id} starts at {format_utc(contact.start_time)} and it is "
+                          f"{format_utc(at)}; nothing is transmitted before AOS\n\nSend it once the contact's state "
+                          "is tracking")
+    if at >= contact.end_time:
+        raise PolicyError(f"after LOS: contact {contact.id} ended at {format_utc(contact.end_time)} and it is "
+                          f"{format_utc(at)}; nothing is transmitted after LOS")
     return check_uplink_allowed(session, antenna=contact.antenna, satellite_id=contact.satellite_id,
                                 org_id=contact.org_id, start=contact.start_time, end=contact.end_time,
                                 transmitting=True)
@@ -144,16 +161,167 @@ def add_licence(session: Session, *, station: Station, satellite_id: int, refere
 
 
 def record_uplink_frame(session: Session, contact: Contact, payload: bytes, *, sent_at: datetime,
-                        token_id: int | None = None, on_air_at: datetime | None = None) -> UplinkFrame:
-    """Append one transmitted frame of ``contact`` to the audit trail and return its row."""
+                        token_id: int | None = None, on_air_at: datetime | None = None,
+                        client_ref: str | None = None) -> UplinkFrame:
+    """Append one frame of ``contact`` to the audit trail and return its row (queued unless ``on_air_at``)."""
     row = UplinkFrame(contact_id=contact.id, satellite_id=contact.satellite_id,
                       station_id=contact.antenna.station_id, org_id=contact.org_id, token_id=token_id,
                       sent_at=require_utc(sent_at, "sent_at"),
                       on_air_at=require_utc(on_air_at, "on_air_at") if on_air_at is not None else None,
-                      sha256=hashlib.sha256(payload).hexdigest(), length=len(payload), payload=bytes(payload))
+                      sha256=hashlib.sha256(payload).hexdigest(), length=len(payload), payload=bytes(payload),
+                      client_ref=client_ref)
     session.add(row)
     session.flush()
     return row
+
+
+# Commanding: who may, queueing a frame for the station, and settling it once.
+
+def check_can_command(token: ApiToken, contact: Contact) -> None:
+    """Refuse (``PolicyError``) unless ``token`` may command the satellite of ``contact`` in it.
+
+    The token must be allowed to command (``ApiToken.can_command``, not a viewer's) the
+    satellite (``command_satellite_ids``, empty: any of its organisation's), its
+    organisation must be the satellite's operator (or one the operator lists in
+    ``Satellite.uplink_org_ids``) and the contact its own.
+    """
+    satellite = contact.satellite
+    if token.role is Role.VIEWER:
+        raise PolicyError("a viewer token cannot command a satellite; use a token made to command "
+                          "(POST /tokens with can_command true)")
+    operators = {satellite.org_id, *(int(o) for o in satellite.uplink_org_ids or [])}
+    if token.org_id not in operators:
+        raise PolicyError(f"satellite {satellite.id} ({satellite.name!r}) is commanded only by its operator, "
+                          f"organisation {satellite.org_id}; organisation {token.org_id} may not transmit to it")
+    if contact.org_id != token.org_id:
+        raise PolicyError(f"contact {contact.id} is organisation {contact.org_id}'s; commands go only through "
+                          "your own contacts")
+    if not token.can_command:
+        raise PolicyError(f"token {token.id} is not allowed to command (can_command false); your organisation's "
+                          "admin makes one with POST /tokens {\"role\": \"operator\", \"can_command\": true}")
+    allowed = [int(s) for s in token.command_satellite_ids or []]
+    if allowed and satellite.id not in allowed:
+        raise PolicyError(f"token {token.id} commands only satellites {allowed} (command_satellite_ids), not "
+                          f"satellite {satellite.id}")
+
+
+def check_uplink_payload(payload: bytes, client_ref: str) -> None:
+    """Refuse (``InvalidInputError``) an empty or over-long frame, and a malformed ``client_ref``."""
+    if not payload:
+        raise InvalidInputError("payload is empty; an uplink frame holds at least one byte", loc=("payload",))
+    if len(payload) > MAX_UPLINK_FRAME_BYTES:
+        raise InvalidInputError(f"payload is {len(payload)} bytes; an uplink frame holds at most "
+                                f"{MAX_UPLINK_FRAME_BYTES}", loc=("payload",))
+    if not 1 <= len(client_ref) <= MAX_CLIENT_REF_LENGTH or not client_ref.isprintable():
+        raise InvalidInputError(f"ref must be 1 to {MAX_CLIENT_REF_LENGTH} printable characters naming the frame "
+                                "(unique within the contact)", loc=("ref",))
+
+
+def queue_uplink(session: Session, contact: Contact, token: ApiToken, payload: bytes, *, client_ref: str,
+                 at: datetime) -> tuple[UplinkFrame, bool]:
+    """Queue ``payload`` for transmission in ``contact`` at ``at`` (the network's now); return it and whether known.
+
+    A frame whose ``client_ref`` the contact already holds is returned as it is (the
+    operator sent it again after a reconnection: it is not queued twice); the same ref
+    with other bytes is a ``ConflictError``.  Otherwise every rule is checked
+    (``check_can_command``, ``check_contact_uplink``: the window, licence, policy and
+    transmit inhibit) and the frame is appended to the audit trail, queued.
+    """
+    check_uplink_payload(payload, client_ref)
+    known = _by_ref(session, contact.id, client_ref)
+    if known is None:
+        check_can_command(token, contact)
+        check_contact_uplink(session, contact, at=at)
+        savepoint = session.begin_nested()
+        try:
+            row = record_uplink_frame(session, contact, payload, sent_at=at, token_id=token.id,
+                                      client_ref=client_ref)
+        except IntegrityError:  # the same ref queued meanwhile by another connection
+            savepoint.rollback()
+            known = _by_ref(session, contact.id, client_ref)
+            if known is None:
+                raise
+        else:
+            savepoint.commit()
+            return row, False
+    if known.org_id != token.org_id:
+        raise NotFoundError(f"contact {contact.id} does not exist")
+    if known.sha256 != hashlib.sha256(payload).hexdigest():
+        raise ConflictError(f"ref {client_ref!r} already names frame {known.id} of contact {contact.id}, with other "
+                            "bytes; give each frame a ref of its own")
+    return known, True
+
+
+def _by_ref(session: Session, contact_id: int, client_ref: str) -> UplinkFrame | None:
+    return session.scalars(select(UplinkFrame).where(UplinkFrame.contact_id == contact_id,
+                                                     UplinkFrame.client_ref == client_ref)).one_or_none()
+
+
+def frame_state(frame: UplinkFrame) -> str:
+    """Return ``"queued"``, ``"on_air"`` or ``"not_sent"``."""
+    if frame.on_air_at is not None:
+        return "on_air"
+    return "not_sent" if frame.not_sent_reason is not None else "queued"
+
+
+def queued_frames(session: Session, station_id: int, *, after_id: int = 0,
+                  limit: int = MAX_DELIVERED_FRAMES) -> list[UplinkFrame]:
+    """Return the station's frames still queued (neither on air nor refused), oldest first, after ``after_id``."""
+    return list(session.scalars(
+        select(UplinkFrame).where(UplinkFrame.station_id == station_id, UplinkFrame.id > after_id,
+                                  UplinkFrame.on_air_at.is_(None), UplinkFrame.not_sent_reason.is_(None))
+        .order_by(UplinkFrame.id).limit(limit)))
+
+
+def settle_frame(session: Session, frame: UplinkFrame, *, on_air_at: datetime | None = None,
+                 not_sent_reason: str | None = None) -> bool:
+    """Record once that ``frame`` went on air at ``on_air_at``, or why it was not sent; return whether it changed.
+
+    The same outcome again changes nothing (a report repeated after a lost answer); a
+    different one is a ``ConflictError``: the audit trail's rows are settled once.
+    """
+    if (on_air_at is None) == (not_sent_reason is None):
+        raise InvalidInputError("give either on_air_at or not_sent_reason", loc=("on_air_at",))
+    if on_air_at is not None:
+        on_air_at = require_utc(on_air_at, "on_air_at")
+    if frame_state(frame) != "queued":
+        if frame.on_air_at == on_air_at and frame.not_sent_reason == (not_sent_reason and not_sent_reason[:2000]):
+            return False
+        raise ConflictError(f"uplink frame {frame.id} is already settled ({frame_state(frame)}); its record "
+                            "cannot change")
+    frame.on_air_at = on_air_at
+    frame.not_sent_reason = not_sent_reason[:2000] if not_sent_reason is not None else None
+    session.flush()
+    return True
+
+
+@dataclass
+class Transmittable:
+    """What a station's agent may transmit now (``ready``), what was settled not sent instead, and its inhibit."""
+
+    ready: list[UplinkFrame]
+    not_sent: list[UplinkFrame]
+    inhibit: TransmitInhibit | None
+
+
+def frames_to_transmit(session: Session, station: Station, *, at: datetime, after_id: int = 0,
+                       limit: int = MAX_DELIVERED_FRAMES) -> Transmittable:
+    """Return what ``station``'s agent may transmit now, and its open inhibit; settle the frames it may not.
+
+    Each queued frame is checked again at ``at`` (``check_contact_uplink``: the window, the
+    licence, the policy, the inhibit); one refused is settled not sent with the reason,
+    so it is never transmitted later.
+    """
+    found = Transmittable(ready=[], not_sent=[], inhibit=open_inhibit(session, station.id))
+    for frame in queued_frames(session, station.id, after_id=after_id, limit=limit):
+        try:
+            check_contact_uplink(session, frame.contact, at=at)
+        except PolicyError as exc:
+            settle_frame(session, frame, not_sent_reason=str(exc).split("\n")[0])
+            found.not_sent.append(frame)
+            continue
+        found.ready.append(frame)
+    return found
 
 
 @dataclass(frozen=True)
@@ -171,6 +339,8 @@ class AuditEntry:
     sha256: str
     length: int
     payload: bytes | None
+    client_ref: str | None = None
+    not_sent_reason: str | None = None
 
 
 def uplink_audit(session: Session, contact: Contact, viewer_org_id: int, *, offset: int = 0,
@@ -189,7 +359,9 @@ def uplink_audit(session: Session, contact: Contact, viewer_org_id: int, *, offs
                            .order_by(UplinkFrame.sent_at, UplinkFrame.id).offset(offset).limit(limit))
     entries = [AuditEntry(id=r.id, contact_id=r.contact_id, satellite_id=r.satellite_id, station_id=r.station_id,
                           org_id=r.org_id, token_id=r.token_id, sent_at=r.sent_at, on_air_at=r.on_air_at,
-                          sha256=r.sha256, length=r.length, payload=r.payload if operator else None) for r in rows]
+                          sha256=r.sha256, length=r.length, payload=r.payload if operator else None,
+                          client_ref=r.client_ref if operator else None, not_sent_reason=r.not_sent_reason)
+               for r in rows]
     return entries, int(count)
 
 

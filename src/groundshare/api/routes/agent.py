@@ -113,6 +113,9 @@ class AgentContact(BaseModel):
     antenna: AgentAntenna
     satellite: AgentSatellite
     element_set: AgentElementSet | None
+    uplink: bool = Field(default=False, description=(
+        "Whether the contact may transmit: the agent then relays its operator's frames "
+        "(GET /agent/stations/{id}/uplink) to its TNC from AOS to LOS."))
     search_pattern: dict[str, Any] | None = Field(default=None, description=(
         "A launch-and-early-orbit contact's antenna search pattern (where to wait, which arc to sweep, the "
         "admissible timing shifts; ``contact.search.SearchPattern``); null for a routine contact."))
@@ -282,4 +285,4 @@ def _agent_contact(contact: Contact) -> AgentContact:
         satellite=AgentSatellite(id=satellite.id, norad_id=satellite.norad_id, name=satellite.name,
                                  downlink_frequency_hz=satellite.downlink_frequency_hz,
                                  uplink_frequency_hz=satellite.uplink_frequency_hz),
-        element_set=element_set, search_pattern=contact.search_pattern)
+        element_set=element_set, uplink=contact.uplink, search_pattern=contact.search_pattern)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -59,6 +58,7 @@ from groundshare.api.schemas import (
     frame_public,
 )
 from groundshare.api.settings import Settings
+from groundshare.api.wakeups import FrameStreams
 from groundshare.errors import InvalidInputError, NotFoundError
 from groundshare.store import (
     ApiToken,
@@ -110,70 +110,6 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "The caller's organisation holds as many frame streams as the server "
                                              "allows: close one, or retry after Retry-After seconds."},
 }
-
-
-class FrameStreams:
-    """The frame streams of one server process: how many each organisation holds, and their wake-ups.
-
-    ``notify(satellite_id)`` (from any thread) wakes every stream of that satellite, so a
-    frame uploaded through this process is sent at once rather than at the next poll.
-    """
-
-    def __init__(self, max_per_org: int) -> None:
-        if max_per_org < 1:
-            raise InvalidInputError(f"max_frame_streams_per_org must be 1 or more, got {max_per_org!r}",
-                                    loc=("max_frame_streams_per_org",))
-        self.max_per_org = max_per_org
-        #: Set when the server shuts down (``groundshare serve`` on SIGTERM/SIGINT): every stream ends at its next
-        #: poll, so that the server does not wait for clients that never hang up.
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._open: dict[int, int] = {}  # organisation id -> streams open
-        # satellite id -> the wake-up of each of its streams, with the event loop that stream runs on
-        self._waiting: dict[int, dict[asyncio.Event, asyncio.AbstractEventLoop]] = {}
-
-    def acquire(self, org_id: int) -> bool:
-        """Count a stream of ``org_id`` open; False (nothing counted) when it holds ``max_per_org`` already."""
-        with self._lock:
-            if self._open.get(org_id, 0) >= self.max_per_org:
-                return False
-            self._open[org_id] = self._open.get(org_id, 0) + 1
-            return True
-
-    def release(self, org_id: int) -> None:
-        with self._lock:
-            left = self._open.get(org_id, 0) - 1
-            if left > 0:
-                self._open[org_id] = left
-            else:
-                self._open.pop(org_id, None)
-
-    def open_count(self, org_id: int) -> int:
-        with self._lock:
-            return self._open.get(org_id, 0)
-
-    def subscribe(self, satellite_id: int) -> asyncio.Event:
-        """Return the wake-up of a new stream of ``satellite_id`` (call on the stream's event loop)."""
-        event = asyncio.Event()
-        with self._lock:
-            self._waiting.setdefault(satellite_id, {})[event] = asyncio.get_running_loop()
-        return event
-
-    def unsubscribe(self, satellite_id: int, event: asyncio.Event) -> None:
-        with self._lock:
-            waiting = self._waiting.get(satellite_id)
-            if waiting is not None:
-                waiting.pop(event, None)
-                if not waiting:
-                    del self._waiting[satellite_id]
-
-    def notify(self, satellite_id: int) -> None:
-        """Wake the streams of ``satellite_id``; thread-safe (each event is set on its own loop)."""
-        with self._lock:
-            waiting = list(self._waiting.get(satellite_id, {}).items())
-        for event, loop in waiting:
-            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: its stream is gone
-                loop.call_soon_threadsafe(event.set)
 
 
 def check_frame_window(window_s: float) -> float:

@@ -17,13 +17,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from groundshare.api.deps import AdminToken, CurrentOrg, SessionDep
 from groundshare.api.params import Limit, Offset, PathId
 from groundshare.api.queries import get_visible, own_tokens, page
 from groundshare.api.schemas import TokenCreate, TokenCreated, TokenPublic, TokensPublic
 from groundshare.errors import ConflictError, InvalidInputError, NotFoundError
-from groundshare.store import ApiToken, Role, Station
+from groundshare.store import ApiToken, Role, Satellite, Station
 from groundshare.timeutil import format_utc, utc_now
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -48,8 +50,12 @@ def create_token(body: TokenCreate, session: SessionDep, org: CurrentOrg, _token
         if station is None or station.org_id != org.id:
             raise NotFoundError(f"station_id: station {body.station_id} does not exist or is not your "
                                 "organisation's; a token can be scoped only to a station you own (GET /stations)")
+    if body.can_command or body.command_satellite_ids:
+        _check_command(session, org.id, body)
     row, text = ApiToken.issue(org.id, body.role, label=body.label, station_id=body.station_id)
     row.expires_at = expires_at
+    row.can_command = body.can_command
+    row.command_satellite_ids = sorted(set(body.command_satellite_ids))
     session.add(row)
     session.flush()
     return TokenCreated(**TokenPublic.model_validate(row).model_dump(), token=text)
@@ -81,3 +87,20 @@ def revoke_token(token_id: PathId, session: SessionDep, org: CurrentOrg, _token:
         token.revoked_at = utc_now()
         session.flush()
     return TokenPublic.model_validate(token)
+
+
+def _check_command(session: Session, org_id: int, body: TokenCreate) -> None:
+    """Refuse a command permission on a viewer or station-scoped token, or naming another's satellites."""
+    if not body.can_command:
+        raise InvalidInputError("command_satellite_ids is given but can_command is false; set can_command true to "
+                                "let the token command those satellites", loc=("body", "can_command"))
+    if body.role is Role.VIEWER or body.station_id is not None:
+        what = "a viewer token" if body.role is Role.VIEWER else "a station-scoped token"
+        raise InvalidInputError(f"{what} cannot command; give role 'operator' (or 'admin') and no station_id",
+                                loc=("body", "can_command"))
+    wanted = set(body.command_satellite_ids)
+    own = set(session.scalars(select(Satellite.id).where(Satellite.id.in_(wanted), Satellite.org_id == org_id)))
+    if wanted - own:
+        raise InvalidInputError(f"command_satellite_ids names satellites {sorted(wanted - own)}, which your "
+                                "organisation does not operate (GET /satellites lists yours)",
+                                loc=("body", "command_satellite_ids"))

@@ -13,7 +13,7 @@ Whoever may not see the station or contact gets 404, as elsewhere.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -67,15 +67,21 @@ def list_licences(station_id: PathId, session: SessionDep, org: CurrentOrg, offs
 
 
 @router.post("/stations/{station_id}/transmit-inhibit", status_code=status.HTTP_201_CREATED)
-def raise_transmit_inhibit(station_id: PathId, body: InhibitRaise, response: Response, session: SessionDep,
-                           org: CurrentOrg, token: WriterToken) -> InhibitPublic:
-    """Stop all transmission from the station now (201); one already raised is returned as it is (200)."""
+def raise_transmit_inhibit(station_id: PathId, body: InhibitRaise, request: Request, response: Response,
+                           session: SessionDep, org: CurrentOrg, token: WriterToken,
+                           background: BackgroundTasks) -> InhibitPublic:
+    """Stop all transmission from the station now (201); one already raised is returned as it is (200).
+
+    The station's agent, waiting on its relay (``GET /agent/stations/{id}/uplink``), hears of
+    it at once and stops transmitting; frames still queued are settled not sent.
+    """
     station = _visible_station(session, org, station_id)
     require_owner(org, station, "station", "raise its transmit inhibit")
     already = open_inhibit(session, station.id)
     inhibit = raise_inhibit(session, station, org_id=org.id, token_id=token.id, reason=body.reason)
     if already is not None:
         response.status_code = status.HTTP_200_OK
+    background.add_task(request.app.state.uplink_wakeups.notify, ("station", station.id))  # after the commit
     return InhibitPublic.model_validate(inhibit)
 
 

@@ -159,6 +159,8 @@ from groundshare.api.schemas.stations import (
 )
 from groundshare.api.schemas.tracks import SatelliteTrack, SubPoint, TracksPublic, satellite_label, tracks_public
 from groundshare.api.schemas.uplink import (
+    AgentUplink,
+    AgentUplinkFrame,
     InhibitPublic,
     InhibitRaise,
     InhibitRecord,
@@ -167,6 +169,10 @@ from groundshare.api.schemas.uplink import (
     LicencesPublic,
     UplinkAuditPublic,
     UplinkFramePublic,
+    UplinkOutcome,
+    UplinkOutcomes,
+    UplinkOutcomesAccepted,
+    agent_uplink_frame,
     uplink_frame_public,
 )
 
@@ -179,6 +185,8 @@ __all__ = [
     "MAX_MASK_POINTS",
     "MAX_NORAD_ID",
     "MAX_TOKEN_DAYS",
+    "AgentUplink",
+    "AgentUplinkFrame",
     "AntennaCreate",
     "AntennaPublic",
     "AntennaUpdate",
@@ -293,11 +301,15 @@ __all__ = [
     "UplinkAuditPublic",
     "UplinkFramePublic",
     "UplinkOrgIds",
+    "UplinkOutcome",
+    "UplinkOutcomes",
+    "UplinkOutcomesAccepted",
     "UtcTime",
     "WebhookCreate",
     "WebhookCreated",
     "WebhookPublic",
     "WebhooksPublic",
+    "agent_uplink_frame",
     "contact_geometry_public",
     "contact_public",
     "contacts_wanted",

@@ -48,6 +48,11 @@ class TokenCreate(BaseModel):
         "Scope the token to this station of your organisation, for its satnogs-client (SATNOGS_API_TOKEN): it then "
         "works only under /satnogs/api/ (as 'Authorization: Token <key>') and only for that station. Role "
         "'operator'."))
+    can_command: bool = Field(default=False, description=(
+        "Whether it may command (uplink to) your organisation's satellites in a live contact session "
+        "(/contacts/{id}/session). Role 'operator' or 'admin'."))
+    command_satellite_ids: list[RowId] = Field(default_factory=list, max_length=1000, description=(
+        "The satellites it may command (ids of your organisation's satellites); empty: every one of them."))
 
     @model_validator(mode="after")
     def _one_expiry(self) -> TokenCreate:
@@ -70,6 +75,9 @@ class TokenPublic(RowModel):
         "When a request last authenticated with it, to the minute (null: never used)."))
     station_id: int | None = Field(default=None, description=(
         "The SatNOGS station it is scoped to (usable only under /satnogs/api/), or null: an ordinary bearer token."))
+    can_command: bool = Field(default=False, description="Whether it may command satellites in live sessions.")
+    command_satellite_ids: list[int] = Field(default_factory=list, description=(
+        "The satellites it may command; empty: every one of its organisation's."))
 
 
 class TokenCreated(TokenPublic):

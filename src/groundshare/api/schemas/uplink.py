@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from groundshare.api.schemas.common import Page, RowId, RowModel, UtcTime
+from groundshare.store.models import UplinkFrame
 from groundshare.store.uplink import AuditEntry
 from groundshare.timeutil import format_utc
 
@@ -86,6 +87,9 @@ class UplinkFramePublic(BaseModel):
     sha256: str
     length: int
     payload_hex: str | None = Field(description="The frame; null unless the caller operates the satellite.")
+    ref: str | None = Field(default=None, description="The operator's name of the frame in its session.")
+    not_sent_reason: str | None = Field(default=None, description=(
+        "Why it never went on air (null: it did, or is still queued: on_air_at says which)."))
 
 
 class UplinkAuditPublic(Page[UplinkFramePublic]):
@@ -98,4 +102,63 @@ def uplink_frame_public(entry: AuditEntry) -> UplinkFramePublic:
                              station_id=entry.station_id, org_id=entry.org_id, token_id=entry.token_id,
                              sent_at=entry.sent_at, on_air_at=entry.on_air_at, sha256=entry.sha256,
                              length=entry.length, payload_hex=entry.payload.hex() if entry.payload is not None
-                             else None)
+                             else None, ref=entry.client_ref, not_sent_reason=entry.not_sent_reason)
+
+
+# The station agent's relay (``GET /agent/stations/{id}/uplink``, ``POST .../uplink/outcomes``).
+
+#: Most outcomes one report carries.
+MAX_OUTCOMES = 100
+
+
+class AgentUplinkFrame(BaseModel):
+    """One frame the station's agent is to transmit now, in its contact."""
+
+    id: int
+    contact_id: int
+    satellite_id: int
+    sent_at: datetime
+    sha256: str
+    payload_hex: str
+
+
+class AgentUplink(BaseModel):
+    """What the station's agent may transmit now (oldest first) and the station's open inhibit (null: none)."""
+
+    station_id: int
+    now: datetime = Field(description="The network's time when this was read.")
+    frames: list[AgentUplinkFrame]
+    inhibit: InhibitPublic | None
+
+
+class UplinkOutcome(BaseModel):
+    """What became of one frame at the station: on air at ``on_air_at``, or not sent and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frame_id: RowId
+    on_air_at: UtcTime | None = Field(default=None, description=(
+        "When the agent wrote the frame to its TNC for transmission (the network's time)."))
+    not_sent_reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> UplinkOutcome:
+        if (self.on_air_at is None) == (self.not_sent_reason is None):
+            raise ValueError("give either on_air_at (the frame went on air) or not_sent_reason (it did not)")
+        return self
+
+
+class UplinkOutcomes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: Annotated[list[UplinkOutcome], Field(min_length=1, max_length=MAX_OUTCOMES)]
+
+
+class UplinkOutcomesAccepted(BaseModel):
+    settled: int = Field(description="Outcomes recorded now (an outcome already on record is not counted again).")
+
+
+
+def agent_uplink_frame(frame: UplinkFrame) -> AgentUplinkFrame:
+    return AgentUplinkFrame(id=frame.id, contact_id=frame.contact_id, satellite_id=frame.satellite_id,
+                            sent_at=frame.sent_at, sha256=frame.sha256, payload_hex=frame.payload.hex())

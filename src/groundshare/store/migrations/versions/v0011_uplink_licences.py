@@ -127,7 +127,7 @@ def upgrade() -> None:
         op.create_index(conv("ix_transmit_inhibit_open_station"), "transmit_inhibit", ["station_id"], unique=True,
                         sqlite_where=_OPEN, postgresql_where=_OPEN)
     create_guards(bind)  # present ones are left alone
-    create_append_only_guards(bind)
+    create_append_only_guards(bind, settle=False)  # the first form; revision 0012 replaces it
 
 
 def downgrade() -> None:
