@@ -11,7 +11,8 @@ a second Dire Wolf decodes.
   sent saying it may have gone out), and what was decoded is what is on record;
 - ``groundshare inhibit`` at the station stops the (in-process) agent: nothing is written
   to the TNC more than a second after the command returned, and the inhibit is recorded
-  with the API, where it stops the network queueing frames for the station.
+  with the API, where it stops the network queueing frames for the station; with
+  ``--api`` and ``--token`` the command records it itself, with no agent running.
 """
 
 from __future__ import annotations
@@ -121,3 +122,25 @@ def test_an_inhibit_raised_at_the_station_stops_it_and_goes_on_record(uplink_net
     not_sent = [m for m in messages if m["type"] == "not_sent"]
     assert len(not_sent) == len(sent) - written
     assert all("inhibit" in m["reason"] for m in not_sent)
+
+
+def test_the_inhibit_command_puts_it_on_record_itself_with_no_agent_running(uplink_network, tmp_path: Path) -> None:
+    """``groundshare inhibit --api --token``: the inhibit is on record at once, though no agent runs to record it."""
+    server, tokens = uplink_network
+    live = book_live_uplink(server, tokens, after=DEMO_DAY + timedelta(days=1))
+    owner = {"Authorization": f"Bearer {live.owner_token}"}
+    command = [sys.executable, "-m", "groundshare.cli", "inhibit", "--station", live.station_name, "--journal",
+               str(tmp_path / "agent.sqlite")]
+    refused = subprocess.run([*command, "--api", server.base_url], capture_output=True, text=True, timeout=60,
+                             env={k: v for k, v in os.environ.items() if k != "GROUNDSHARE_TOKEN"})
+    assert refused.returncode == 1 and refused.stderr.startswith("error: --api needs --token"), refused.stderr
+    assert not (tmp_path / "agent.sqlite.inhibit").exists()  # refused before anything was done
+    done = subprocess.run([*command, "--reason", "storm", "--api", server.base_url, "--token", live.owner_token],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "the inhibit is on record with the API" in done.stderr
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        record = client.get(f"/stations/{live.station_id}/transmit-inhibit", headers=owner).json()
+        assert record["open"]["reason"] == "raised at the station: storm"
+        assert client.delete(f"/stations/{live.station_id}/transmit-inhibit", headers=owner).status_code == 200
+    assert (tmp_path / "agent.sqlite.inhibit").exists()

@@ -25,6 +25,7 @@ from groundshare.cli.options import (
     StationsOpt,
 )
 from groundshare.cli.passes import pick_pass
+from groundshare.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from groundshare.agent.hamlib import Rig, Rotator
@@ -81,6 +82,12 @@ UplinkTxDelayOpt = Annotated[float, typer.Option(
     "--uplink-txdelay-s", metavar="S", min=0.0, max=5.0, help="The TNC's TXDELAY (Dire Wolf's default 0.3 s).")]
 InhibitReasonOpt = Annotated[str, typer.Option("--reason", help="Why transmission is stopped (kept on record).")]
 LiftOpt = Annotated[bool, typer.Option("--lift", help="Lift the station's local inhibit instead.")]
+InhibitApiOpt = Annotated[str | None, typer.Option(
+    "--api", metavar="URL", show_default=False,
+    help="Also record the inhibit with the groundshare server now (with --token), even with no agent running.")]
+InhibitTokenOpt = Annotated[str | None, typer.Option(
+    "--token", metavar="TOKEN", envvar="GROUNDSHARE_TOKEN", show_default=False,
+    help="An operator or admin token of the station's owner, for --api (or GROUNDSHARE_TOKEN).")]
 DownlinkOpt = Annotated[float | None, typer.Option(
     "--downlink-hz", metavar="HZ", min=1.0, help="Tune the radio to this downlink, Doppler-corrected.")]
 
@@ -140,15 +147,16 @@ def agent(ctx: typer.Context, station: AgentStationOpt, api: ApiUrlOpt, token: T
 
 
 def inhibit(ctx: typer.Context, station: AgentStationOpt, journal: JournalOpt = None, reason: InhibitReasonOpt = "",
-            lift: LiftOpt = False) -> None:
+            lift: LiftOpt = False, api: InhibitApiOpt = None, token: InhibitTokenOpt = None) -> None:
     """Stop all transmission from this station now, at the station itself (or --lift it).
 
     Writes the station's local transmit inhibit beside the agent's journal: a running
     agent writes nothing more to its TNC within a fraction of a second, settles the
     frames it holds as not sent, and records the inhibit with the API (so it is on
-    record and the network queues nothing more for the station).  It stays until
-    lifted here; an inhibit recorded with the API is lifted there (DELETE
-    /stations/{id}/transmit-inhibit) by the station's owner.
+    record and the network queues nothing more for the station).  With --api and
+    --token the command records it with the API itself, so it is on record even with no
+    agent running.  It stays until lifted here; an inhibit recorded with the API is
+    lifted there (DELETE /stations/{id}/transmit-inhibit) by the station's owner.
     """
     needs_extras(ctx, "agent")
     from groundshare.agent.uplink import inhibit_path, lift_local_inhibit, raise_local_inhibit
@@ -161,10 +169,22 @@ def inhibit(ctx: typer.Context, station: AgentStationOpt, journal: JournalOpt = 
             typer.echo(f"station {station}: the local transmit inhibit is lifted" if lifted
                        else f"station {station}: no local transmit inhibit was raised ({inhibit_path(path)})", err=True)
             return
+        if api is not None and not token:
+            raise InvalidInputError("--api needs --token (or GROUNDSHARE_TOKEN): a token of the station's owner",
+                                    loc=("option", "--token"))
         now = utc_now()
-        where = raise_local_inhibit(path, reason, at=now)
+        where = raise_local_inhibit(path, reason, at=now)  # first: it stops the agent whatever the API says
         typer.echo(f"station {station}: transmission inhibited at {format_utc(now)} ({where}); lift it with "
                    f"'groundshare inhibit --station {station} --lift'", err=True)
+        if api is not None and token:
+            from groundshare.agent.client import AgentApi
+
+            with AgentApi(api, token) as client:
+                found = client.find_station(station)
+                record = client.raise_inhibit(found.id, f"raised at the station: {reason}" if reason
+                                              else "raised at the station")
+            typer.echo(f"station {station}: the inhibit is on record with the API (inhibit {record.get('id')}, "
+                       f"raised at {record.get('raised_at')})", err=True)
 
 
 def track(ctx: typer.Context, elements: ElementsOpt, stations: StationsOpt, norad: NoradOpt,
