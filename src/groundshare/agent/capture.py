@@ -238,10 +238,6 @@ class FrameCapture:
                 raise OSError(f"not connected to the TNC's KISS TCP at {self.where}")
             sock.sendall(kiss_encode(payload))
 
-    @property
-    def connected(self) -> bool:
-        return self._sock is not None
-
     def _read(self, sock: socket.socket) -> str | None:
         """Read frames until stopped, LOS + tail, or the connection ends; return why it ended (None: stopped)."""
         decoder = KissDecoder()

@@ -29,7 +29,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -264,12 +264,15 @@ def frame_state(frame: UplinkFrame) -> str:
     return "not_sent" if frame.not_sent_reason is not None else "queued"
 
 
+#: The SQL condition of a frame still queued: neither on air nor settled not sent (the partial index's).
+QUEUED = and_(UplinkFrame.on_air_at.is_(None), UplinkFrame.not_sent_reason.is_(None))
+
+
 def queued_frames(session: Session, station_id: int, *, after_id: int = 0,
                   limit: int = MAX_DELIVERED_FRAMES) -> list[UplinkFrame]:
     """Return the station's frames still queued (neither on air nor refused), oldest first, after ``after_id``."""
     return list(session.scalars(
-        select(UplinkFrame).where(UplinkFrame.station_id == station_id, UplinkFrame.id > after_id,
-                                  UplinkFrame.on_air_at.is_(None), UplinkFrame.not_sent_reason.is_(None))
+        select(UplinkFrame).where(UplinkFrame.station_id == station_id, UplinkFrame.id > after_id, QUEUED)
         .order_by(UplinkFrame.id).limit(limit)))
 
 

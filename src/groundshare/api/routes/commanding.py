@@ -73,6 +73,7 @@ from groundshare.store import ApiToken, Contact, ContactStatus, Organisation, St
 from groundshare.store.frames import frame_page
 from groundshare.store.models import UplinkFrame
 from groundshare.store.uplink import (
+    QUEUED,
     check_can_command,
     frame_state,
     frames_to_transmit,
@@ -172,8 +173,7 @@ class ContactSession:
             self.org_id, self.satellite_id = org.id, contact.satellite_id
             self.station_id = contact.antenna.station_id
             queued = session.execute(select(UplinkFrame.id, UplinkFrame.client_ref).where(
-                UplinkFrame.contact_id == contact.id, UplinkFrame.on_air_at.is_(None),
-                UplinkFrame.not_sent_reason.is_(None)))
+                UplinkFrame.contact_id == contact.id, QUEUED))
             self.pending.update({row.id: row.client_ref for row in queued})
 
     def poll(self) -> SessionView:
@@ -225,8 +225,7 @@ class ContactSession:
             if contact is None:
                 raise NotFoundError(f"contact {self.contact_id} does not exist")
             queued = session.scalar(select(UplinkFrame.id).where(
-                UplinkFrame.contact_id == contact.id, UplinkFrame.on_air_at.is_(None),
-                UplinkFrame.not_sent_reason.is_(None)).offset(MAX_QUEUED_PER_CONTACT - 1).limit(1))
+                UplinkFrame.contact_id == contact.id, QUEUED).offset(MAX_QUEUED_PER_CONTACT - 1).limit(1))
             if queued is not None and not session.scalar(select(UplinkFrame.id).where(
                     UplinkFrame.contact_id == contact.id, UplinkFrame.client_ref == ref)):
                 raise ConflictError(f"{MAX_QUEUED_PER_CONTACT} frames of contact {contact.id} are queued and not yet "
@@ -264,7 +263,7 @@ class ContactSession:
                 if not view.live:
                     await self._close(4401, "the token was revoked or has expired, or the contact is gone")
                     return
-                if view.state != self._state and _changed(self._state, view.state):
+                if _changed(self._state, view.state):
                     await self.send(view.state)
                 self._state = view.state
                 for message in [*view.downlink, *view.settled]:
@@ -408,7 +407,7 @@ class RelayPoll(Response):
             inhibit = open_inhibit(session, self.station_id)
             queued = session.scalar(select(UplinkFrame.id).where(
                 UplinkFrame.station_id == self.station_id, UplinkFrame.id > self.after_id,
-                UplinkFrame.on_air_at.is_(None), UplinkFrame.not_sent_reason.is_(None)).limit(1))
+                QUEUED).limit(1))
             if queued is None:
                 if (inhibit is not None) == self.inhibited and not force:
                     return None
